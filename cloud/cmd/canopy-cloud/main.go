@@ -1,0 +1,60 @@
+// Command canopy-cloud is the cloud receiver: it ingests items from devices,
+// stores them, counts trees and serves the results over HTTP.
+//
+//	canopy-cloud serve [flags]
+//	canopy-cloud count [--json] IMAGE...
+//	canopy-cloud eval --boxes FILE [--json] DIR
+//	canopy-cloud token create --scope read|write --data DIR
+//	canopy-cloud reconcile [flags]
+//	canopy-cloud version
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+)
+
+// command is one subcommand: it parses its own flags from args.
+type command struct {
+	summary string
+	run     func(args []string) error
+}
+
+var commands = map[string]command{
+	"serve":     {"run the receiver: ingest, storage, counting workers, HTTP", cmdServe},
+	"count":     {"count the trees in image files", cmdCount},
+	"eval":      {"score the counter against ground-truth boxes", cmdEval},
+	"token":     {"create API tokens (token create --scope read|write)", cmdToken},
+	"reconcile": {"find stored objects with no database row and remove or link them", cmdReconcile},
+	"version":   {"print versions", cmdVersion},
+}
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		usage()
+		os.Exit(2)
+	}
+	cmd, ok := commands[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "canopy-cloud: unknown command %q\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+	if err := cmd.run(os.Args[2:]); err != nil {
+		fmt.Fprintf(os.Stderr, "canopy-cloud %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: canopy-cloud COMMAND [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].summary)
+	}
+}

@@ -1,0 +1,39 @@
+package count
+
+import (
+	"context"
+	"image"
+)
+
+// Counter finds tree crowns in an image.
+type Counter interface {
+	// Count returns one box per tree found in img.
+	Count(ctx context.Context, img *image.RGBA) (Result, error)
+	// Info names the method and the model it runs.
+	Info() Info
+	// Close releases what the counter holds. It is idempotent.
+	Close() error
+}
+
+// Box is one tree crown in pixel coordinates of the image, origin top left.
+type Box struct {
+	XMin  float64 `json:"xmin"`
+	YMin  float64 `json:"ymin"`
+	XMax  float64 `json:"xmax"`
+	YMax  float64 `json:"ymax"`
+	Score float64 `json:"score"` // confidence in [0, 1]
+}
+
+// Result is what a counter found in one image.
+type Result struct {
+	Count int   `json:"count"`
+	Boxes []Box `json:"boxes"`
+	Info
+}
+
+// Info describes a counter, recorded with every result.
+type Info struct {
+	Method      string `json:"method"`                 // "classical" or "learned"
+	Model       string `json:"model,omitempty"`        // model name, if any
+	ModelSHA256 string `json:"model_sha256,omitempty"` // hex SHA-256 of the model file
+}
