@@ -1,10 +1,21 @@
 package boards
 
+// Additions to the committed contract (all backward compatible):
+//   - Profile.DefaultForArch and the arch fallback in Detect: with no
+//     device-tree match, Detect returns the profile that names runtime.GOARCH
+//     there (x86_64 on amd64), so a development box gets its profile too.
+//   - Profile.Validate, and All validates every profile.
+//   - Detect prefers the longest matching string, so that the order of the
+//     files never decides between two boards.
+
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -14,15 +25,21 @@ import (
 //go:embed profiles/*.yaml
 var profileFiles embed.FS
 
+// DeviceTreeModel is where Detect reads the board's model string.
+const DeviceTreeModel = "/proc/device-tree/model"
+
 // Profile is what the agent should assume on one kind of board. Code
 // branches on its capability fields, never on its name.
 type Profile struct {
 	Name        string   `yaml:"name"`
 	Description string   `yaml:"description"`
 	Match       []string `yaml:"match"` // substrings of /proc/device-tree/model
-	Camera      Camera   `yaml:"camera"`
-	ONNX        ONNX     `yaml:"onnx"`
-	JPEGQuality int      `yaml:"jpeg_quality"`
+	// DefaultForArch lists the GOARCH values ("amd64") on which Detect
+	// falls back to this profile when no device-tree string matches.
+	DefaultForArch []string `yaml:"default_for_arch"`
+	Camera         Camera   `yaml:"camera"`
+	ONNX           ONNX     `yaml:"onnx"`
+	JPEGQuality    int      `yaml:"jpeg_quality"`
 	// OutboxDiskShare is the default outbox bound as a share of the free
 	// disk space of the state directory, in (0, 1].
 	OutboxDiskShare float64 `yaml:"outbox_disk_share"`
@@ -41,7 +58,74 @@ type ONNX struct {
 	// Provider is the preferred execution provider: "cpu", "cuda" or
 	// "tensorrt". Anything but cpu falls back to cpu with a warning.
 	Provider string `yaml:"provider"`
-	Threads  int    `yaml:"threads"`
+	Threads  int    `yaml:"threads"` // 0: ONNX Runtime's default
+}
+
+// Providers are the execution providers a profile may name.
+var Providers = []string{"cpu", "cuda", "tensorrt"}
+
+var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// Validate reports every problem of the profile at once.
+func (p Profile) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if !validName.MatchString(p.Name) {
+		bad("name %q: want 1..64 of [a-z0-9._-]", p.Name)
+	}
+	if strings.TrimSpace(p.Description) == "" {
+		bad("description is empty")
+	}
+	for _, m := range p.Match {
+		if strings.TrimSpace(m) == "" {
+			bad("match: empty string")
+		}
+	}
+	for _, a := range p.DefaultForArch {
+		if a == "" || strings.ContainsAny(a, " /") {
+			bad("default_for_arch: %q is not a GOARCH", a)
+		}
+	}
+	if strings.TrimSpace(p.Camera.Source) == "" {
+		bad("camera.source is empty")
+	}
+	if p.Camera.Width <= 0 || p.Camera.Height <= 0 {
+		bad("camera size %dx%d: want positive", p.Camera.Width, p.Camera.Height)
+	}
+	if !(p.Camera.FPS > 0 && p.Camera.FPS <= 240) {
+		bad("camera.fps %v: want in (0, 240]", p.Camera.FPS)
+	}
+	if !contains(Providers, p.ONNX.Provider) {
+		bad("onnx.provider %q: want one of %s", p.ONNX.Provider, strings.Join(Providers, ", "))
+	}
+	if p.ONNX.Threads < 0 || p.ONNX.Threads > 256 {
+		bad("onnx.threads %d: want 0..256", p.ONNX.Threads)
+	}
+	if p.JPEGQuality < 1 || p.JPEGQuality > 100 {
+		bad("jpeg_quality %d: want 1..100", p.JPEGQuality)
+	}
+	if !(p.OutboxDiskShare > 0 && p.OutboxDiskShare <= 1) {
+		bad("outbox_disk_share %v: want in (0, 1]", p.OutboxDiskShare)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("board profile %q: %w", p.Name, err)
+	}
+	return nil
+}
+
+// Parse decodes one profile strictly (unknown keys are an error) and
+// validates it.
+func Parse(b []byte) (Profile, error) {
+	var p Profile
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		return Profile{}, fmt.Errorf("decode board profile: %w", err)
+	}
+	if err := p.Validate(); err != nil {
+		return Profile{}, err
+	}
+	return p, nil
 }
 
 // All returns every profile, sorted by name.
@@ -51,17 +135,20 @@ func All() ([]Profile, error) {
 		return nil, err
 	}
 	var out []Profile
+	seen := map[string]string{}
 	for _, n := range names {
 		b, err := profileFiles.ReadFile(n)
 		if err != nil {
 			return nil, err
 		}
-		var p Profile
-		dec := yaml.NewDecoder(strings.NewReader(string(b)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&p); err != nil {
-			return nil, fmt.Errorf("board profile %s: %w", n, err)
+		p, err := Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
 		}
+		if other, dup := seen[p.Name]; dup {
+			return nil, fmt.Errorf("%s: board %q already defined in %s", n, p.Name, other)
+		}
+		seen[p.Name] = n
 		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -85,26 +172,57 @@ func Lookup(name string) (Profile, error) {
 }
 
 // Detect returns the profile whose match strings appear in the device-tree
-// model of this machine (/proc/device-tree/model), and false when none does.
+// model of this machine (/proc/device-tree/model); when none does, the
+// profile that is the default for runtime.GOARCH; and false when there is
+// neither.
 func Detect() (Profile, bool) {
-	b, err := os.ReadFile("/proc/device-tree/model")
-	if err != nil {
-		return Profile{}, false
-	}
-	return match(strings.TrimRight(string(b), "\x00\n"))
+	b, _ := os.ReadFile(DeviceTreeModel) // absent on x86: the arch default decides
+	return detect(Model(b), runtime.GOARCH)
 }
 
-func match(model string) (Profile, bool) {
+// Model cleans the raw bytes of /proc/device-tree/model (NUL terminated).
+func Model(raw []byte) string {
+	return strings.TrimSpace(strings.TrimRight(string(raw), "\x00"))
+}
+
+func detect(model, goarch string) (Profile, bool) {
+	if p, ok := match(model); ok {
+		return p, true
+	}
 	all, err := All()
 	if err != nil {
 		return Profile{}, false
 	}
 	for _, p := range all {
-		for _, m := range p.Match {
-			if m != "" && strings.Contains(model, m) {
-				return p, true
-			}
+		if contains(p.DefaultForArch, goarch) {
+			return p, true
 		}
 	}
 	return Profile{}, false
+}
+
+// match returns the profile with the longest match string found in model.
+func match(model string) (Profile, bool) {
+	all, err := All()
+	if err != nil || model == "" {
+		return Profile{}, false
+	}
+	best, bestLen := Profile{}, 0
+	for _, p := range all {
+		for _, m := range p.Match {
+			if m != "" && strings.Contains(model, m) && len(m) > bestLen {
+				best, bestLen = p, len(m)
+			}
+		}
+	}
+	return best, bestLen > 0
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
