@@ -41,6 +41,10 @@ type Meta struct {
 	AddressID   string    `json:"address_id,omitempty"`
 	TreeType    string    `json:"tree_type,omitempty"`
 	Source      string    `json:"source,omitempty"` // where the frame came from: a file's base name, a camera
+	// ImageEvicted is set by the device's outbox when it dropped the image
+	// bytes to stay within its byte bound: the item still carries its
+	// metadata and mask, and the image part has no data.
+	ImageEvicted bool `json:"image_evicted,omitempty"`
 }
 
 // GPS is a WGS 84 position.

@@ -1,0 +1,196 @@
+package wire
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+)
+
+// Chunk splits it into frames of at most maxFrame bytes each, header
+// included (0 means DefaultChunkSize). Chunk 0 carries the item's metadata
+// and the list of parts; every frame carries a share of the body. It fails
+// when the item is not valid (see Item.Validate) or when maxFrame is too
+// small for the headers.
+func Chunk(it Item, maxFrame int) ([][]byte, error) {
+	if maxFrame == 0 {
+		maxFrame = DefaultChunkSize
+	}
+	if err := it.Validate(); err != nil {
+		return nil, fmt.Errorf("chunk item: %w", err)
+	}
+	body := it.body()
+	base := baseHeader(&it, body)
+	total := int64(len(body))
+
+	// capacities returns how many body bytes chunk 0 and any other chunk
+	// can carry when the item has count chunks. JSON numbers only grow
+	// with their value, so the widest header of a chunk after the first is
+	// the one with the largest index and offset.
+	capacities := func(count int) (int64, int64, error) {
+		h0 := base
+		h0.Chunks = count
+		n0, err := headerLen(&h0)
+		if err != nil {
+			return 0, 0, err
+		}
+		hn := base
+		hn.Meta, hn.Parts = nil, nil
+		hn.Chunks, hn.Chunk, hn.Offset = count, count-1, total
+		nn, err := headerLen(&hn)
+		if err != nil {
+			return 0, 0, err
+		}
+		c0, cn := int64(maxFrame-prefixLen-n0), int64(maxFrame-prefixLen-nn)
+		if c0 < 1 || (count > 1 && cn < 1) {
+			return 0, 0, fmt.Errorf("chunk item %s: frames of %d bytes leave no room for the body after a %d-byte header", it.Meta.ItemID, maxFrame, max(n0, nn)+prefixLen)
+		}
+		return c0, cn, nil
+	}
+	need := func(c0, cn int64) int {
+		if total <= c0 {
+			return 1
+		}
+		return 1 + int((total-c0+cn-1)/cn)
+	}
+	count := 1
+	var c0, cn int64
+	for {
+		var err error
+		if c0, cn, err = capacities(count); err != nil {
+			return nil, err
+		}
+		if count == 1 && total > c0 {
+			// Two or more chunks: capacity of the others matters.
+			if c0, cn, err = capacities(2); err != nil {
+				return nil, err
+			}
+		}
+		n := need(c0, cn)
+		if n > MaxChunks {
+			return nil, fmt.Errorf("chunk item %s: %d chunks of %d bytes, more than %d", it.Meta.ItemID, n, maxFrame, MaxChunks)
+		}
+		if n <= count {
+			count = n
+			break
+		}
+		count = n
+	}
+	frames := make([][]byte, 0, count)
+	var off int64
+	for i := 0; i < count; i++ {
+		h := base
+		if i > 0 {
+			h.Meta, h.Parts = nil, nil
+		}
+		h.Chunk, h.Chunks, h.Offset = i, count, off
+		n := cn
+		if i == 0 {
+			n = c0
+		}
+		n = min(n, total-off)
+		f, err := appendFrame(make([]byte, 0, maxFrame), &h, body[off:off+n])
+		if err != nil {
+			return nil, err
+		}
+		if len(f) > maxFrame {
+			return nil, fmt.Errorf("chunk item %s: frame %d is %d bytes, more than %d (bug)", it.Meta.ItemID, i, len(f), maxFrame)
+		}
+		frames = append(frames, f)
+		off += n
+	}
+	if off != total {
+		return nil, fmt.Errorf("chunk item %s: split %d of %d bytes (bug)", it.Meta.ItemID, off, total)
+	}
+	return frames, nil
+}
+
+// Marshal encodes the whole item as one blob: a single-chunk frame of any
+// size (the outbox stores items in this form).
+func Marshal(it Item) ([]byte, error) {
+	if err := it.Validate(); err != nil {
+		return nil, fmt.Errorf("marshal item: %w", err)
+	}
+	body := it.body()
+	h := baseHeader(&it, body)
+	h.Chunks = 1
+	b, err := appendFrame(make([]byte, 0, len(body)+1024), &h, body)
+	if err != nil {
+		return nil, fmt.Errorf("marshal item %s: %w", it.Meta.ItemID, err)
+	}
+	return b, nil
+}
+
+// Unmarshal decodes a blob written by Marshal and checks its digest. The
+// item's data does not alias b.
+func Unmarshal(b []byte) (Item, error) {
+	h, body, err := ParseFrame(b)
+	if err != nil {
+		return Item{}, fmt.Errorf("unmarshal item: %w", err)
+	}
+	if h.Chunks != 1 || int64(len(body)) != h.Total {
+		return Item{}, fmt.Errorf("unmarshal item: %w", reject(h.ItemID, h.Device, ReasonSizeMismatch, "blob is chunk %d of %d with %d of %d bytes", h.Chunk, h.Chunks, len(body), h.Total))
+	}
+	if digest(body) != h.SHA256 {
+		return Item{}, fmt.Errorf("unmarshal item: %w", reject(h.ItemID, h.Device, ReasonDigestMismatch, "body does not match its SHA-256"))
+	}
+	return itemFrom(&h, append([]byte(nil), body...)), nil
+}
+
+// Validate checks what the wire needs of an item: a valid item id and
+// device, the same in Meta, and part names that are not empty.
+func (it *Item) Validate() error {
+	if err := ValidItemID(it.Meta.ItemID); err != nil {
+		return err
+	}
+	if err := ValidDevice(it.Meta.Device); err != nil {
+		return err
+	}
+	for i, p := range it.Parts {
+		if p.Name == "" {
+			return fmt.Errorf("part %d has no name", i)
+		}
+	}
+	return nil
+}
+
+func (it *Item) body() []byte {
+	b := make([]byte, 0, it.Size())
+	for _, p := range it.Parts {
+		b = append(b, p.Data...)
+	}
+	return b
+}
+
+func baseHeader(it *Item, body []byte) Header {
+	parts := make([]PartInfo, len(it.Parts))
+	for i, p := range it.Parts {
+		parts[i] = PartInfo{Name: p.Name, ContentType: p.ContentType, Size: int64(len(p.Data))}
+	}
+	m := it.Meta
+	return Header{
+		ItemID: m.ItemID,
+		Device: m.Device,
+		Seq:    m.Seq,
+		Total:  int64(len(body)),
+		SHA256: digest(body),
+		Parts:  parts,
+		Meta:   &m,
+	}
+}
+
+// itemFrom builds the item of a chunk-0 header and the whole body; the
+// parts alias body.
+func itemFrom(h *Header, body []byte) Item {
+	it := Item{Meta: *h.Meta, Parts: make([]Part, len(h.Parts))}
+	var off int64
+	for i, p := range h.Parts {
+		it.Parts[i] = Part{Name: p.Name, ContentType: p.ContentType, Data: body[off : off+p.Size : off+p.Size]}
+		off += p.Size
+	}
+	return it
+}
+
+func digest(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

@@ -1,0 +1,198 @@
+package wire
+
+import (
+	"bytes"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Limits bound what a Reassembler holds. Zero fields take the defaults.
+type Limits struct {
+	MaxItemBytes  int           // largest item body accepted; default 32 MiB
+	MaxInProgress int           // most incomplete items held at once; default 256
+	Timeout       time.Duration // how long an incomplete item is kept after its last chunk; default 2m
+}
+
+// Default limits.
+const (
+	DefaultMaxItemBytes  = 32 << 20
+	DefaultMaxInProgress = 256
+	DefaultTimeout       = 2 * time.Minute
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxItemBytes <= 0 {
+		l.MaxItemBytes = DefaultMaxItemBytes
+	}
+	if l.MaxInProgress <= 0 {
+		l.MaxInProgress = DefaultMaxInProgress
+	}
+	if l.Timeout <= 0 {
+		l.Timeout = DefaultTimeout
+	}
+	return l
+}
+
+// Reassembler joins chunk frames into items. It holds at most
+// MaxInProgress incomplete items of at most MaxItemBytes each, and it
+// allocates only for bytes it has received, never from sizes a header
+// claims. It is safe for concurrent use.
+//
+// Semantics (docs/protocol.md, "Reassembly"): an exact copy of a chunk it
+// already holds is ignored (an MQTT QoS 1 redelivery); a different copy is
+// rejected and the item dropped. Once an item is complete it is returned and
+// forgotten: a full retransmission is reassembled and returned again (the
+// receiver's storage is idempotent by item id), a lone late chunk of it
+// starts a new assembly that expires.
+type Reassembler struct {
+	l       Limits
+	mu      sync.Mutex
+	pending map[key]*partial
+}
+
+type key struct{ device, id string }
+
+type piece struct {
+	head []byte // the frame's prefix and header, to recognise an exact copy
+	off  int64
+	data []byte
+}
+
+type partial struct {
+	first    Header // header of the first chunk received (without Meta/Parts)
+	head     *Header
+	chunks   map[int]piece
+	received int64
+	last     time.Time
+}
+
+// NewReassembler returns a Reassembler with limits l.
+func NewReassembler(l Limits) *Reassembler {
+	return &Reassembler{l: l.withDefaults(), pending: map[key]*partial{}}
+}
+
+// Add takes one frame received at now. It returns the item when frame
+// completes it, nil otherwise. Errors are *RejectError; after one, the
+// frame's item (if known) is no longer held. The item's data does not alias
+// frame.
+func (r *Reassembler) Add(frame []byte, now time.Time) (*Item, error) {
+	h, body, err := ParseFrame(frame)
+	if err != nil {
+		return nil, err
+	}
+	id, dev := h.ItemID, h.Device
+	if h.Total > int64(r.l.MaxItemBytes) {
+		r.drop(key{dev, id})
+		return nil, reject(id, dev, ReasonTooLarge, "item of %d bytes, limit %d", h.Total, r.l.MaxItemBytes)
+	}
+	if h.Chunks == 1 {
+		// The common small item: no state.
+		if int64(len(body)) != h.Total {
+			return nil, reject(id, dev, ReasonSizeMismatch, "single chunk of %d bytes, header says %d", len(body), h.Total)
+		}
+		if digest(body) != h.SHA256 {
+			return nil, reject(id, dev, ReasonDigestMismatch, "body does not match its SHA-256")
+		}
+		it := itemFrom(&h, append([]byte(nil), body...))
+		r.mu.Lock()
+		delete(r.pending, key{dev, id})
+		r.mu.Unlock()
+		return &it, nil
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := key{dev, id}
+	p := r.pending[k]
+	if p == nil {
+		if len(r.pending) >= r.l.MaxInProgress {
+			return nil, reject(id, dev, ReasonTooManyInProgress, "%d items in progress", len(r.pending))
+		}
+		p = &partial{first: h, chunks: map[int]piece{}}
+		p.first.Meta, p.first.Parts = nil, nil
+		r.pending[k] = p
+	} else if f := p.first; f.Seq != h.Seq || f.Chunks != h.Chunks || f.Total != h.Total || f.SHA256 != h.SHA256 {
+		delete(r.pending, k)
+		return nil, reject(id, dev, ReasonHeaderMismatch, "chunk %d disagrees with earlier chunks on seq, count, total or digest", h.Chunk)
+	}
+	if old, ok := p.chunks[h.Chunk]; ok {
+		if bytes.Equal(old.data, body) && bytes.Equal(old.head, frame[:len(frame)-len(body)]) {
+			p.last = now
+			return nil, nil // redelivery of a chunk we hold
+		}
+		delete(r.pending, k)
+		return nil, reject(id, dev, ReasonDuplicateChunk, "second, different copy of chunk %d", h.Chunk)
+	}
+	if p.received+int64(len(body)) > h.Total {
+		delete(r.pending, k)
+		return nil, reject(id, dev, ReasonSizeMismatch, "chunks add up to more than %d bytes", h.Total)
+	}
+	p.chunks[h.Chunk] = piece{
+		head: append([]byte(nil), frame[:len(frame)-len(body)]...),
+		off:  h.Offset,
+		data: append([]byte(nil), body...),
+	}
+	p.received += int64(len(body))
+	p.last = now
+	if h.Chunk == 0 {
+		hc := h
+		p.head = &hc
+	}
+	if len(p.chunks) < h.Chunks {
+		return nil, nil
+	}
+	// Complete: every chunk is here. They must tile the body exactly.
+	delete(r.pending, k)
+	if p.received != h.Total {
+		return nil, reject(id, dev, ReasonSizeMismatch, "chunks add up to %d bytes, header says %d", p.received, h.Total)
+	}
+	idx := make([]int, 0, len(p.chunks))
+	for i := range p.chunks {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	whole := make([]byte, 0, h.Total)
+	for _, i := range idx {
+		c := p.chunks[i]
+		if c.off != int64(len(whole)) {
+			return nil, reject(id, dev, ReasonSizeMismatch, "chunk %d starts at offset %d, want %d", i, c.off, len(whole))
+		}
+		whole = append(whole, c.data...)
+	}
+	if digest(whole) != h.SHA256 {
+		return nil, reject(id, dev, ReasonDigestMismatch, "reassembled body does not match its SHA-256")
+	}
+	it := itemFrom(p.head, whole)
+	return &it, nil
+}
+
+func (r *Reassembler) drop(k key) {
+	r.mu.Lock()
+	delete(r.pending, k)
+	r.mu.Unlock()
+}
+
+// Expire drops the incomplete items whose last chunk came more than
+// Timeout before now and returns their ids. A receiver sends no ack for
+// them: the device retransmits.
+func (r *Reassembler) Expire(now time.Time) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ids []string
+	for k, p := range r.pending {
+		if now.Sub(p.last) > r.l.Timeout {
+			delete(r.pending, k)
+			ids = append(ids, k.id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// InProgress is the number of incomplete items held.
+func (r *Reassembler) InProgress() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending)
+}
