@@ -1,0 +1,205 @@
+package testreceiver
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/canopy-forest/canopy/sync/wire"
+)
+
+// Receiver subscribes to every device's items under a topic root,
+// reassembles them, keeps them in memory and acknowledges each completed
+// item ("stored", with Duplicate set after the first time). It reconnects by
+// itself when the broker goes away.
+type Receiver struct {
+	// Reject, when set before items arrive, decides per item: a non-empty
+	// reason acknowledges the item as rejected.
+	Reject func(wire.Item) string
+
+	t      testing.TB
+	c      mqtt.Client
+	topics wire.Topics
+	r      *wire.Reassembler
+
+	mu      sync.Mutex
+	items   map[string]wire.Item
+	counts  map[string]int // completions per item id
+	order   []string       // item ids in order of first completion
+	changed chan struct{}
+	errs    atomic.Int64
+}
+
+// Start connects a receiver to broker (a tcp:// URL) for topic root and
+// disconnects it at the end of the test.
+func Start(t testing.TB, broker, root string) *Receiver {
+	t.Helper()
+	rc := &Receiver{
+		t:       t,
+		topics:  wire.Topics{Root: root},
+		r:       wire.NewReassembler(wire.Limits{}),
+		items:   map[string]wire.Item{},
+		counts:  map[string]int{},
+		changed: make(chan struct{}, 1),
+	}
+	subscribed := make(chan struct{}, 1)
+	o := mqtt.NewClientOptions().
+		AddBroker(broker).
+		SetClientID(fmt.Sprintf("testreceiver-%d", time.Now().UnixNano())).
+		SetCleanSession(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(100 * time.Millisecond).
+		SetMaxReconnectInterval(200 * time.Millisecond).
+		SetOrderMatters(true).
+		SetOnConnectHandler(func(c mqtt.Client) {
+			// Not waited on here: paho's handlers must not block on tokens.
+			t := c.Subscribe(rc.topics.ItemFilter(), 1, rc.onFrame)
+			go func() {
+				t.Wait()
+				select {
+				case subscribed <- struct{}{}:
+				default:
+				}
+			}()
+		})
+	rc.c = mqtt.NewClient(o)
+	rc.c.Connect()
+	select {
+	case <-subscribed:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("test receiver: no subscription to %s within 10s", broker)
+	}
+	t.Cleanup(func() { rc.c.Disconnect(100) })
+	return rc
+}
+
+func (rc *Receiver) onFrame(c mqtt.Client, m mqtt.Message) {
+	device, kind, ok := rc.topics.Parse(m.Topic())
+	if !ok || kind != "item" {
+		return
+	}
+	it, err := rc.r.Add(m.Payload(), time.Now())
+	if err != nil {
+		rc.errs.Add(1)
+		if re, ok := err.(*wire.RejectError); ok && re.ItemID != "" && !re.Temporary() {
+			rc.ack(c, device, wire.Ack{ItemID: re.ItemID, Status: wire.AckRejected, Reason: re.Error()})
+		}
+		return
+	}
+	if it == nil {
+		return
+	}
+	if it.Meta.Device != device {
+		rc.ack(c, device, wire.Ack{ItemID: it.Meta.ItemID, Status: wire.AckRejected, Reason: "device of topic and header differ"})
+		return
+	}
+	if rc.Reject != nil {
+		if reason := rc.Reject(*it); reason != "" {
+			rc.ack(c, device, wire.Ack{ItemID: it.Meta.ItemID, Status: wire.AckRejected, Reason: reason})
+			return
+		}
+	}
+	rc.mu.Lock()
+	id := it.Meta.ItemID
+	rc.counts[id]++
+	dup := rc.counts[id] > 1
+	if !dup {
+		rc.items[id] = *it
+		rc.order = append(rc.order, id)
+	}
+	rc.mu.Unlock()
+	select {
+	case rc.changed <- struct{}{}:
+	default:
+	}
+	rc.ack(c, device, wire.Ack{ItemID: id, Status: wire.AckStored, Duplicate: dup})
+}
+
+func (rc *Receiver) ack(c mqtt.Client, device string, a wire.Ack) {
+	b, err := wire.EncodeAck(a)
+	if err != nil {
+		rc.t.Errorf("encode ack: %v", err)
+		return
+	}
+	c.Publish(rc.topics.Ack(device), 1, false, b) // not waited on inside a handler
+}
+
+// Order returns the ids of the stored items in order of first arrival.
+func (rc *Receiver) Order() []string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Clone(rc.order)
+}
+
+// Item returns a stored item.
+func (rc *Receiver) Item(id string) (wire.Item, bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	it, ok := rc.items[id]
+	return it, ok
+}
+
+// Count returns how many times item id was received complete.
+func (rc *Receiver) Count(id string) int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.counts[id]
+}
+
+// Len is the number of distinct items stored.
+func (rc *Receiver) Len() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.order)
+}
+
+// Deliveries is the number of complete items received, duplicates included.
+func (rc *Receiver) Deliveries() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	n := 0
+	for _, c := range rc.counts {
+		n += c
+	}
+	return n
+}
+
+// Errors is the number of frames the reassembler refused.
+func (rc *Receiver) Errors() int { return int(rc.errs.Load()) }
+
+// WaitLen waits until n distinct items are stored or timeout passes, and
+// reports whether they are.
+func (rc *Receiver) WaitLen(n int, timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		if rc.Len() >= n {
+			return true
+		}
+		select {
+		case <-rc.changed:
+		case <-deadline.C:
+			return rc.Len() >= n
+		}
+	}
+}
+
+// Logger returns a logger that writes to the test log at level.
+func Logger(t testing.TB, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(b[:len(b)-1]))
+	return len(b), nil
+}

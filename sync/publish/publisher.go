@@ -1,0 +1,204 @@
+package publish
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/canopy-forest/canopy/sync/outbox"
+	"github.com/canopy-forest/canopy/sync/wire"
+)
+
+// Publisher drains an outbox to an MQTT broker. Create it with New and run
+// it with Run; Stats, InFlight and Drained may be called concurrently.
+type Publisher struct {
+	cfg    Config
+	ob     *outbox.Outbox
+	log    *slog.Logger
+	topics wire.Topics
+	tls    *tls.Config // nil: plain TCP or WebSocket
+
+	// acks receives the cloud's acks from the MQTT client's goroutines.
+	acks chan wire.Ack
+
+	// Owned by Run's goroutine.
+	inflight []*flight
+	byID     map[string]*flight
+	cursor   string // ID of the last record read from the outbox
+	limit    *limiter
+	backoff  backoff
+
+	nInFlight atomic.Int64
+	running   atomic.Bool
+	counters  counters
+}
+
+// flight is one item sent and not yet acknowledged.
+type flight struct {
+	rec    outbox.Record
+	sentAt time.Time // zero: to be sent (again)
+	sends  int
+}
+
+// Stats are the publisher's counters since New.
+type Stats struct {
+	Published      int64 // items sent, retransmissions included
+	PublishedBytes int64 // frame bytes sent
+	Acked          int64 // items the cloud stored
+	Rejected       int64 // items the cloud (or the publisher) rejected
+	Retransmitted  int64 // items sent again (ack timeout or reconnect)
+	Reconnects     int64 // connections made after the first
+	Connected      bool
+	InFlight       int
+}
+
+type counters struct {
+	published, publishedBytes, acked, rejected, retransmitted, connects atomic.Int64
+	connected                                                         atomic.Bool
+}
+
+// errConnectionLost ends a session when the client loses the broker.
+var errConnectionLost = errors.New("connection lost")
+
+// New checks c and returns a Publisher for ob. It does not connect.
+func New(c Config, ob *outbox.Outbox, log *slog.Logger) (*Publisher, error) {
+	if ob == nil {
+		return nil, errors.New("new publisher: nil outbox")
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("new publisher: %w", err)
+	}
+	c = c.withDefaults()
+	tc, err := c.tlsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("new publisher: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Publisher{
+		cfg:     c,
+		ob:      ob,
+		log:     log.With("broker", c.Broker, "device", c.Device),
+		topics:  wire.Topics{Root: c.TopicRoot},
+		acks:    make(chan wire.Ack, 4096),
+		byID:    map[string]*flight{},
+		limit:   newLimiter(c.BandwidthBytes),
+		backoff: backoff{min: c.MinBackoff, max: c.MaxBackoff},
+	}
+	p.tls = tc
+	return p, nil
+}
+
+// Stats returns a snapshot of the counters.
+func (p *Publisher) Stats() Stats {
+	c := &p.counters
+	return Stats{
+		Published:      c.published.Load(),
+		PublishedBytes: c.publishedBytes.Load(),
+		Acked:          c.acked.Load(),
+		Rejected:       c.rejected.Load(),
+		Retransmitted:  c.retransmitted.Load(),
+		Reconnects:     max(0, c.connects.Load()-1),
+		Connected:      c.connected.Load(),
+		InFlight:       int(p.nInFlight.Load()),
+	}
+}
+
+// InFlight is the number of items sent and not yet acknowledged.
+func (p *Publisher) InFlight() int { return int(p.nInFlight.Load()) }
+
+// Drained reports whether nothing is in flight and the outbox is empty:
+// every item put so far has been acknowledged by the cloud.
+func (p *Publisher) Drained() (bool, error) {
+	if p.nInFlight.Load() > 0 {
+		return false, nil
+	}
+	st, err := p.ob.Stats()
+	if err != nil {
+		return false, fmt.Errorf("outbox stats: %w", err)
+	}
+	return st.Depth == 0, nil
+}
+
+// Run connects, drains the outbox and reconnects until ctx is cancelled; it
+// then waits up to Config.FlushTimeout for outstanding acks, publishes the
+// offline status, disconnects and returns nil. It returns an error only for
+// failures that retrying cannot mend (the outbox failing).
+func (p *Publisher) Run(ctx context.Context) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("publisher: Run called twice")
+	}
+	defer p.running.Store(false)
+	return reconnectLoop(ctx, &p.backoff, p.log, func(ctx context.Context) (bool, error) {
+		c, err := p.connect(ctx)
+		if err != nil {
+			return false, err
+		}
+		err = p.session(ctx, c)
+		p.counters.connected.Store(false)
+		var fatal *fatalError
+		switch {
+		case err == nil: // ctx cancelled, flushed and disconnected
+		case errors.As(err, &fatal):
+			c.client.Disconnect(250)
+		default:
+			c.client.Disconnect(0)
+		}
+		return true, err
+	})
+}
+
+// reconnectLoop calls attempt until ctx ends or attempt returns nil or a
+// *fatalError. Attempts are spaced by b's jittered backoff and never less
+// than minAttemptGap apart; an attempt that connected resets the backoff.
+func reconnectLoop(ctx context.Context, b *backoff, log *slog.Logger, attempt func(context.Context) (connected bool, err error)) error {
+	var last time.Time
+	for {
+		if !last.IsZero() {
+			d := b.delay(last, time.Now())
+			log.Info("mqtt reconnect scheduled", "delay", d.Round(time.Millisecond))
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+		last = time.Now()
+		connected, err := attempt(ctx)
+		if connected {
+			b.reset()
+		}
+		var fatal *fatalError
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return nil
+		case errors.As(err, &fatal):
+			return err
+		case connected:
+			log.Warn("mqtt session ended", "err", err)
+		default:
+			log.Warn("mqtt connect failed", "err", err)
+		}
+	}
+}
+
+// fatalError marks a failure that reconnecting cannot mend.
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }
+
+// conn is one MQTT connection.
+type conn struct {
+	client mqtt.Client
+	lost   chan struct{} // closed when the connection is lost
+}
