@@ -1,0 +1,153 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/draw"
+	_ "image/jpeg" // decoders for the folder source
+	_ "image/png"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	_ "golang.org/x/image/tiff"
+)
+
+// MaxPixels is the largest image a folder source decodes; a bigger one is
+// skipped as if corrupt, rather than exhausting memory.
+const MaxPixels = 200 << 20
+
+// Folder reads the images of a directory in name order. Its Position is
+// the file's name, so Positions sort in the order files are read.
+type Folder struct {
+	dir   string
+	names []string
+	next  int
+	log   *slog.Logger
+}
+
+// imageExts are the file name extensions a folder source reads.
+var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".tif": true, ".tiff": true}
+
+// OpenFolder lists dir's images (not its subfolders) and returns a source
+// that reads those whose name sorts after after ("" = all).
+func OpenFolder(dir, after string, log *slog.Logger) (*Folder, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open folder %q: %w", dir, err)
+	}
+	ents, err := os.ReadDir(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open folder %q: %w", dir, err)
+	}
+	var names []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") || !imageExts[strings.ToLower(filepath.Ext(n))] {
+			continue
+		}
+		if after != "" && n <= after {
+			continue
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return &Folder{dir: abs, names: names, log: log}, nil
+}
+
+// Name returns the folder's absolute path.
+func (f *Folder) Name() string { return f.dir }
+
+// Remaining is the number of files not yet read.
+func (f *Folder) Remaining() int { return len(f.names) - f.next }
+
+// Next decodes the next readable image. A file that cannot be read or
+// decoded is logged with its name and skipped. At the end it returns io.EOF.
+func (f *Folder) Next(ctx context.Context) (Frame, error) {
+	for f.next < len(f.names) {
+		if err := ctx.Err(); err != nil {
+			return Frame{}, err
+		}
+		name := f.names[f.next]
+		f.next++
+		fr, err := ReadImageFile(filepath.Join(f.dir, name))
+		if err != nil {
+			f.log.Warn("skipping unreadable image", "file", name, "err", err)
+			continue
+		}
+		fr.Position = name
+		return fr, nil
+	}
+	return Frame{}, io.EOF
+}
+
+// Close does nothing; a folder holds no open files between frames.
+func (f *Folder) Close() error { return nil }
+
+// ReadImageFile decodes a JPEG, PNG or TIFF file into a frame: the image,
+// the EXIF time and GPS when present (else the file's modification time),
+// and the base name. It never panics on a corrupt file.
+func ReadImageFile(path string) (Frame, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Frame{}, err
+	}
+	img, err := DecodeImage(b)
+	if err != nil {
+		return Frame{}, fmt.Errorf("decode %s: %w", filepath.Base(path), err)
+	}
+	fr := Frame{Image: img, Name: filepath.Base(path), Clock: ClockFile}
+	if fi, err := os.Stat(path); err == nil {
+		fr.Time = fi.ModTime()
+	}
+	if x := readEXIF(b); x.ok {
+		if !x.time.IsZero() {
+			fr.Time, fr.Clock = x.time, ClockEXIF
+		}
+		fr.GPS = x.gps
+	}
+	return fr, nil
+}
+
+// DecodeImage decodes JPEG, PNG or TIFF bytes into an *image.RGBA whose
+// bounds start at (0, 0). Images over MaxPixels are refused before their
+// pixels are decoded; a decoder panic is returned as an error.
+func DecodeImage(b []byte) (img *image.RGBA, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("decoder panic: %v", r)
+		}
+	}()
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return nil, fmt.Errorf("image size %dx%d out of range", cfg.Width, cfg.Height)
+	}
+	src, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return ToRGBA(src), nil
+}
+
+// ToRGBA returns img as an *image.RGBA with bounds at the origin, copying
+// only when it must (draw's fast paths cover YCbCr and NRGBA).
+func ToRGBA(img image.Image) *image.RGBA {
+	if r, ok := img.(*image.RGBA); ok && r.Rect.Min == (image.Point{}) {
+		return r
+	}
+	b := img.Bounds()
+	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(dst, dst.Rect, img, b.Min, draw.Src)
+	return dst
+}

@@ -1,0 +1,49 @@
+package capture
+
+import (
+	"os"
+	"strings"
+)
+
+// Kinds of source spec.
+const (
+	KindFolder   = "folder"   // a directory of images
+	KindDevice   = "device"   // a V4L2 device index such as "0"
+	KindPipeline = "pipeline" // a GStreamer pipeline (contains "!")
+	KindURL      = "url"      // rtsp://, rtsps://, http://, https://, rtmp://, udp://
+	KindFile     = "file"     // a video file
+)
+
+// Kind tells what a source spec names; "" for an empty spec. A spec that
+// is an existing directory is a folder; otherwise digits are a device
+// index, a "!" makes a GStreamer pipeline, a known scheme a URL, and
+// anything else a video file.
+func Kind(spec string) string {
+	s := strings.TrimSpace(spec)
+	switch {
+	case s == "":
+		return ""
+	case isDigits(s):
+		return KindDevice
+	case strings.Contains(s, "!"):
+		return KindPipeline
+	}
+	for _, p := range []string{"rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://"} {
+		if strings.HasPrefix(strings.ToLower(s), p) {
+			return KindURL
+		}
+	}
+	if fi, err := os.Stat(s); err == nil && fi.IsDir() {
+		return KindFolder
+	}
+	return KindFile
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

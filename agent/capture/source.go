@@ -1,0 +1,109 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"image"
+	"log/slog"
+	"time"
+
+	"github.com/canopy-forest/canopy/sync/wire"
+)
+
+// Source yields frames.
+type Source interface {
+	// Next returns the next frame. It returns io.EOF when the source has
+	// ended for good, and ctx.Err() when ctx is done.
+	Next(ctx context.Context) (Frame, error)
+	// Name identifies the source (a cleaned path, a device, a URL); it is
+	// the key under which a cursor on its Positions is kept.
+	Name() string
+	// Close releases the source. It is idempotent.
+	Close() error
+}
+
+// Frame is one captured image.
+type Frame struct {
+	Image *image.RGBA
+	// Time is when the frame was taken: the wall clock at capture, or the
+	// EXIF time of a photo when it has one.
+	Time time.Time
+	// Clock says where Time came from.
+	Clock Clock
+	// Name is what the item metadata calls the frame's origin: a file's
+	// base name, or the source's name for a camera.
+	Name string
+	// Position orders the frames of a file-like source ("" for a live
+	// source); Positions sort as strings in the order frames come.
+	Position string
+	// GPS is the position from the photo's EXIF, when known.
+	GPS *wire.GPS
+}
+
+// Clock says where a frame's time came from.
+type Clock int
+
+const (
+	// ClockSystem: the system clock when the frame was read.
+	ClockSystem Clock = iota
+	// ClockEXIF: the camera's clock, recorded in the photo's EXIF.
+	ClockEXIF
+	// ClockFile: the file's modification time (no EXIF time).
+	ClockFile
+)
+
+// ErrNoOpenCV is returned when a spec needs GoCV in a build without the
+// opencv build tag.
+var ErrNoOpenCV = errors.New("built without OpenCV support (build tag opencv): only folders of images can be captured")
+
+// ErrReadFailed is returned by a live source whose camera stopped
+// delivering frames; Reopen reopens it.
+var ErrReadFailed = errors.New("camera read failed")
+
+// Options configures Open.
+type Options struct {
+	// Source is the spec: a folder, a V4L2 index, a GStreamer pipeline, a
+	// URL or a video file.
+	Source string
+	// Width and Height ask a camera for a frame size (0: its default).
+	Width, Height int
+	// FPS caps the frame rate of live sources (0: as fast as they come).
+	FPS float64
+	// After resumes a file-like source after this Position ("" = from the
+	// start).
+	After string
+	// Backoff is how Reopen waits between attempts on a live source
+	// (zero: DefaultBackoff).
+	Backoff Backoff
+	// Log receives warnings such as skipped files and camera retries.
+	Log *slog.Logger
+}
+
+// Open opens the source that o.Source names.
+func Open(o Options) (Source, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Backoff == (Backoff{}) {
+		o.Backoff = DefaultBackoff
+	}
+	switch k := Kind(o.Source); k {
+	case KindFolder:
+		return OpenFolder(o.Source, o.After, o.Log)
+	case KindFile:
+		return openVideo(k, o)
+	case KindDevice, KindPipeline, KindURL:
+		open := func(ctx context.Context) (Source, error) { return openVideo(k, o) }
+		if !videoSupported {
+			// Fail fast: retrying cannot help a build without OpenCV.
+			return nil, ErrNoOpenCV
+		}
+		var s Source = NewReopen(o.Source, open, o.Backoff, o.Log)
+		if o.FPS > 0 {
+			s = Limit(s, o.FPS)
+		}
+		return s, nil
+	default:
+		return nil, errors.New("empty source")
+	}
+}
