@@ -31,34 +31,34 @@ const DeviceTreeModel = "/proc/device-tree/model"
 // Profile is what the agent should assume on one kind of board. Code
 // branches on its capability fields, never on its name.
 type Profile struct {
-	Name        string   `yaml:"name"`
-	Description string   `yaml:"description"`
-	Match       []string `yaml:"match"` // substrings of /proc/device-tree/model
+	Name        string   `yaml:"name" json:"name"`
+	Description string   `yaml:"description" json:"description"`
+	Match       []string `yaml:"match" json:"match"` // substrings of /proc/device-tree/model
 	// DefaultForArch lists the GOARCH values ("amd64") on which Detect
 	// falls back to this profile when no device-tree string matches.
-	DefaultForArch []string `yaml:"default_for_arch"`
-	Camera         Camera   `yaml:"camera"`
-	ONNX           ONNX     `yaml:"onnx"`
-	JPEGQuality    int      `yaml:"jpeg_quality"`
+	DefaultForArch []string `yaml:"default_for_arch" json:"default_for_arch"`
+	Camera         Camera   `yaml:"camera" json:"camera"`
+	ONNX           ONNX     `yaml:"onnx" json:"onnx"`
+	JPEGQuality    int      `yaml:"jpeg_quality" json:"jpeg_quality"`
 	// OutboxDiskShare is the default outbox bound as a share of the free
 	// disk space of the state directory, in (0, 1].
-	OutboxDiskShare float64 `yaml:"outbox_disk_share"`
+	OutboxDiskShare float64 `yaml:"outbox_disk_share" json:"outbox_disk_share"`
 }
 
 // Camera is the default capture source and format.
 type Camera struct {
-	Source string  `yaml:"source"` // V4L2 index, GStreamer pipeline, URL, file or folder
-	Width  int     `yaml:"width"`
-	Height int     `yaml:"height"`
-	FPS    float64 `yaml:"fps"`
+	Source string  `yaml:"source" json:"source"` // V4L2 index, GStreamer pipeline, URL, file or folder
+	Width  int     `yaml:"width" json:"width"`
+	Height int     `yaml:"height" json:"height"`
+	FPS    float64 `yaml:"fps" json:"fps"`
 }
 
 // ONNX is how ONNX Runtime runs on the board.
 type ONNX struct {
 	// Provider is the preferred execution provider: "cpu", "cuda" or
 	// "tensorrt". Anything but cpu falls back to cpu with a warning.
-	Provider string `yaml:"provider"`
-	Threads  int    `yaml:"threads"` // 0: ONNX Runtime's default
+	Provider string `yaml:"provider" json:"provider"`
+	Threads  int    `yaml:"threads" json:"threads"` // 0: ONNX Runtime's default
 }
 
 // Providers are the execution providers a profile may name.

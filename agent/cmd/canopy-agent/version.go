@@ -1,7 +1,79 @@
 package main
 
-import "errors"
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/canopy-forest/canopy/boards"
+	"github.com/canopy-forest/canopy/internal/ortenv"
+	"github.com/canopy-forest/canopy/internal/version"
+)
+
+// versionInfo is what `canopy-agent version` prints.
+type versionInfo struct {
+	Version     string `json:"version"`
+	Commit      string `json:"commit"`
+	Go          string `json:"go"`
+	OpenCV      string `json:"opencv"`
+	ONNXRuntime string `json:"onnxruntime"`
+	ORTLibrary  string `json:"onnxruntime_library,omitempty"`
+	OS          string `json:"os"`
+	Arch        string `json:"arch"`
+	Board       string `json:"board"`
+}
 
 func cmdVersion(args []string) error {
-	return errors.New("not implemented yet")
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	ortLib := fs.String("ort-lib", "", "ONNX Runtime library (default: $CANOPY_ORT_LIB, beside the binary, /usr/lib/canopy)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	v := versionInfo{
+		Version: version.Version,
+		Commit:  version.Commit,
+		Go:      runtime.Version(),
+		OpenCV:  opencvVersion(),
+		OS:      runtime.GOOS,
+		Arch:    runtime.GOARCH,
+		Board:   "none detected",
+	}
+	v.ONNXRuntime, v.ORTLibrary = ortVersion(*ortLib)
+	if p, ok := boards.Detect(); ok {
+		v.Board = p.Name
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	ort := v.ONNXRuntime
+	if v.ORTLibrary != "" {
+		ort += " (" + v.ORTLibrary + ")"
+	}
+	fmt.Printf("canopy-agent %s (commit %s)\n", v.Version, v.Commit)
+	fmt.Printf("  go           %s\n", v.Go)
+	fmt.Printf("  opencv       %s\n", v.OpenCV)
+	fmt.Printf("  onnxruntime  %s\n", ort)
+	fmt.Printf("  platform     %s/%s\n", v.OS, v.Arch)
+	fmt.Printf("  board        %s\n", v.Board)
+	return nil
+}
+
+// ortVersion loads ONNX Runtime and returns its version and the library it
+// loaded, or "unavailable: <reason>".
+func ortVersion(lib string) (string, string) {
+	if lib == "" {
+		lib = ortenv.DefaultLibrary()
+	}
+	if err := ortenv.Init(lib); err != nil {
+		return "unavailable: " + err.Error(), ""
+	}
+	return ortenv.Version(), lib
 }
