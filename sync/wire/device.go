@@ -12,7 +12,7 @@ func ValidDevice(id string) error {
 }
 
 // ValidItemID checks an item id: 1 to 64 characters of [A-Za-z0-9._-]
-// (devices use ULIDs, see NewID).
+// (devices use ULIDs, internal/ulid).
 func ValidItemID(id string) error {
 	if !validName(id) {
 		return fmt.Errorf("item id %q: want 1 to 64 characters of A-Z a-z 0-9 . _ -", id)
