@@ -22,4 +22,5 @@ type Config struct {
 	Channels                string     // "rgb" (default) or "bgr"
 	ForestClass             int        // class index in a score output; 0 = metadata or 1; ClassZero for 0
 	Threshold               float32    // forest probability threshold; 0 = metadata, else argmax / 0.5
+	Output                  string     // one-channel output: "probability" (default) or "logit"
 }
