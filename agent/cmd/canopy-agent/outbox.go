@@ -1,7 +1,165 @@
 package main
 
-import "errors"
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
 
+	"github.com/canopy-forest/canopy/sync/outbox"
+)
+
+// outboxFile is the outbox's file name under the agent's data folder.
+const outboxFile = "outbox.db"
+
+// cmdOutbox inspects the outbox of a stopped agent (bbolt allows one
+// process at a time: a running agent holds the file locked).
+//
+//	canopy-agent outbox stats --data DIR [--json]
+//	canopy-agent outbox dead-letters --data DIR [--json] [--replay ID]
 func cmdOutbox(args []string) error {
-	return errors.New("not implemented yet")
+	if len(args) == 0 {
+		return errors.New("want a subcommand: stats or dead-letters")
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("outbox "+sub, flag.ContinueOnError)
+	data := fs.String("data", "", "the agent's data folder (holds "+outboxFile+")")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	var replay *string
+	switch sub {
+	case "stats":
+	case "dead-letters":
+		replay = fs.String("replay", "", "move the dead letter with this item id back into the outbox, to be sent again")
+	default:
+		return fmt.Errorf("unknown subcommand %q: want stats or dead-letters", sub)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return errors.New("--data DIR is required")
+	}
+	path := filepath.Join(*data, outboxFile)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no outbox at %s: %w", path, err)
+	}
+	ob, err := openOutboxReadonly(path)
+	if err != nil {
+		return err
+	}
+	defer ob.Close()
+	switch {
+	case sub == "stats":
+		st, err := ob.Stats()
+		if err != nil {
+			return fmt.Errorf("outbox stats: %w", err)
+		}
+		return printStats(os.Stdout, st, *asJSON, time.Now())
+	case *replay != "":
+		if err := ob.Replay(*replay); err != nil {
+			return fmt.Errorf("replay %s: %w", *replay, err)
+		}
+		fmt.Fprintf(os.Stderr, "item %s is back in the outbox; it is sent when the agent runs\n", *replay)
+		return nil
+	default:
+		dl, err := ob.DeadLetters()
+		if err != nil {
+			return fmt.Errorf("list dead letters: %w", err)
+		}
+		return printDeadLetters(os.Stdout, dl, *asJSON)
+	}
+}
+
+// openOutboxReadonly opens the outbox, failing fast (not waiting for the
+// lock) when a running agent holds it.
+func openOutboxReadonly(path string) (*outbox.Outbox, error) {
+	type result struct {
+		ob  *outbox.Outbox
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		ob, err := outbox.Open(path, outbox.Options{}, slog.New(slog.DiscardHandler))
+		res <- result{ob, err}
+	}()
+	select {
+	case r := <-res:
+		if r.err != nil {
+			return nil, fmt.Errorf("open outbox: %w", r.err)
+		}
+		return r.ob, nil
+	case <-time.After(5 * time.Second):
+		return nil, fmt.Errorf("open outbox %s: still locked after 5s; stop the agent first", path)
+	}
+}
+
+type statsJSON struct {
+	Depth            int     `json:"depth"`
+	Bytes            int64   `json:"bytes"`
+	OldestAgeSeconds float64 `json:"oldest_age_seconds"`
+	Oldest           string  `json:"oldest,omitempty"`
+	Evictions        int64   `json:"evictions"`
+	DeadLetters      int     `json:"dead_letters"`
+	DeadBytes        int64   `json:"dead_bytes"`
+}
+
+func printStats(w io.Writer, st outbox.Stats, asJSON bool, now time.Time) error {
+	j := statsJSON{Depth: st.Depth, Bytes: st.Bytes, Evictions: st.Evictions, DeadLetters: st.DeadLetters, DeadBytes: st.DeadBytes}
+	if !st.Oldest.IsZero() {
+		j.Oldest = st.Oldest.UTC().Format(time.RFC3339)
+		j.OldestAgeSeconds = now.Sub(st.Oldest).Seconds()
+	}
+	if asJSON {
+		return json.NewEncoder(w).Encode(j)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "items waiting\t%d\n", j.Depth)
+	fmt.Fprintf(tw, "bytes waiting\t%d\n", j.Bytes)
+	if j.Oldest != "" {
+		fmt.Fprintf(tw, "oldest\t%s (%s ago)\n", j.Oldest, time.Duration(j.OldestAgeSeconds*float64(time.Second)).Round(time.Second))
+	}
+	fmt.Fprintf(tw, "evictions\t%d\n", j.Evictions)
+	fmt.Fprintf(tw, "dead letters\t%d (%d bytes)\n", j.DeadLetters, j.DeadBytes)
+	return tw.Flush()
+}
+
+type deadLetterJSON struct {
+	ItemID     string    `json:"item_id"`
+	Device     string    `json:"device"`
+	Seq        uint64    `json:"seq"`
+	CapturedAt time.Time `json:"captured_at"`
+	Source     string    `json:"source,omitempty"`
+	Size       int       `json:"size"`
+	Reason     string    `json:"reason"`
+	RejectedAt time.Time `json:"rejected_at"`
+}
+
+func printDeadLetters(w io.Writer, dl []outbox.DeadLetter, asJSON bool) error {
+	rows := make([]deadLetterJSON, len(dl))
+	for i, d := range dl {
+		m := d.Item.Meta
+		rows[i] = deadLetterJSON{ItemID: d.ID, Device: m.Device, Seq: m.Seq, CapturedAt: m.CapturedAt,
+			Source: m.Source, Size: d.Size, Reason: d.Reason, RejectedAt: d.RejectedAt}
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ITEM\tSEQ\tCAPTURED\tSOURCE\tBYTES\tREJECTED\tREASON")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\n", r.ItemID, r.Seq, r.CapturedAt.UTC().Format(time.RFC3339),
+			r.Source, r.Size, r.RejectedAt.UTC().Format(time.RFC3339), r.Reason)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(tw, "(no dead letters)")
+	}
+	return tw.Flush()
 }

@@ -11,18 +11,22 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
-// Broker is an in-process MQTT broker on 127.0.0.1 that allows every client.
+// Broker is an in-process MQTT broker on 127.0.0.1 that allows every
+// client. It has two listeners: one for devices (URL) and one for the cloud
+// side (CloudURL), so that a restart can let the receiver back in before
+// the devices, as a persistent broker with a persistent subscriber would
+// (an in-process broker forgets its sessions when it stops).
 type Broker struct {
-	mu   sync.Mutex
-	addr string // host:port, fixed after the first start
-	srv  *mochi.Server
+	mu              sync.Mutex
+	addr, cloudAddr string // host:port, fixed after the first start
+	srv             *mochi.Server
 }
 
-// StartBroker starts a broker on a free port and stops it at the end of the
+// StartBroker starts a broker on free ports and stops it at the end of the
 // test.
 func StartBroker(t testing.TB) *Broker {
 	t.Helper()
-	b := &Broker{addr: "127.0.0.1:0"}
+	b := &Broker{addr: "127.0.0.1:0", cloudAddr: "127.0.0.1:0"}
 	if err := b.Start(); err != nil {
 		t.Fatalf("start broker: %v", err)
 	}
@@ -30,42 +34,68 @@ func StartBroker(t testing.TB) *Broker {
 	return b
 }
 
-// URL is the broker's tcp:// URL.
+// URL is the devices' tcp:// URL.
 func (b *Broker) URL() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return "tcp://" + b.addr
 }
 
-// Addr is the broker's host:port.
+// Addr is the devices' host:port.
 func (b *Broker) Addr() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.addr
 }
 
-// Start starts the broker (again, on the same port). Sessions and retained
-// messages of an earlier run are gone, as after a broker crash without
-// persistence.
-func (b *Broker) Start() error {
+// CloudURL is the cloud side's tcp:// URL.
+func (b *Broker) CloudURL() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return "tcp://" + b.cloudAddr
+}
+
+// Start starts the broker (again, on the same ports).
+func (b *Broker) Start() error { return b.StartStaged(nil) }
+
+// StartStaged starts the broker (again, on the same ports) with only the
+// cloud listener, calls between (when not nil), then opens the device
+// listener. Sessions and retained messages of an earlier run are gone, as
+// after a broker crash without persistence.
+func (b *Broker) StartStaged(between func()) error {
+	b.mu.Lock()
 	if b.srv != nil {
+		b.mu.Unlock()
 		return nil
 	}
-	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler), InlineClient: false})
+	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		b.mu.Unlock()
 		return fmt.Errorf("add auth hook: %w", err)
 	}
-	l := listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.addr})
-	if err := srv.AddListener(l); err != nil {
-		return fmt.Errorf("listen on %s: %w", b.addr, err)
+	cloud := listeners.NewTCP(listeners.Config{ID: "cloud", Address: b.cloudAddr})
+	if err := srv.AddListener(cloud); err != nil {
+		b.mu.Unlock()
+		return fmt.Errorf("listen on %s: %w", b.cloudAddr, err)
 	}
-	b.addr = l.Address()
+	b.cloudAddr = cloud.Address()
 	if err := srv.Serve(); err != nil {
+		b.mu.Unlock()
 		return fmt.Errorf("serve: %w", err)
 	}
 	b.srv = srv
+	b.mu.Unlock()
+	if between != nil {
+		between()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	dev := listeners.NewTCP(listeners.Config{ID: "device", Address: b.addr})
+	if err := srv.AddListener(dev); err != nil {
+		return fmt.Errorf("listen on %s: %w", b.addr, err)
+	}
+	b.addr = dev.Address()
+	srv.Listeners.Serve("device", srv.EstablishConnection)
 	return nil
 }
 

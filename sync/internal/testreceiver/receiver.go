@@ -23,6 +23,11 @@ type Receiver struct {
 	// reason acknowledges the item as rejected.
 	Reject func(wire.Item) string
 
+	// DropAck, when set before items arrive, decides per delivery (n counts
+	// the item's completions from 1) whether to send no ack at all, as if
+	// the ack were lost.
+	DropAck func(it wire.Item, n int) bool
+
 	t      testing.TB
 	c      mqtt.Client
 	topics wire.Topics
@@ -34,6 +39,7 @@ type Receiver struct {
 	order   []string       // item ids in order of first completion
 	changed chan struct{}
 	errs    atomic.Int64
+	subs    atomic.Int64
 }
 
 // Start connects a receiver to broker (a tcp:// URL) for topic root and
@@ -63,6 +69,7 @@ func Start(t testing.TB, broker, root string) *Receiver {
 			t := c.Subscribe(rc.topics.ItemFilter(), 1, rc.onFrame)
 			go func() {
 				t.Wait()
+				rc.subs.Add(1)
 				select {
 				case subscribed <- struct{}{}:
 				default:
@@ -109,7 +116,8 @@ func (rc *Receiver) onFrame(c mqtt.Client, m mqtt.Message) {
 	rc.mu.Lock()
 	id := it.Meta.ItemID
 	rc.counts[id]++
-	dup := rc.counts[id] > 1
+	n := rc.counts[id]
+	dup := n > 1
 	if !dup {
 		rc.items[id] = *it
 		rc.order = append(rc.order, id)
@@ -118,6 +126,9 @@ func (rc *Receiver) onFrame(c mqtt.Client, m mqtt.Message) {
 	select {
 	case rc.changed <- struct{}{}:
 	default:
+	}
+	if rc.DropAck != nil && rc.DropAck(*it, n) {
+		return
 	}
 	rc.ack(c, device, wire.Ack{ItemID: id, Status: wire.AckStored, Duplicate: dup})
 }
@@ -169,6 +180,22 @@ func (rc *Receiver) Deliveries() int {
 		n += c
 	}
 	return n
+}
+
+// Subscriptions is the number of times the receiver has subscribed (once
+// per connection).
+func (rc *Receiver) Subscriptions() int { return int(rc.subs.Load()) }
+
+// WaitSubscriptions waits until the receiver has subscribed n times.
+func (rc *Receiver) WaitSubscriptions(n int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for rc.Subscriptions() < n {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }
 
 // Errors is the number of frames the reassembler refused.
