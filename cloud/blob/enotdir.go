@@ -1,0 +1,5 @@
+package blob
+
+import "syscall"
+
+const syscallENOTDIR = syscall.ENOTDIR

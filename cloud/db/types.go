@@ -1,0 +1,154 @@
+package db
+
+import (
+	"time"
+
+	"github.com/canopy-forest/canopy/cloud/count"
+)
+
+// Image states.
+const (
+	StateStored   = "stored"   // raw objects and row written, count job queued
+	StateCounting = "counting" // a worker holds its job
+	StateCounted  = "counted"  // a count is recorded
+	StateFailed   = "failed"   // counting failed for good
+)
+
+// Image origins.
+const (
+	OriginDevice = "device" // sent by a field device over MQTT
+	OriginUpload = "upload" // POST /v1/images
+	OriginCompat = "compat" // the earlier pipeline's JSON message
+)
+
+// Image is one stored image and what is known of it.
+type Image struct {
+	ItemID        string    `json:"item_id"`
+	Device        string    `json:"device,omitempty"`
+	Seq           uint64    `json:"seq"`
+	CapturedAt    time.Time `json:"captured_at"`
+	ClockSynced   bool      `json:"clock_synced"`
+	Lat           *float64  `json:"lat,omitempty"`
+	Lon           *float64  `json:"lon,omitempty"`
+	Width         int       `json:"width"`
+	Height        int       `json:"height"`
+	ForestShare   float64   `json:"forest_share"`
+	Segmenter     string    `json:"segmenter,omitempty"`
+	Model         string    `json:"model,omitempty"`
+	ModelSHA256   string    `json:"model_sha256,omitempty"`
+	ScanID        string    `json:"scan_id,omitempty"`
+	AddressID     string    `json:"address_id,omitempty"`
+	TreeType      string    `json:"tree_type,omitempty"`
+	Source        string    `json:"source,omitempty"`
+	Origin        string    `json:"origin"`             // OriginDevice, OriginUpload, OriginCompat; "" = device
+	RawKey        string    `json:"raw_key"`            // in bucket "raw"
+	MaskKey       string    `json:"mask_key,omitempty"` // the device's mask, in bucket "raw"
+	ContentSHA256 string    `json:"content_sha256,omitempty"`
+	State         string    `json:"state"`       // set by the database; ignored by PutImage
+	ReceivedAt    time.Time `json:"received_at"` // zero in PutImage: now
+	// Count is the image's count once it has one.
+	Count *CountRecord `json:"count,omitempty"`
+}
+
+// CountRecord is the result of counting one image.
+type CountRecord struct {
+	ItemID       string      `json:"item_id"`
+	Count        int         `json:"count"`
+	Boxes        []count.Box `json:"boxes"`
+	Method       string      `json:"method"`
+	Model        string      `json:"model,omitempty"`
+	ModelSHA256  string      `json:"model_sha256,omitempty"`
+	AnnotatedKey string      `json:"annotated_key,omitempty"` // in bucket "processed"
+	MaskKey      string      `json:"mask_key,omitempty"`      // in bucket "processed"
+	CountedAt    time.Time   `json:"counted_at"`              // zero: now
+}
+
+// ImageQuery selects images for ListImages. Zero fields do not filter.
+type ImageQuery struct {
+	Device string
+	ScanID string
+	Since  time.Time // captured at or after
+	Limit  int       // 0: 50; at most 500
+	Cursor string    // from the previous page; "" for the first
+}
+
+// Page sizes of ListImages.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// Scan is a survey: the images sent under one scan id, and their trees.
+type Scan struct {
+	ScanID     string    `json:"scan_id"`
+	AddressID  string    `json:"address_id,omitempty"`
+	TreeType   string    `json:"tree_type,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	Images     []Image   `json:"images"`      // newest first, with counts
+	Counted    int       `json:"counted"`     // images with a count
+	TotalTrees int       `json:"total_trees"` // sum of their counts
+}
+
+// DeviceStatus is what a device's status message says.
+type DeviceStatus struct {
+	Device      string
+	Online      bool
+	OutboxDepth int
+	Version     string
+	Seen        time.Time // zero: now
+}
+
+// Device is a field unit as the cloud knows it.
+type Device struct {
+	ID          string    `json:"id"`
+	FirstSeen   time.Time `json:"first_seen"`
+	LastSeen    time.Time `json:"last_seen"`
+	Online      bool      `json:"online"`
+	OutboxDepth int       `json:"outbox_depth"`
+	Version     string    `json:"version,omitempty"`
+	Images      int       `json:"images"` // images stored from it
+}
+
+// Job states.
+const (
+	JobQueued  = "queued"
+	JobRunning = "running"
+	JobDone    = "done"
+	JobFailed  = "failed"
+)
+
+// Job is one counting job: count the image ItemID.
+type Job struct {
+	ID         int64
+	ItemID     string
+	State      string
+	Attempts   int // claims so far, this one included
+	LeaseUntil time.Time
+	Worker     string
+	LastError  string
+	CreatedAt  time.Time
+}
+
+// JobPolicy says how failed jobs are retried.
+type JobPolicy struct {
+	MaxAttempts int           // after this many failed attempts a job fails for good; 0: 5
+	Backoff     time.Duration // delay after the first failure, doubled each time; 0: none
+	MaxBackoff  time.Duration // 0: 10 minutes
+}
+
+// DefaultJobPolicy is the policy of a new DB.
+var DefaultJobPolicy = JobPolicy{MaxAttempts: 5, Backoff: 10 * time.Second, MaxBackoff: 10 * time.Minute}
+
+// Token scopes.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write" // includes read
+)
+
+// Token is an API token, stored as the hash of its secret.
+type Token struct {
+	Hash      string    `json:"hash"`
+	Scope     string    `json:"scope"`
+	Name      string    `json:"name,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
