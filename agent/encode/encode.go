@@ -1,0 +1,116 @@
+package encode
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image/png"
+	"path/filepath"
+
+	"github.com/canopy-forest/canopy/agent/capture"
+	"github.com/canopy-forest/canopy/internal/ulid"
+	"github.com/canopy-forest/canopy/segment"
+	"github.com/canopy-forest/canopy/sync/wire"
+)
+
+// Content types of the parts.
+const (
+	TypeJPEG = "image/jpeg"
+	TypePNG  = "image/png"
+)
+
+// SeqFile is the name of the sequence file in the state directory.
+const SeqFile = "seq"
+
+// Options configures an Encoder.
+type Options struct {
+	Device      string
+	JPEGQuality int // 1..100
+	ScanID      string
+	AddressID   string
+	TreeType    string
+	Segmenter   segment.Info
+	// StateDir holds the sequence file.
+	StateDir string
+	// KernelSynced reports whether the system clock is synchronised (nil:
+	// ask the kernel with adjtimex).
+	KernelSynced func() bool
+}
+
+// Encoder builds items.
+type Encoder struct {
+	o   Options
+	seq *Seq
+	ids *ulid.Generator
+	png png.Encoder
+}
+
+// New returns an Encoder whose sequence continues from the state directory.
+func New(o Options) (*Encoder, error) {
+	if err := wire.ValidDevice(o.Device); err != nil {
+		return nil, fmt.Errorf("new encoder: %w", err)
+	}
+	if o.JPEGQuality < 1 || o.JPEGQuality > 100 {
+		return nil, fmt.Errorf("new encoder: jpeg quality %d out of 1..100", o.JPEGQuality)
+	}
+	if o.StateDir == "" {
+		return nil, errors.New("new encoder: no state directory")
+	}
+	if o.KernelSynced == nil {
+		o.KernelSynced = kernelSynced
+	}
+	seq, err := OpenSeq(filepath.Join(o.StateDir, SeqFile))
+	if err != nil {
+		return nil, fmt.Errorf("new encoder: %w", err)
+	}
+	return &Encoder{o: o, seq: seq, ids: ulid.NewGenerator(nil), png: png.Encoder{CompressionLevel: png.BestSpeed}}, nil
+}
+
+// Encode makes the item of frame f with its segmentation r.
+func (e *Encoder) Encode(f capture.Frame, r segment.Result) (wire.Item, error) {
+	if f.Image == nil || r.Mask == nil {
+		return wire.Item{}, errors.New("encode: frame or mask missing")
+	}
+	img, err := encodeJPEG(f.Image, e.o.JPEGQuality)
+	if err != nil {
+		return wire.Item{}, fmt.Errorf("encode jpeg: %w", err)
+	}
+	var mask bytes.Buffer
+	if err := e.png.Encode(&mask, r.Mask); err != nil {
+		return wire.Item{}, fmt.Errorf("encode mask png: %w", err)
+	}
+	id, err := e.ids.New(f.Time)
+	if err != nil {
+		return wire.Item{}, fmt.Errorf("encode: item id: %w", err)
+	}
+	seq, err := e.seq.Next()
+	if err != nil {
+		return wire.Item{}, fmt.Errorf("encode: %w", err)
+	}
+	b := f.Image.Bounds()
+	meta := wire.Meta{
+		ItemID:      id,
+		Device:      e.o.Device,
+		Seq:         seq,
+		CapturedAt:  f.Time.UTC(),
+		ClockSynced: ClockSynced(f.Time, f.Clock, e.o.KernelSynced),
+		GPS:         f.GPS,
+		Width:       b.Dx(),
+		Height:      b.Dy(),
+		ForestShare: r.Share,
+		Segmenter:   e.o.Segmenter.Name,
+		Model:       e.o.Segmenter.Model,
+		ModelSHA256: e.o.Segmenter.ModelSHA256,
+		ScanID:      e.o.ScanID,
+		AddressID:   e.o.AddressID,
+		TreeType:    e.o.TreeType,
+		Source:      f.Name,
+	}
+	return wire.Item{Meta: meta, Parts: []wire.Part{
+		{Name: wire.PartImage, ContentType: TypeJPEG, Data: img},
+		{Name: wire.PartMask, ContentType: TypePNG, Data: mask.Bytes()},
+	}}, nil
+}
+
+// Close records the last sequence number. It is idempotent.
+func (e *Encoder) Close() error { return e.seq.Close() }

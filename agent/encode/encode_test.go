@@ -1,0 +1,204 @@
+package encode
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/canopy-forest/canopy/agent/capture"
+	"github.com/canopy-forest/canopy/internal/ulid"
+	"github.com/canopy-forest/canopy/segment"
+	"github.com/canopy-forest/canopy/sync/wire"
+)
+
+func frame(t time.Time, clock capture.Clock) (capture.Frame, segment.Result) {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	mask := image.NewGray(img.Rect)
+	for y := 0; y < 48; y++ {
+		for x := 0; x < 64; x++ {
+			img.SetRGBA(x, y, color.RGBA{uint8(x * 4), 200, uint8(y * 5), 255})
+			if x < 16 {
+				mask.Pix[y*mask.Stride+x] = 255
+			}
+		}
+	}
+	alt := 312.5
+	return capture.Frame{Image: img, Time: t, Clock: clock, Name: "DJI_0001.JPG", GPS: &wire.GPS{Lat: 47.1, Lon: 8.2, Alt: &alt}},
+		segment.Result{Mask: mask, Share: 0.25}
+}
+
+func newEncoder(t *testing.T, dir string, synced bool) *Encoder {
+	t.Helper()
+	e, err := New(Options{
+		Device: "pi-7", JPEGQuality: 80, ScanID: "scan-1", AddressID: "addr-9", TreeType: "spruce",
+		Segmenter: segment.Info{Name: "onnx", Model: "treecover-seg.onnx", ModelSHA256: "ab12"},
+		StateDir:  dir, KernelSynced: func() bool { return synced },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestEncode(t *testing.T) {
+	dir := t.TempDir()
+	e := newEncoder(t, dir, true)
+	at := time.Date(2025, 7, 1, 9, 30, 0, 123e6, time.FixedZone("CEST", 7200))
+	f, r := frame(at, capture.ClockSystem)
+	it, err := e.Encode(f, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := it.Meta
+	if m.Device != "pi-7" || m.Seq != 1 || m.Width != 64 || m.Height != 48 || m.ForestShare != 0.25 ||
+		m.Segmenter != "onnx" || m.Model != "treecover-seg.onnx" || m.ModelSHA256 != "ab12" ||
+		m.ScanID != "scan-1" || m.AddressID != "addr-9" || m.TreeType != "spruce" || m.Source != "DJI_0001.JPG" ||
+		!m.ClockSynced || m.GPS == nil || m.GPS.Lat != 47.1 || *m.GPS.Alt != 312.5 {
+		t.Fatalf("meta: got %+v", m)
+	}
+	if !m.CapturedAt.Equal(at) || m.CapturedAt.Location() != time.UTC {
+		t.Fatalf("captured_at: got %v, want %v in UTC", m.CapturedAt, at)
+	}
+	if idt, err := ulid.Time(m.ItemID); err != nil || !idt.Equal(at.Truncate(time.Millisecond)) {
+		t.Fatalf("item id %s: time %v, %v; want %v", m.ItemID, idt, err, at)
+	}
+	if len(it.Parts) != 2 || it.Parts[0].Name != wire.PartImage || it.Parts[0].ContentType != TypeJPEG ||
+		it.Parts[1].Name != wire.PartMask || it.Parts[1].ContentType != TypePNG {
+		t.Fatalf("parts: got %+v", it.Parts)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(it.Part(wire.PartImage)))
+	if err != nil || img.Bounds().Dx() != 64 {
+		t.Fatalf("image part: %v, %v", err, img)
+	}
+	mask, err := png.Decode(bytes.NewReader(it.Part(wire.PartMask)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := mask.(*image.Gray); g.Pix[0] != 255 || g.Pix[20] != 0 {
+		t.Fatalf("mask part: pixels %d, %d; want 255, 0", g.Pix[0], g.Pix[20])
+	}
+}
+
+func TestClockSynced(t *testing.T) {
+	yes, no := func() bool { return true }, func() bool { return false }
+	for _, tc := range []struct {
+		year   int
+		clock  capture.Clock
+		kernel func() bool
+		want   bool
+	}{
+		{2025, capture.ClockSystem, yes, true},
+		{2025, capture.ClockSystem, no, false},
+		{1970, capture.ClockSystem, yes, false}, // a Pi without RTC before NTP
+		{2019, capture.ClockSystem, yes, false},
+		{2024, capture.ClockEXIF, no, true},
+		{2004, capture.ClockEXIF, yes, false}, // a camera never set
+		{2024, capture.ClockFile, no, true},
+	} {
+		if got := ClockSynced(time.Date(tc.year, 3, 1, 0, 0, 0, 0, time.UTC), tc.clock, tc.kernel); got != tc.want {
+			t.Errorf("ClockSynced(%d, %v) = %v, want %v", tc.year, tc.clock, got, tc.want)
+		}
+	}
+	kernelSynced() // must not panic, whatever this machine says
+}
+
+func TestSequenceAndIDsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2025, 7, 1, 9, 30, 0, 0, time.UTC)
+	var ids []string
+	var seqs []uint64
+	for run := 0; run < 3; run++ {
+		e := newEncoder(t, dir, true)
+		for i := 0; i < 5; i++ {
+			f, r := frame(at, capture.ClockSystem) // same millisecond: monotonic ids
+			it, err := e.Encode(f, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, it.Meta.ItemID)
+			seqs = append(seqs, it.Meta.Seq)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		e.Close()
+	}
+	for i, s := range seqs {
+		if s != uint64(i+1) {
+			t.Fatalf("sequence after clean restarts: got %v, want 1..15", seqs)
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			t.Fatalf("duplicate id %s", id)
+		}
+		seen[id] = true
+	}
+	if !sort.StringsAreSorted(ids[:5]) {
+		t.Fatalf("ids of one run within one millisecond do not sort: %v", ids[:5])
+	}
+}
+
+func TestSequenceAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	e := newEncoder(t, dir, true)
+	f, r := frame(time.Now(), capture.ClockSystem)
+	for i := 0; i < 3; i++ {
+		e.Encode(f, r)
+	}
+	// No Close: a crash. The next run must not repeat a number.
+	e2 := newEncoder(t, dir, true)
+	it, err := e2.Encode(f, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.Meta.Seq <= 3 || it.Meta.Seq > 3+seqLease+1 {
+		t.Fatalf("seq after crash: got %d, want in (3, %d]", it.Meta.Seq, 3+seqLease+1)
+	}
+}
+
+func TestSequenceFileCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, SeqFile), []byte("garbage"), 0o644)
+	if _, err := New(Options{Device: "d", JPEGQuality: 80, StateDir: dir}); err == nil {
+		t.Fatal("want an error for a corrupt sequence file")
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	dir := t.TempDir()
+	for _, o := range []Options{
+		{Device: "", JPEGQuality: 80, StateDir: dir},
+		{Device: "bad/id", JPEGQuality: 80, StateDir: dir},
+		{Device: "d", JPEGQuality: 0, StateDir: dir},
+		{Device: "d", JPEGQuality: 101, StateDir: dir},
+		{Device: "d", JPEGQuality: 80},
+	} {
+		if _, err := New(o); err == nil {
+			t.Errorf("New(%+v): want an error", o)
+		}
+	}
+}
+
+func BenchmarkEncode640x480(b *testing.B) {
+	e, _ := New(Options{Device: "d", JPEGQuality: 85, StateDir: b.TempDir(), KernelSynced: func() bool { return true }})
+	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 31)
+	}
+	mask := image.NewGray(img.Rect)
+	f := capture.Frame{Image: img, Time: time.Now()}
+	for b.Loop() {
+		if _, err := e.Encode(f, segment.Result{Mask: mask}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
