@@ -19,7 +19,7 @@ import (
 // it with Run; Stats, InFlight and Drained may be called concurrently.
 type Publisher struct {
 	cfg    Config
-	ob     *outbox.Outbox
+	ob     Outbox
 	log    *slog.Logger
 	topics wire.Topics
 	tls    *tls.Config // nil: plain TCP or WebSocket
@@ -66,9 +66,21 @@ type counters struct {
 // errConnectionLost ends a session when the client loses the broker.
 var errConnectionLost = errors.New("connection lost")
 
-// New checks c and returns a Publisher for ob. It does not connect.
-func New(c Config, ob *outbox.Outbox, log *slog.Logger) (*Publisher, error) {
-	if ob == nil {
+// Outbox is what a Publisher needs of the outbox; *outbox.Outbox has it.
+type Outbox interface {
+	Next(after string, n int) ([]outbox.Record, error)
+	Ack(id string) error
+	Reject(id, reason string) error
+	Stats() (outbox.Stats, error)
+	Changed() <-chan struct{}
+}
+
+var _ Outbox = (*outbox.Outbox)(nil)
+
+// New checks c and returns a Publisher for ob (an *outbox.Outbox). It does
+// not connect.
+func New(c Config, ob Outbox, log *slog.Logger) (*Publisher, error) {
+	if ob == nil || ob == Outbox((*outbox.Outbox)(nil)) {
 		return nil, errors.New("new publisher: nil outbox")
 	}
 	if err := c.Validate(); err != nil {

@@ -257,7 +257,11 @@ func (s *sender) resendDue(ctx context.Context, now time.Time) error {
 		}
 		if f.sends > 0 {
 			p.counters.retransmitted.Add(1)
-			p.log.Info("sending item again", "item", f.rec.ID, "sends", f.sends, "unacked_for", now.Sub(f.sentAt).Round(time.Millisecond))
+			if f.sentAt.IsZero() {
+				p.log.Info("sending item again after a reconnect", "item", f.rec.ID, "sends", f.sends)
+			} else {
+				p.log.Info("sending item again: no ack in time", "item", f.rec.ID, "sends", f.sends, "unacked_for", now.Sub(f.sentAt).Round(time.Millisecond))
+			}
 		}
 		if err := s.send(ctx, f); err != nil {
 			return err
