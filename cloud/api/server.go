@@ -1,0 +1,94 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/canopy-forest/canopy/cloud/db"
+)
+
+// Images is what the image handlers need of the database.
+type Images interface {
+	GetImage(ctx context.Context, itemID string) (db.Image, error)
+	ListImages(ctx context.Context, q db.ImageQuery) ([]db.Image, string, error)
+}
+
+// Check is one readiness check: nil when the dependency is usable.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Options are the server's dependencies. Nil fields disable what needs them
+// (their routes answer 503).
+type Options struct {
+	Images  Images
+	Metrics http.Handler // e.g. promhttp.HandlerFor(registry, ...)
+	Ready   []Check      // run by /readyz, each with a short deadline
+	Log     *slog.Logger
+}
+
+// Server is the HTTP server. Create it with New.
+type Server struct {
+	opt Options
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New builds the server and its routes.
+func New(o Options) *Server {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opt: o, log: o.Log.With("component", "api"), mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// Handler is the server's root handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Mux is the route table, for packages that add routes (upload, dashboard).
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// Listen binds addr ("127.0.0.1:8080"; port 0 picks a free one).
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("http: listen on %s: %w (choose another address with --http)", addr, err)
+	}
+	return ln, nil
+}
+
+// Run serves on ln until ctx ends, then shuts down, giving requests in
+// flight five seconds.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("HTTP listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http: serve: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+package ingest
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the ingest counters, shared by the MQTT receiver and the
+// compat inputs (label "input": "mqtt", "compat_mqtt", "amqp", "upload").
+type Metrics struct {
+	Received     *prometheus.CounterVec   // items complete (reassembled or decoded), by input
+	Stored       *prometheus.CounterVec   // items stored and acknowledged (duplicates included), by input
+	Rejected     *prometheus.CounterVec   // items rejected, by input and reason
+	Duplicates   *prometheus.CounterVec   // items stored before, by input
+	Failed       *prometheus.CounterVec   // transient failures to store (no ack), by input
+	AckLatency   prometheus.Histogram     // from the item complete to the ack published
+	Reassembling prometheus.Gauge         // items with chunks received but not all of them
+	StatusUpdate prometheus.Counter       // device status messages applied
+}
+
+// NewMetrics creates the metrics and registers them with reg (nil: not
+// registered, for tests).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "canopy", Subsystem: "ingest", Name: "items_received_total",
+			Help: "Items received complete (all chunks, or a whole compat message).",
+		}, []string{"input"}),
+		Stored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "canopy", Subsystem: "ingest", Name: "items_stored_total",
+			Help: "Items stored (objects and row) and acknowledged, duplicates included.",
+		}, []string{"input"}),
+		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "canopy", Subsystem: "ingest", Name: "items_rejected_total",
+			Help: "Items rejected as invalid, by reason; nothing of them is stored.",
+		}, []string{"input", "reason"}),
+		Duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "canopy", Subsystem: "ingest", Name: "items_duplicate_total",
+			Help: "Items received again after they had been stored (acknowledged again).",
+		}, []string{"input"}),
+		Failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "canopy", Subsystem: "ingest", Name: "items_failed_total",
+			Help: "Items that could not be stored for a transient reason (not acknowledged; the sender retries).",
+		}, []string{"input"}),
+		AckLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "canopy", Subsystem: "ingest", Name: "ack_latency_seconds",
+			Help:    "Time from an item received complete to its ack published.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		Reassembling: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "canopy", Subsystem: "ingest", Name: "items_reassembling",
+			Help: "Items with some but not all of their chunks received.",
+		}),
+		StatusUpdate: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "canopy", Subsystem: "ingest", Name: "status_updates_total",
+			Help: "Device status messages applied to the devices table.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Received, m.Stored, m.Rejected, m.Duplicates, m.Failed, m.AckLatency, m.Reassembling, m.StatusUpdate)
+	}
+	return m
+}

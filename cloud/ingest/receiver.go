@@ -1,0 +1,383 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/sync/wire"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// DefaultShareGroup is the shared-subscription group of the receivers.
+const DefaultShareGroup = "canopy"
+
+// Devices is what the Receiver needs of the database for status messages.
+type Devices interface {
+	UpdateDevice(ctx context.Context, s db.DeviceStatus) error
+}
+
+// Config configures a Receiver.
+type Config struct {
+	Broker     string      // "tcp://host:port", "ssl://..."
+	ClientID   string      // stable id for the persistent session; "" means "canopy-cloud-<hostname>"
+	Username   string      // optional
+	Password   string      // optional
+	Topics     wire.Topics // topic root ("" = "canopy")
+	ShareGroup string      // "" means DefaultShareGroup
+	NoShare    bool        // subscribe without $share (brokers that lack shared subscriptions)
+	Limits     wire.Limits // reassembly limits (zero fields: the wire defaults)
+	Workers    int         // items stored at once; 0 means 4
+}
+
+// Filter is the item subscription filter that c asks for.
+func (c Config) Filter() string {
+	if c.NoShare {
+		return c.Topics.ItemFilter()
+	}
+	g := c.ShareGroup
+	if g == "" {
+		g = DefaultShareGroup
+	}
+	return "$share/" + g + "/" + c.Topics.ItemFilter()
+}
+
+// Receiver subscribes to the items and statuses of every device, stores the
+// items through a Saver and acknowledges them.
+type Receiver struct {
+	cfg     Config
+	saver   *Saver
+	devices Devices
+	metrics *Metrics
+	log     *slog.Logger
+	client  mqtt.Client
+
+	mu    sync.Mutex // guards reasm
+	reasm *wire.Reassembler
+
+	work   chan job
+	status chan wire.Status
+	stop   chan struct{}
+}
+
+type job struct {
+	device string // from the topic
+	item   wire.Item
+	done   time.Time // when the last chunk arrived
+}
+
+// NewReceiver prepares a Receiver; Run connects and serves.
+func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.Logger) (*Receiver, error) {
+	if c.Broker == "" {
+		return nil, errors.New("ingest: no broker URL")
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	if c.ClientID == "" {
+		host, _ := os.Hostname()
+		c.ClientID = "canopy-cloud-" + sanitizeID(host)
+	}
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Receiver{
+		cfg: c, saver: saver, devices: devices, metrics: m,
+		log:    log.With("component", "ingest"),
+		reasm:  wire.NewReassembler(c.Limits),
+		work:   make(chan job, c.Workers),
+		status: make(chan wire.Status, 64),
+		stop:   make(chan struct{}),
+	}
+	opts := mqtt.NewClientOptions().
+		AddBroker(c.Broker).
+		SetClientID(c.ClientID).
+		SetUsername(c.Username).
+		SetPassword(c.Password).
+		SetCleanSession(false). // persistent session: the broker keeps what arrives while we are away
+		SetOrderMatters(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(10 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetDefaultPublishHandler(r.onMessage).
+		SetOnConnectHandler(func(cl mqtt.Client) { go r.subscribe(cl) }).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			r.log.Warn("broker connection lost", "broker", c.Broker, "err", err)
+		})
+	r.client = mqtt.NewClient(opts)
+	return r, nil
+}
+
+// Connected reports whether the receiver is connected to the broker now.
+func (r *Receiver) Connected() bool { return r.client.IsConnectionOpen() }
+
+func (r *Receiver) subscribe(cl mqtt.Client) {
+	filters := map[string]byte{r.cfg.Filter(): 1, r.cfg.Topics.StatusFilter(): 1}
+	tok := cl.SubscribeMultiple(filters, nil) // messages go to the default handler
+	if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+		r.log.Error("subscribe failed", "filters", keys(filters), "err", tok.Error())
+		return
+	}
+	r.log.Info("subscribed", "broker", r.cfg.Broker, "item_filter", r.cfg.Filter(), "status_filter", r.cfg.Topics.StatusFilter(), "client_id", r.cfg.ClientID)
+}
+
+// Run connects (retrying until ctx ends), receives and stores items until ctx
+// ends, then disconnects and lets the items being stored finish.
+func (r *Receiver) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range r.cfg.Workers {
+		wg.Go(func() { r.worker() })
+	}
+	statusDone := make(chan struct{})
+	go func() { defer close(statusDone); r.statusLoop() }()
+
+	tok := r.client.Connect() // with ConnectRetry it completes once connected
+	r.log.Info("connecting to broker", "broker", r.cfg.Broker)
+	go func() {
+		select {
+		case <-tok.Done():
+			if err := tok.Error(); err != nil {
+				r.log.Error("connect to broker", "broker", r.cfg.Broker, "err", err)
+			}
+		case <-ctx.Done():
+		}
+	}()
+
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case now := <-ticker.C:
+			r.expire(now)
+		}
+	}
+	// Stop the producer first, then drain.
+	r.client.Disconnect(250)
+	close(r.stop) // workers finish the item in hand; queued ones are sent again by their devices
+	wg.Wait()
+	<-statusDone
+	r.log.Info("receiver stopped")
+	return nil
+}
+
+func (r *Receiver) expire(now time.Time) {
+	r.mu.Lock()
+	ids := r.reasm.Expire(now)
+	n := r.reasm.InProgress()
+	r.mu.Unlock()
+	r.metrics.Reassembling.Set(float64(n))
+	for _, id := range ids {
+		r.metrics.Rejected.WithLabelValues("mqtt", ReasonTimeout).Inc()
+		r.log.Warn("incomplete item expired", "item", id)
+	}
+}
+
+// onMessage is paho's handler for every message (in order, one at a time).
+// It must not block for long: it reassembles and hands items to the workers.
+func (r *Receiver) onMessage(_ mqtt.Client, msg mqtt.Message) {
+	device, kind, ok := r.cfg.Topics.Parse(msg.Topic())
+	if !ok {
+		r.log.Debug("message on unknown topic", "topic", msg.Topic())
+		return
+	}
+	switch kind {
+	case "item":
+		r.onFrame(device, msg.Payload())
+	case "status":
+		r.onStatus(device, msg.Payload())
+	}
+}
+
+func (r *Receiver) onFrame(device string, frame []byte) {
+	now := time.Now()
+	r.mu.Lock()
+	it, err := r.reasm.Add(frame, now)
+	n := r.reasm.InProgress()
+	r.mu.Unlock()
+	r.metrics.Reassembling.Set(float64(n))
+	if err != nil {
+		var we *wire.RejectError
+		if !errors.As(err, &we) {
+			r.log.Warn("frame not added", "device", device, "err", err)
+			return
+		}
+		if ignorable(we) {
+			r.log.Debug("frame ignored", "item", we.ItemID, "device", device, "reason", we.Reason)
+			return
+		}
+		rej := fromWire(we)
+		if we.Device != "" && we.Device != device {
+			rej = reject(ReasonWrongDevice, fmt.Sprintf("topic device %q, header device %q", device, we.Device))
+		}
+		r.rejected(device, we.ItemID, rej)
+		return
+	}
+	if it == nil {
+		return
+	}
+	r.metrics.Received.WithLabelValues("mqtt").Inc()
+	if it.Meta.Device != device {
+		r.rejected(device, it.Meta.ItemID, reject(ReasonWrongDevice, fmt.Sprintf("topic device %q, header device %q", device, it.Meta.Device)))
+		return
+	}
+	select {
+	case r.work <- job{device: device, item: *it, done: now}:
+	case <-r.stop:
+	}
+}
+
+// ignorable reports reassembly errors that get no ack: a busy receiver
+// (temporary), and the frames of an item sent again while a first copy is
+// still arriving (the first copy is dropped or completes; a rejected ack
+// would send a good item to the device's dead letters). The device sends
+// again when no ack comes.
+func ignorable(we *wire.RejectError) bool {
+	return we.Temporary() || we.Reason == wire.ReasonDuplicateChunk || we.Reason == wire.ReasonHeaderMismatch
+}
+
+func (r *Receiver) onStatus(device string, payload []byte) {
+	if len(payload) == 0 {
+		return // a retained message cleared
+	}
+	st, err := wire.DecodeStatus(payload)
+	if err != nil {
+		r.log.Warn("bad status message", "device", device, "err", err)
+		return
+	}
+	if st.Device != "" && st.Device != device {
+		r.log.Warn("status for another device ignored", "device", device, "status_device", st.Device)
+		return
+	}
+	st.Device = device
+	select {
+	case r.status <- st:
+	case <-r.stop:
+	default:
+		r.log.Warn("status update dropped: queue full", "device", device)
+	}
+}
+
+func (r *Receiver) statusLoop() {
+	for {
+		var st wire.Status
+		select {
+		case st = <-r.status:
+		case <-r.stop:
+			return
+		}
+		seen := st.Time
+		if now := time.Now(); seen.IsZero() || seen.After(now) {
+			seen = now
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := r.devices.UpdateDevice(ctx, db.DeviceStatus{
+			Device: st.Device, Online: st.State == "online", OutboxDepth: st.OutboxDepth,
+			Version: st.Version, Seen: seen.UTC(),
+		})
+		cancel()
+		if err != nil {
+			r.log.Warn("update device status", "device", st.Device, "err", err)
+			continue
+		}
+		r.metrics.StatusUpdate.Inc()
+		r.log.Debug("device status", "device", st.Device, "state", st.State, "outbox_depth", st.OutboxDepth)
+	}
+}
+
+func (r *Receiver) worker() {
+	for {
+		select {
+		case j := <-r.work:
+			r.store(j)
+		case <-r.stop:
+			return
+		}
+	}
+}
+
+func (r *Receiver) store(j job) {
+	id := j.item.Meta.ItemID
+	log := logItem(r.log, id, j.device)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	saved, err := r.saver.Save(ctx, j.item, SaveOptions{Origin: OriginDevice})
+	cancel()
+	if rej, ok := IsReject(err); ok {
+		r.rejected(j.device, id, rej)
+		return
+	}
+	if err != nil {
+		r.metrics.Failed.WithLabelValues("mqtt").Inc()
+		log.Warn("item not stored; no ack, the device will send it again", "err", err)
+		return
+	}
+	r.publishAck(j.device, wire.Ack{ItemID: id, Status: "stored", Duplicate: saved.Duplicate})
+	r.metrics.Stored.WithLabelValues("mqtt").Inc()
+	if saved.Duplicate {
+		r.metrics.Duplicates.WithLabelValues("mqtt").Inc()
+	}
+	r.metrics.AckLatency.Observe(time.Since(j.done).Seconds())
+	log.Debug("item stored", "key", saved.Image.RawKey, "duplicate", saved.Duplicate)
+}
+
+// rejected counts, logs and (when the item id is known) acknowledges a
+// rejection to the device of the topic.
+func (r *Receiver) rejected(device, id string, rej *RejectError) {
+	r.metrics.Rejected.WithLabelValues("mqtt", rej.Reason).Inc()
+	r.log.Warn("item rejected", "item", id, "device", device, "reason", rej.Reason, "detail", rej.Detail)
+	if id == "" {
+		return
+	}
+	r.publishAck(device, wire.Ack{ItemID: id, Status: "rejected", Reason: rej.AckReason()})
+}
+
+// publishAck publishes an ack at QoS 1 without waiting in the caller: a
+// worker that waits for the PUBACK while paho's ordered handler is blocked
+// on the work queue would stall both.
+func (r *Receiver) publishAck(device string, a wire.Ack) {
+	b, err := wire.EncodeAck(a)
+	if err != nil {
+		r.log.Error("encode ack", "item", a.ItemID, "err", err)
+		return
+	}
+	tok := r.client.Publish(r.cfg.Topics.Ack(device), 1, false, b)
+	go func() {
+		if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+			r.log.Warn("ack not confirmed by the broker", "item", a.ItemID, "device", device, "err", tok.Error())
+		}
+	}()
+}
+
+func keys(m map[string]byte) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func sanitizeID(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' {
+			b.WriteRune(c)
+		}
+	}
+	if b.Len() == 0 {
+		return "host"
+	}
+	return b.String()
+}
