@@ -1,0 +1,224 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is the agent's configuration. The YAML keys are the snake_case
+// tags; see canopy-agent.example.yaml for a commented example.
+type Config struct {
+	// Device is this unit's id: 1..64 of [A-Za-z0-9._-]. Default: the host
+	// name (cleaned).
+	Device string `yaml:"device"`
+	// Board names a board profile (boards.Lookup); "" detects it.
+	Board string `yaml:"board"`
+	// Data is the state directory: sequence number, items, outbox.
+	Data string `yaml:"data"`
+	// Log is how the agent logs.
+	Log Log `yaml:"log"`
+
+	Capture   Capture   `yaml:"capture"`
+	Segmenter Segmenter `yaml:"segmenter"`
+	Select    Select    `yaml:"select"`
+	Encode    Encode    `yaml:"encode"`
+	Scan      Scan      `yaml:"scan"`
+	Sync      Sync      `yaml:"sync"`
+	Outbox    Outbox    `yaml:"outbox"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// Capture is where frames come from.
+type Capture struct {
+	// Source: a V4L2 index ("0"), a GStreamer pipeline (contains "!"), an
+	// RTSP/HTTP URL, a video file or a folder of images.
+	Source string `yaml:"source"`
+	// Width and Height ask a camera for a frame size (0: its default).
+	Width  int `yaml:"width"`
+	Height int `yaml:"height"`
+	// FPS caps the frame rate of live sources (0: unlimited).
+	FPS float64 `yaml:"fps"`
+	// RetryMin and RetryMax bound the backoff between attempts to reopen
+	// a camera that disappeared.
+	RetryMin Duration `yaml:"retry_min"`
+	RetryMax Duration `yaml:"retry_max"`
+}
+
+// Segmenter kinds.
+const (
+	SegmenterAuto      = ""          // the shipped ONNX model when found, else classical
+	SegmenterClassical = "classical" // excess green, no model
+	SegmenterONNX      = "onnx"      // ONNX Runtime
+)
+
+// Segmenter chooses and tunes the segmenter.
+type Segmenter struct {
+	// Kind is "classical", "onnx" or "" (auto: the shipped model when it
+	// is found, else classical).
+	Kind string `yaml:"kind"`
+	// Model is the ONNX model file ("" = the shipped
+	// models/treecover-seg.onnx, searched beside the binary,
+	// ../share/canopy/models and ./models).
+	Model string `yaml:"model"`
+	// Library is the ONNX Runtime shared library ("" = the default search).
+	Library string `yaml:"library"`
+	// Provider is "cpu", "cuda" or "tensorrt" (falls back to cpu).
+	Provider string `yaml:"provider"`
+	// Threads is ONNX Runtime's intra-op threads (0: its default).
+	Threads int `yaml:"threads"`
+	// Threshold: for onnx the forest probability (0 = from the model),
+	// for classical a fixed excess-green threshold (0 = automatic).
+	Threshold float64 `yaml:"threshold"`
+}
+
+// Select is the selection policy (agent/selection).
+type Select struct {
+	// MinShare is the least forest share in [0, 1]; 0 turns it off.
+	MinShare float64 `yaml:"min_share"`
+	// MinInterval is the least capture time between items; "0s" turns it off.
+	MinInterval Duration `yaml:"min_interval"`
+	// Duplicates is "skip" (near-duplicates of the last item are dropped)
+	// or "keep".
+	Duplicates string `yaml:"duplicates"`
+	// DuplicateDistance is the largest Hamming distance (0..64) of two
+	// 64-bit frame hashes that still counts as a duplicate.
+	DuplicateDistance int `yaml:"duplicate_distance"`
+}
+
+// Encode is how items are encoded.
+type Encode struct {
+	JPEGQuality int `yaml:"jpeg_quality"` // 1..100
+}
+
+// Scan is copied into every item's metadata.
+type Scan struct {
+	ScanID    string `yaml:"scan_id"`
+	AddressID string `yaml:"address_id"`
+	TreeType  string `yaml:"tree_type"`
+}
+
+// Sync is how items reach the cloud (sync/publish).
+type Sync struct {
+	// Broker is the MQTT broker URL (tcp://, ssl://, mqtt://, mqtts://,
+	// ws://, wss://); "" keeps items on the device (no publishing).
+	Broker string `yaml:"broker"`
+	// TopicRoot is the first topic level ("canopy").
+	TopicRoot string `yaml:"topic_root"`
+	// ClientID is the MQTT client id; "" = "canopy-agent-<device>".
+	ClientID string `yaml:"client_id"`
+	// CAFile, CertFile and KeyFile are PEM files for TLS: the CA that
+	// signs the broker's certificate, and this device's client
+	// certificate and key.
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// UsernameFile and PasswordFile hold the MQTT credentials (the
+	// environment's CANOPY_MQTT_USERNAME / CANOPY_MQTT_PASSWORD win).
+	UsernameFile string `yaml:"username_file"`
+	PasswordFile string `yaml:"password_file"`
+	// Username and Password are filled by Load from the environment or
+	// the files; never from the config file.
+	Username string `yaml:"-"`
+	Password string `yaml:"-"`
+	// ChunkSize is the largest MQTT payload, in bytes (131072, AWS IoT
+	// Core's limit).
+	ChunkSize int `yaml:"chunk_size"`
+	// Window is the most items in flight (sent, not yet acknowledged).
+	Window int `yaml:"window"`
+	// Bandwidth caps the bytes sent a second (0 = unlimited).
+	Bandwidth int64 `yaml:"bandwidth"`
+	// AckTimeout is how long an item waits for its ack before it is sent
+	// again.
+	AckTimeout Duration `yaml:"ack_timeout"`
+	// Keepalive is the MQTT keepalive interval.
+	Keepalive Duration `yaml:"keepalive"`
+}
+
+// Outbox sync modes.
+const (
+	OutboxSyncBatch  = "batch"
+	OutboxSyncAlways = "always"
+)
+
+// Outbox bounds and tunes the durable outbox (sync/outbox).
+type Outbox struct {
+	// MaxBytes bounds the outbox; 0 = DiskShare of the free space of the
+	// state directory at start-up.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// DiskShare is the share of free disk used when MaxBytes is 0, in
+	// (0, 1] (from the board profile).
+	DiskShare float64 `yaml:"disk_share"`
+	// Sync is "batch" (puts within BatchWindow share one fsync) or
+	// "always" (one fsync per put).
+	Sync string `yaml:"sync"`
+	// BatchWindow is how long a batch collects puts.
+	BatchWindow Duration `yaml:"batch_window"`
+}
+
+// DefaultData is the default state directory.
+const DefaultData = "/var/lib/canopy"
+
+// Default returns the configuration before any board, file or flag.
+func Default() Config {
+	return Config{
+		Device: defaultDevice(),
+		Data:   DefaultData,
+		Log:    Log{Level: "info", Format: "text"},
+		Capture: Capture{
+			Source:   "0",
+			FPS:      5,
+			RetryMin: Duration(500 * time.Millisecond),
+			RetryMax: Duration(30 * time.Second),
+		},
+		Segmenter: Segmenter{Kind: SegmenterAuto, Provider: "cpu"},
+		Select: Select{
+			MinShare:          0.05,
+			MinInterval:       Duration(time.Second),
+			Duplicates:        "skip",
+			DuplicateDistance: 4,
+		},
+		Encode: Encode{JPEGQuality: 85},
+		Sync: Sync{
+			TopicRoot:  "canopy",
+			ChunkSize:  128 << 10,
+			Window:     8,
+			AckTimeout: Duration(30 * time.Second),
+			Keepalive:  Duration(30 * time.Second),
+		},
+		Outbox: Outbox{DiskShare: 0.5, Sync: OutboxSyncBatch, BatchWindow: Duration(10 * time.Millisecond)},
+	}
+}
+
+// ClientID returns the MQTT client id: Sync.ClientID or
+// "canopy-agent-<device>".
+func (c Config) ClientID() string {
+	if c.Sync.ClientID != "" {
+		return c.Sync.ClientID
+	}
+	return "canopy-agent-" + c.Device
+}
+
+// defaultDevice is the host name with anything outside [A-Za-z0-9._-]
+// replaced by "-".
+func defaultDevice() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "canopy"
+	}
+	h = strings.Map(func(r rune) rune {
+		if r == '.' || r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '-'
+	}, h)
+	if len(h) > 64 {
+		h = h[:64]
+	}
+	return h
+}

@@ -1,0 +1,230 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/canopy-forest/canopy/boards"
+)
+
+func noBoard() (boards.Profile, bool) { return boards.Profile{}, false }
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "agent.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	c := Default()
+	c.Device = "dev-1"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.ClientID() != "canopy-agent-dev-1" {
+		t.Fatalf("ClientID: got %q", c.ClientID())
+	}
+}
+
+func TestExampleLoads(t *testing.T) {
+	c, _, err := Load(Sources{Path: "../canopy-agent.example.yaml", Detect: noBoard, Getenv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Device != "pi-north-01" || c.Sync.ChunkSize != 131072 || c.Outbox.BatchWindow.D() != 10*time.Millisecond {
+		t.Fatalf("example: got %+v", c)
+	}
+}
+
+func TestLayers(t *testing.T) {
+	path := writeConfig(t, `
+device: from-file
+board: raspberry-pi-4
+capture:
+  fps: 2
+select:
+  min_interval: 3s
+sync:
+  broker: tcp://127.0.0.1:1884
+  password_file: `+filepath.Join(t.TempDir(), "missing")+`
+`)
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("s3cret\n"), 0o600)
+	prof, err := boards.Lookup("raspberry-pi-4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, got, err := Load(Sources{
+		Path:   path,
+		Getenv: env(map[string]string{EnvMQTTUsername: "env-user", EnvMQTTPassword: "env-pass"}),
+		Detect: func() (boards.Profile, bool) { t.Fatal("Detect called although the file names a board"); return boards.Profile{}, false },
+		Flags:  func(c *Config) { c.Device = "from-flag" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "raspberry-pi-4" {
+		t.Fatalf("profile: got %q", got.Name)
+	}
+	for _, tc := range []struct {
+		name      string
+		got, want any
+	}{
+		{"flag beats file", c.Device, "from-flag"},
+		{"file beats board", c.Capture.FPS, 2.0},
+		{"board beats default (jpeg)", c.Encode.JPEGQuality, prof.JPEGQuality},
+		{"board beats default (source)", c.Capture.Source, prof.Camera.Source},
+		{"board provider", c.Segmenter.Provider, prof.ONNX.Provider},
+		{"file duration", c.Select.MinInterval.D(), 3 * time.Second},
+		{"default kept", c.Sync.Window, 8},
+		{"env username", c.Sync.Username, "env-user"},
+		{"env password beats a missing file", c.Sync.Password, "env-pass"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+
+	// Credentials from files when the environment has none.
+	path2 := writeConfig(t, "sync:\n  password_file: "+pw+"\n")
+	c, _, err = Load(Sources{Path: path2, Detect: noBoard, Getenv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sync.Password != "s3cret" {
+		t.Fatalf("password from file: got %q", c.Sync.Password)
+	}
+	// The board flag beats the file's board; detection applies without one.
+	c, got, err = Load(Sources{Path: path2, Board: "jetson-orin-nano", Getenv: env(nil)})
+	if err != nil || got.Name != "jetson-orin-nano" || c.Board != "jetson-orin-nano" {
+		t.Fatalf("board flag: got %q, %v", got.Name, err)
+	}
+	_, got, err = Load(Sources{Detect: func() (boards.Profile, bool) { return prof, true }, Getenv: env(nil)})
+	if err != nil || got.Name != "raspberry-pi-4" {
+		t.Fatalf("detected board: got %q, %v", got.Name, err)
+	}
+}
+
+func TestDecodeStrict(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"unknown top-level key", "devise: x\n", "field devise not found"},
+		{"unknown nested key", "capture:\n  sorce: x\n", "field sorce not found"},
+		{"password in file", "sync:\n  password: hunter2\n", "field password not found"},
+		{"duration as a number", "select:\n  min_interval: 5\n", "duration is a string"},
+		{"bad duration", "sync:\n  ack_timeout: soon\n", "invalid duration"},
+		{"wrong type", "encode:\n  jpeg_quality: high\n", "cannot unmarshal"},
+		{"two documents", "device: a\n---\ndevice: b\n", "more than one"},
+		{"empty is fine", "", ""},
+		{"comment only is fine", "# nothing\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			err := Decode([]byte(tc.text), &c)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("got %v, want no error", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEverything(t *testing.T) {
+	c := Default()
+	c.Device = "bad device"
+	c.Data = ""
+	c.Log.Level = "loud"
+	c.Capture.Source = ""
+	c.Capture.Width = 640
+	c.Segmenter.Kind = "magic"
+	c.Select.MinShare = 2
+	c.Encode.JPEGQuality = 0
+	c.Sync.Broker = "http://broker"
+	c.Sync.CertFile = "c.pem"
+	c.Sync.Window = 0
+	c.Outbox.Sync = "never"
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{"device", "data", "log.level", "capture.source", "capture.width", "segmenter.kind",
+		"select:", "jpeg_quality", "sync.broker", "cert_file", "sync.window", "outbox.sync"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestValidateCases(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+		ok   bool
+	}{
+		{"ssl broker", func(c *Config) { c.Sync.Broker = "ssl://b.example:8883" }, true},
+		{"broker with credentials", func(c *Config) { c.Sync.Broker = "tcp://u:p@b:1883" }, false},
+		{"broker without host", func(c *Config) { c.Sync.Broker = "tcp://" }, false},
+		{"topic wildcard", func(c *Config) { c.Sync.TopicRoot = "a/#" }, false},
+		{"tiny chunk", func(c *Config) { c.Sync.ChunkSize = 10 }, false},
+		{"negative bandwidth", func(c *Config) { c.Sync.Bandwidth = -1 }, false},
+		{"max bytes set, share ignored", func(c *Config) { c.Outbox.MaxBytes = 1 << 30; c.Outbox.DiskShare = 0 }, true},
+		{"share out of range", func(c *Config) { c.Outbox.DiskShare = 1.5 }, false},
+		{"always needs no window", func(c *Config) { c.Outbox.Sync = OutboxSyncAlways; c.Outbox.BatchWindow = 0 }, true},
+		{"batch needs a window", func(c *Config) { c.Outbox.BatchWindow = 0 }, false},
+		{"classical with a model", func(c *Config) { c.Segmenter.Kind = SegmenterClassical; c.Segmenter.Model = "m.onnx" }, false},
+		{"retry max below min", func(c *Config) { c.Capture.RetryMax = Duration(time.Millisecond) }, false},
+		{"duplicates keep", func(c *Config) { c.Select.Duplicates = "keep" }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Device = "d1"
+			tc.edit(&c)
+			if err := c.Validate(); (err == nil) != tc.ok {
+				t.Fatalf("got %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	if _, _, err := Load(Sources{Path: filepath.Join(t.TempDir(), "none.yaml")}); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing file: got %v", err)
+	}
+	if _, _, err := Load(Sources{Path: writeConfig(t, "board: toaster\n"), Getenv: env(nil)}); err == nil || !strings.Contains(err.Error(), "toaster") {
+		t.Fatalf("unknown board: got %v", err)
+	}
+	if _, _, err := Load(Sources{Path: writeConfig(t, "encode:\n  jpeg_quality: 0\n"), Detect: noBoard, Getenv: env(nil)}); err == nil {
+		t.Fatal("invalid value: want an error")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	if b, err := os.ReadFile("../canopy-agent.example.yaml"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("device: x\nsync:\n  ack_timeout: 1s\n"))
+	f.Add([]byte("select: {min_interval: 5}\n"))
+	f.Add([]byte("&a [*a]"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c := Default()
+		if err := Decode(b, &c); err != nil {
+			return
+		}
+		_ = c.Validate() // must not panic
+	})
+}

@@ -1,0 +1,172 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/canopy-forest/canopy/boards"
+)
+
+// Environment variables that carry secrets (the only settings read from
+// the environment).
+const (
+	EnvMQTTUsername = "CANOPY_MQTT_USERNAME"
+	EnvMQTTPassword = "CANOPY_MQTT_PASSWORD"
+)
+
+// Sources names what Load reads, layer by layer.
+type Sources struct {
+	// Path is the YAML file ("" = none).
+	Path string
+	// Board overrides the file's board (a --board flag).
+	Board string
+	// Getenv reads the environment (nil: os.Getenv).
+	Getenv func(string) string
+	// Detect finds this machine's board (nil: boards.Detect).
+	Detect func() (boards.Profile, bool)
+	// Flags applies the command-line flags last (nil: none).
+	Flags func(*Config)
+}
+
+// Load builds the configuration from defaults, the board profile, the
+// file, the environment and the flags, then validates it. It also returns
+// the board profile applied (Name "" when none).
+func Load(s Sources) (Config, boards.Profile, error) {
+	var file []byte
+	if s.Path != "" {
+		b, err := os.ReadFile(s.Path)
+		if err != nil {
+			return Config{}, boards.Profile{}, fmt.Errorf("read config: %w", err)
+		}
+		file = b
+	}
+	// The file names the board, which is a lower layer: peek at it first.
+	board := s.Board
+	if board == "" && file != nil {
+		var peek Config
+		if err := Decode(file, &peek); err != nil {
+			return Config{}, boards.Profile{}, fmt.Errorf("config %s: %w", s.Path, err)
+		}
+		board = peek.Board
+	}
+	c := Default()
+	var prof boards.Profile
+	if board != "" {
+		p, err := boards.Lookup(board)
+		if err != nil {
+			return Config{}, boards.Profile{}, fmt.Errorf("config: %w", err)
+		}
+		prof = p
+	} else {
+		detect := s.Detect
+		if detect == nil {
+			detect = boards.Detect
+		}
+		if p, ok := detect(); ok {
+			prof = p
+		}
+	}
+	ApplyProfile(&c, prof)
+	if file != nil {
+		if err := Decode(file, &c); err != nil {
+			return Config{}, prof, fmt.Errorf("config %s: %w", s.Path, err)
+		}
+	}
+	if s.Board != "" {
+		c.Board = s.Board
+	}
+	if err := loadSecrets(&c, s.Getenv); err != nil {
+		return Config{}, prof, err
+	}
+	if s.Flags != nil {
+		s.Flags(&c)
+	}
+	if err := c.Validate(); err != nil {
+		return c, prof, fmt.Errorf("invalid config:\n%w", err)
+	}
+	return c, prof, nil
+}
+
+// ApplyProfile sets what a board profile decides. A zero field of the
+// profile leaves the setting as it is.
+func ApplyProfile(c *Config, p boards.Profile) {
+	if p.Camera.Source != "" {
+		c.Capture.Source = p.Camera.Source
+	}
+	if p.Camera.Width > 0 && p.Camera.Height > 0 {
+		c.Capture.Width, c.Capture.Height = p.Camera.Width, p.Camera.Height
+	}
+	if p.Camera.FPS > 0 {
+		c.Capture.FPS = p.Camera.FPS
+	}
+	if p.ONNX.Provider != "" {
+		c.Segmenter.Provider = p.ONNX.Provider
+	}
+	if p.ONNX.Threads > 0 {
+		c.Segmenter.Threads = p.ONNX.Threads
+	}
+	if p.JPEGQuality > 0 {
+		c.Encode.JPEGQuality = p.JPEGQuality
+	}
+	if p.OutboxDiskShare > 0 {
+		c.Outbox.DiskShare = p.OutboxDiskShare
+	}
+}
+
+// Decode decodes YAML onto c strictly: an unknown key, a second document
+// or a value of the wrong type is an error. Keys absent from b leave c's
+// fields as they are. An empty document is allowed.
+func Decode(b []byte, c *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return err
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return err
+		}
+		return errors.New("more than one YAML document")
+	}
+	return nil
+}
+
+// loadSecrets fills the MQTT credentials: the environment wins over the
+// files.
+func loadSecrets(c *Config, getenv func(string) string) error {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	read := func(path, what string) (string, error) {
+		if path == "" {
+			return "", nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", what, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	var err error
+	if v := getenv(EnvMQTTUsername); v != "" {
+		c.Sync.Username = v
+	} else if c.Sync.Username, err = read(c.Sync.UsernameFile, "sync.username_file"); err != nil {
+		return err
+	}
+	if v := getenv(EnvMQTTPassword); v != "" {
+		c.Sync.Password = v
+	} else if c.Sync.Password, err = read(c.Sync.PasswordFile, "sync.password_file"); err != nil {
+		return err
+	}
+	return nil
+}
