@@ -53,7 +53,7 @@ func New(c Config, log *slog.Logger) (*Broker, error) {
 	caps := mqtt.NewDefaultServerCapabilities()
 	srv := mqtt.New(&mqtt.Options{
 		Capabilities: caps,
-		Logger:       log.With("component", "broker"),
+		Logger:       slog.New(minLevel{log.Handler(), slog.LevelWarn}).With("component", "broker"),
 		// Keep $SYS quiet: the defaults publish every second.
 		SysTopicResendInterval: 60,
 	})
@@ -115,3 +115,17 @@ func isLoopback(remote string) bool {
 	}
 	return ap.Addr().Unmap().IsLoopback()
 }
+
+// minLevel drops the broker's records below min (mochi logs every client
+// connection at Info).
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler { return minLevel{h.Handler.WithAttrs(a), h.min} }
+func (h minLevel) WithGroup(n string) slog.Handler     { return minLevel{h.Handler.WithGroup(n), h.min} }

@@ -1,7 +1,75 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/canopy-forest/canopy/cloud/config"
+	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/cloud/ingest"
+)
 
 func cmdReconcile(args []string) error {
-	return errors.New("not implemented yet")
+	c := config.DefaultServe()
+	var o ingest.ReconcileOptions
+	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: canopy-cloud reconcile [--delete] [--dry-run] [flags]\n\nFinds objects in the raw bucket with no database row. An item whose\nmeta.json object is there gets its row again (and its counting job);\nthe others are listed, or removed with --delete (run --delete while no\nreceiver is storing). Flags:")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.Data, "data", c.Data, "data `folder` of the embedded setup")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://... or a SQLite file (default DATA/canopy.db)")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "S3 API `URL` (default: the blob folder under --data)")
+	fs.StringVar(&c.S3Region, "s3-region", c.S3Region, "S3 signing region")
+	fs.BoolVar(&c.S3PathStyle, "s3-path-style", c.S3PathStyle, "S3 path-style addressing")
+	fs.StringVar(&c.S3BucketPrefix, "s3-bucket-prefix", c.S3BucketPrefix, "`prefix` of the bucket names")
+	fs.StringVar(&o.Prefix, "prefix", "", "only objects whose key starts with `prefix` (e.g. DEVICE/2026/)")
+	fs.BoolVar(&o.Delete, "delete", false, "remove the objects of items that cannot be linked")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "only say what would be done")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := newLogger("warn")
+	d, err := db.Open(ctx, c.DatabaseDSN(), log)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer d.Close()
+	blobs, err := openBlobs(ctx, c)
+	if err != nil {
+		return err
+	}
+	actions, err := ingest.Reconcile(ctx, blobs, d, o)
+	counts := map[string]int{}
+	for _, a := range actions {
+		counts[a.Op]++
+		line := fmt.Sprintf("%-8s %s  %s", a.Op, a.ItemID, strings.Join(a.Keys, " "))
+		if a.Detail != "" {
+			line += "  (" + a.Detail + ")"
+		}
+		fmt.Println(line)
+	}
+	verb := ""
+	if o.DryRun {
+		verb = " (dry run: nothing changed)"
+	}
+	fmt.Printf("reconcile: %d linked, %d deleted, %d orphans left%s\n", counts["linked"], counts["deleted"], counts["orphan"], verb)
+	if counts["orphan"] > 0 && !o.Delete {
+		fmt.Println("reconcile: run with --delete to remove the orphans")
+	}
+	return err
 }

@@ -1,7 +1,254 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/canopy-forest/canopy/cloud/api"
+	"github.com/canopy-forest/canopy/cloud/blob"
+	"github.com/canopy-forest/canopy/cloud/broker"
+	"github.com/canopy-forest/canopy/cloud/compat"
+	"github.com/canopy-forest/canopy/cloud/config"
+	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/cloud/ingest"
+	"github.com/canopy-forest/canopy/sync/wire"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
 
 func cmdServe(args []string) error {
-	return errors.New("not implemented yet")
+	c := config.DefaultServe()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: canopy-cloud serve [flags]\n\nWith no flags: the embedded setup (in-process MQTT broker, blob folder and\nSQLite under --data). Flags:")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.Data, "data", c.Data, "data `folder`: SQLite database and blob folder of the embedded setup")
+	fs.StringVar(&c.HTTP, "http", c.HTTP, "HTTP listen `address`")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&c.MQTTListen, "mqtt-listen", c.MQTTListen, "embedded MQTT broker listen `address` (ignored with --broker)")
+	fs.BoolVar(&c.MQTTAllowRemote, "mqtt-allow-remote", c.MQTTAllowRemote, "embedded broker: accept clients from non-loopback addresses (no authentication!)")
+	fs.StringVar(&c.Broker, "broker", c.Broker, "external MQTT broker `URL` (tcp://host:1883, ssl://host:8883); no embedded broker then. Credentials: $CANOPY_MQTT_USERNAME, $CANOPY_MQTT_PASSWORD")
+	fs.StringVar(&c.ClientID, "client-id", c.ClientID, "MQTT client `id` of the persistent session (default canopy-cloud-HOSTNAME)")
+	fs.StringVar(&c.ShareGroup, "share-group", c.ShareGroup, "shared-subscription `group` ($share/GROUP/...): receivers in one group split the items")
+	fs.BoolVar(&c.NoShare, "no-share", c.NoShare, "subscribe without $share (brokers without shared subscriptions; run one receiver only)")
+	fs.StringVar(&c.TopicRoot, "topic-root", c.TopicRoot, "topic `root`: ROOT/v1/DEVICE/item")
+	fs.IntVar(&c.MaxItemBytes, "max-item-bytes", c.MaxItemBytes, "largest item accepted, in `bytes`")
+	fs.IntVar(&c.MaxInProgress, "max-in-progress", c.MaxInProgress, "most items being reassembled at once")
+	fs.DurationVar(&c.ItemTimeout, "item-timeout", c.ItemTimeout, "time allowed between the chunks of an item")
+	fs.IntVar(&c.MaxPixels, "max-pixels", c.MaxPixels, "largest image accepted, in pixels")
+	fs.IntVar(&c.IngestWorkers, "ingest-workers", c.IngestWorkers, "items stored at once")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "S3 API `URL` (blob store in S3 instead of the data folder); credentials from the AWS chain ($AWS_ACCESS_KEY_ID, ...)")
+	fs.StringVar(&c.S3Region, "s3-region", c.S3Region, "S3 signing region (default $AWS_REGION or us-east-1)")
+	fs.BoolVar(&c.S3PathStyle, "s3-path-style", c.S3PathStyle, "S3 path-style addressing (MinIO, versitygw)")
+	fs.StringVar(&c.S3BucketPrefix, "s3-bucket-prefix", c.S3BucketPrefix, "`prefix` of the bucket names (PREFIXraw, PREFIXprocessed)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://... (PostgreSQL) or a SQLite file (default DATA/canopy.db)")
+	fs.StringVar(&c.CompatTopic, "compat-topic", c.CompatTopic, "MQTT `topic` of the earlier pipeline's JSON messages (\"\" turns it off)")
+	fs.StringVar(&c.AMQPURL, "amqp-url", c.AMQPURL, "RabbitMQ `URL` of the compat queue (off when empty)")
+	fs.StringVar(&c.AMQPQueue, "amqp-queue", c.AMQPQueue, "compat `queue` (its dead letters go to QUEUE.dead)")
+	fs.IntVar(&c.Workers, "workers", c.Workers, "counting workers")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	log := newLogger(c.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, c, log)
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// services are what serve built: the hooks (hooks.go) receive them.
+type services struct {
+	Config   config.Serve
+	DB       *db.DB
+	Blobs    blob.Store
+	Saver    *ingest.Saver
+	Metrics  *ingest.Metrics
+	Registry *prometheus.Registry
+	API      *api.Server
+	Log      *slog.Logger
+}
+
+// serve runs everything until ctx ends or one part fails.
+func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
+	if err := os.MkdirAll(c.Data, 0o750); err != nil && (c.DatabaseURL == "" || c.S3Endpoint == "") {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	// The embedded broker first: a taken port fails before anything is opened.
+	var brk *broker.Broker
+	brokerURL := c.Broker
+	if c.EmbeddedBroker() {
+		var err error
+		if brk, err = broker.New(broker.Config{Addr: c.MQTTListen, AllowRemote: c.MQTTAllowRemote}, log); err != nil {
+			return err
+		}
+		brokerURL = brk.URL()
+	}
+	httpLn, err := api.Listen(c.HTTP)
+	if err != nil {
+		return err
+	}
+	defer httpLn.Close()
+
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	d, err := db.Open(openCtx, c.DatabaseDSN(), log)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer d.Close()
+	blobs, err := openBlobs(openCtx, c)
+	if err != nil {
+		return err
+	}
+	if err := blob.EnsureBuckets(openCtx, blobs); err != nil {
+		return fmt.Errorf("blob store: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := ingest.NewMetrics(reg)
+	saver := ingest.NewSaver(blobs, d, ingest.ImageLimits{MaxBytes: c.MaxItemBytes, MaxPixels: c.MaxPixels})
+	topics := wire.Topics{Root: c.TopicRoot}
+	user, pass := os.Getenv("CANOPY_MQTT_USERNAME"), os.Getenv("CANOPY_MQTT_PASSWORD")
+	recv, err := ingest.NewReceiver(ingest.Config{
+		Broker: brokerURL, ClientID: c.ClientID, Username: user, Password: pass,
+		Topics: topics, ShareGroup: c.ShareGroup, NoShare: c.NoShare,
+		Limits:  wire.Limits{MaxItemBytes: c.MaxItemBytes, MaxInProgress: c.MaxInProgress, Timeout: c.ItemTimeout},
+		Workers: c.IngestWorkers,
+	}, saver, d, metrics, log)
+	if err != nil {
+		return err
+	}
+
+	s := &services{Config: c, DB: d, Blobs: blobs, Saver: saver, Metrics: metrics, Registry: reg, Log: log}
+	s.API = api.New(api.Options{
+		Images:  d,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		Ready: []api.Check{
+			{Name: "database", Fn: func(ctx context.Context) error { return d.SQL().PingContext(ctx) }},
+			{Name: "blob_store", Fn: func(ctx context.Context) error {
+				_, err := blobs.Exists(ctx, blob.Raw, "readyz/probe")
+				return err
+			}},
+			{Name: "broker", Fn: func(context.Context) error {
+				if !recv.Connected() {
+					return fmt.Errorf("not connected to %s", brokerURL)
+				}
+				return nil
+			}},
+		},
+		Log: log,
+	})
+	if err := extendAPI(s); err != nil {
+		return err
+	}
+
+	var g group
+	runCtx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
+	// The embedded broker stops last, after its clients have disconnected.
+	brokerCtx, stopBroker := context.WithCancel(context.Background())
+	defer stopBroker()
+	brokerDone := make(chan error, 1)
+	if brk != nil {
+		go func() {
+			err := brk.Run(brokerCtx)
+			if err != nil {
+				stopAll()
+			}
+			brokerDone <- err
+		}()
+	} else {
+		brokerDone <- nil
+	}
+	g.Go("ingest", func() error { return recv.Run(runCtx) }, stopAll)
+	h := &compat.Handler{Saver: saver, Metrics: metrics, MaxBytes: c.MaxItemBytes, Log: log}
+	if c.CompatTopic != "" {
+		cid := c.ClientID
+		if cid == "" {
+			host, _ := os.Hostname()
+			cid = "canopy-cloud-" + host
+		}
+		group := c.ShareGroup
+		if c.NoShare {
+			group = ""
+		}
+		cm, err := compat.NewMQTT(compat.MQTTConfig{Broker: brokerURL, ClientID: cid + "-compat", Username: user, Password: pass, Topic: c.CompatTopic, ShareGroup: group}, h, log)
+		if err != nil {
+			return err
+		}
+		g.Go("compat_mqtt", func() error { return cm.Run(runCtx) }, stopAll)
+	}
+	if c.AMQPURL != "" {
+		am, err := compat.NewAMQP(compat.AMQPConfig{URL: c.AMQPURL, Queue: c.AMQPQueue}, h, log)
+		if err != nil {
+			return err
+		}
+		g.Go("compat_amqp", func() error { return am.Run(runCtx) }, stopAll)
+	}
+	g.Go("workers", func() error { return runWorkers(runCtx, s, c.Workers) }, stopAll)
+	g.Go("http", func() error { return s.API.Run(runCtx, httpLn) }, stopAll)
+
+	blobDesc := c.BlobDir()
+	if c.S3Endpoint != "" {
+		blobDesc = c.S3Endpoint
+	}
+	log.Info("canopy-cloud serving", "http", "http://"+httpLn.Addr().String(), "mqtt", brokerURL,
+		"embedded_broker", brk != nil, "database", redact(c.DatabaseDSN()), "blobs", blobDesc)
+	err = g.Wait()
+	stopBroker()
+	err = errors.Join(err, <-brokerDone)
+	log.Info("canopy-cloud stopped")
+	return err
+}
+
+func openBlobs(ctx context.Context, c config.Serve) (blob.Store, error) {
+	if c.S3Endpoint == "" {
+		l, err := blob.NewLocal(c.BlobDir())
+		if err != nil {
+			return nil, fmt.Errorf("blob folder: %w", err)
+		}
+		return l, nil
+	}
+	s, err := blob.NewS3(ctx, blob.S3Config{Endpoint: c.S3Endpoint, Region: c.S3Region, PathStyle: c.S3PathStyle, Prefix: c.S3BucketPrefix})
+	if err != nil {
+		return nil, fmt.Errorf("S3 blob store: %w", err)
+	}
+	return s, nil
+}
+
+// redact hides the password of a database URL.
+func redact(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			if colon := strings.Index(dsn[i+3:at], ":"); colon >= 0 {
+				return dsn[:i+3+colon] + ":***" + dsn[at:]
+			}
+		}
+	}
+	return dsn
 }

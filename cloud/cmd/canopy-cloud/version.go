@@ -1,7 +1,44 @@
 package main
 
-import "errors"
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/canopy-forest/canopy/internal/version"
+)
+
+// versionInfo is what `canopy-cloud version` prints.
+type versionInfo struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+	Go      string `json:"go"`
+	OpenCV  string `json:"opencv"`
+	OS      string `json:"os"`
+	Arch    string `json:"arch"`
+}
 
 func cmdVersion(args []string) error {
-	return errors.New("not implemented yet")
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	v := versionInfo{Version: version.Version, Commit: version.Commit, Go: runtime.Version(),
+		OpenCV: cloudOpenCVVersion(), OS: runtime.GOOS, Arch: runtime.GOARCH}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	fmt.Printf("canopy-cloud %s (commit %s)\n", v.Version, v.Commit)
+	fmt.Printf("  go        %s\n", v.Go)
+	fmt.Printf("  opencv    %s\n", v.OpenCV)
+	fmt.Printf("  platform  %s/%s\n", v.OS, v.Arch)
+	return nil
 }

@@ -1,0 +1,43 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Serve)
+		want []string // substrings of the error; nil: valid
+	}{
+		{"defaults", func(*Serve) {}, nil},
+		{"external", func(s *Serve) { s.Broker = "tcp://127.0.0.1:1883"; s.DatabaseURL = "postgres://x@h/db" }, nil},
+		{"bad broker", func(s *Serve) { s.Broker = "localhost:1883" }, []string{"--broker"}},
+		{"several", func(s *Serve) { s.HTTP = "nope"; s.LogLevel = "loud"; s.S3Endpoint = "ftp://x" }, []string{"--http", "--log-level", "--s3-endpoint"}},
+		{"bad db", func(s *Serve) { s.DatabaseURL = "mysql://x" }, []string{"--database-url"}},
+		{"share", func(s *Serve) { s.ShareGroup = "a/b" }, []string{"--share-group"}},
+		{"no share ok", func(s *Serve) { s.ShareGroup = ""; s.NoShare = true }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := DefaultServe()
+			tt.mod(&s)
+			err := s.Validate()
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Validate: got %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate: got nil, want errors about %v", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Validate: %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
