@@ -5,14 +5,14 @@ import "github.com/prometheus/client_golang/prometheus"
 // Metrics are the ingest counters, shared by the MQTT receiver and the
 // compat inputs (label "input": "mqtt", "compat_mqtt", "amqp", "upload").
 type Metrics struct {
-	Received     *prometheus.CounterVec   // items complete (reassembled or decoded), by input
-	Stored       *prometheus.CounterVec   // items stored and acknowledged (duplicates included), by input
-	Rejected     *prometheus.CounterVec   // items rejected, by input and reason
-	Duplicates   *prometheus.CounterVec   // items stored before, by input
-	Failed       *prometheus.CounterVec   // transient failures to store (no ack), by input
-	AckLatency   prometheus.Histogram     // from the item complete to the ack published
-	Reassembling prometheus.Gauge         // items with chunks received but not all of them
-	StatusUpdate prometheus.Counter       // device status messages applied
+	Received     *prometheus.CounterVec // items complete (reassembled or decoded), by input
+	Stored       *prometheus.CounterVec // items stored and acknowledged (duplicates included), by input
+	Rejected     *prometheus.CounterVec // items rejected, by input and reason
+	Duplicates   *prometheus.CounterVec // items stored before, by input
+	Failed       *prometheus.CounterVec // transient failures to store (no ack), by input
+	AckLatency   prometheus.Histogram   // from the item complete to the ack published
+	Reassembling prometheus.Gauge       // items with chunks received but not all of them
+	StatusUpdate prometheus.Counter     // device status messages applied
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
