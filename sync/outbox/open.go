@@ -16,6 +16,10 @@ import (
 // counters, first record), so that start-up stays fast.
 const checkLimit = 64 << 20
 
+// lockTimeout is how long Open waits for another process to release the
+// file's lock.
+var lockTimeout = 2 * time.Second
+
 // openDB opens the bbolt file at path, moving it aside and starting afresh
 // when it is corrupt. bbolt is never used with NoSync.
 func openDB(path string, log *slog.Logger) (*bolt.DB, error) {
@@ -59,7 +63,7 @@ func tryOpen(path string) (db *bolt.DB, err error) {
 	if st, serr := os.Stat(path); serr == nil && st.IsDir() {
 		return nil, fmt.Errorf("%s is a directory", path)
 	}
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) || errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
 			return nil, err
