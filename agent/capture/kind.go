@@ -2,6 +2,7 @@ package capture
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -46,4 +47,17 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// Key is the name a source opened from spec will have (Source.Name): the
+// absolute path of a folder or video file, the spec itself otherwise. It
+// is the key under which a cursor on the source's positions is kept.
+func Key(spec string) string {
+	switch Kind(spec) {
+	case KindFolder, KindFile:
+		if abs, err := filepath.Abs(spec); err == nil {
+			return abs
+		}
+	}
+	return spec
 }

@@ -66,8 +66,11 @@ sync:
 	c, got, err := Load(Sources{
 		Path:   path,
 		Getenv: env(map[string]string{EnvMQTTUsername: "env-user", EnvMQTTPassword: "env-pass"}),
-		Detect: func() (boards.Profile, bool) { t.Fatal("Detect called although the file names a board"); return boards.Profile{}, false },
-		Flags:  func(c *Config) { c.Device = "from-flag" },
+		Detect: func() (boards.Profile, bool) {
+			t.Fatal("Detect called although the file names a board")
+			return boards.Profile{}, false
+		},
+		Flags: func(c *Config) { c.Device = "from-flag" },
 	})
 	if err != nil {
 		t.Fatal(err)

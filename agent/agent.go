@@ -1,0 +1,230 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/canopy-forest/canopy/agent/capture"
+	"github.com/canopy-forest/canopy/agent/encode"
+	"github.com/canopy-forest/canopy/agent/selection"
+	"github.com/canopy-forest/canopy/segment"
+)
+
+// DefaultDrainTimeout is how long Run keeps working on frames already read
+// after its context is cancelled.
+const DefaultDrainTimeout = 5 * time.Second
+
+// Options are what an Agent is made of.
+type Options struct {
+	// Capture opens the source; Capture.After is filled from the sink's
+	// cursor when the sink is a CursorReader.
+	Capture   capture.Options
+	Segmenter segment.Segmenter
+	Policy    selection.Policy
+	Encoder   *encode.Encoder
+	Sink      Sink
+	Log       *slog.Logger
+	// DrainTimeout bounds the drain after cancellation (0: the default).
+	DrainTimeout time.Duration
+	// Open replaces capture.Open (tests).
+	Open func(capture.Options) (capture.Source, error)
+}
+
+// Agent is the pipeline.
+type Agent struct {
+	o   Options
+	log *slog.Logger
+	c   counters
+}
+
+// New checks o and returns an Agent.
+func New(o Options) (*Agent, error) {
+	switch {
+	case o.Segmenter == nil:
+		return nil, errors.New("new agent: no segmenter")
+	case o.Encoder == nil:
+		return nil, errors.New("new agent: no encoder")
+	case o.Sink == nil:
+		return nil, errors.New("new agent: no sink")
+	}
+	if err := o.Policy.Validate(); err != nil {
+		return nil, fmt.Errorf("new agent: %w", err)
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = DefaultDrainTimeout
+	}
+	if o.Open == nil {
+		o.Open = capture.Open
+	}
+	o.Capture.Log = o.Log
+	return &Agent{o: o, log: o.Log}, nil
+}
+
+// Stats returns the counters so far.
+func (a *Agent) Stats() Stats { return a.c.snapshot() }
+
+// segmented is a frame with its mask, or a skipped frame whose position
+// still moves the cursor.
+type segmented struct {
+	f      capture.Frame
+	r      segment.Result
+	cur    Cursor
+	keep   bool
+	reason string
+}
+
+// Run opens the source and runs the pipeline until the source ends (nil)
+// or ctx is cancelled (nil, after the drain), or a stage fails.
+func (a *Agent) Run(ctx context.Context) error {
+	co := a.o.Capture
+	if cr, ok := a.o.Sink.(CursorReader); ok && co.After == "" {
+		key := capture.Key(co.Source)
+		pos, err := cr.Cursor(key)
+		if err != nil {
+			return fmt.Errorf("run agent: %w", err)
+		}
+		if pos != "" {
+			a.log.Info("resuming source", "source", key, "after", pos)
+			co.After = pos
+		}
+	}
+	src, err := a.o.Open(co)
+	if err != nil {
+		return fmt.Errorf("run agent: %w", err)
+	}
+	defer src.Close()
+	a.log.Info("capture started", "source", src.Name(), "kind", capture.Kind(co.Source))
+
+	// work is cancelled DrainTimeout after ctx: the stages drain meanwhile.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(a.o.DrainTimeout, cancelWork)
+		context.AfterFunc(work, func() { t.Stop() })
+	})
+	defer stop()
+
+	capCtx, stopCapture := context.WithCancel(ctx)
+	defer stopCapture()
+	frames := make(chan capture.Frame, 2)
+	jobs := make(chan segmented, 2)
+	errc := make(chan error, 3)
+	go func() { errc <- a.capture(capCtx, src, frames) }()
+	go func() { errc <- a.segment(work, src.Name(), frames, jobs) }()
+	go func() { errc <- a.put(work, jobs, cancelWork) }()
+	var first error
+	for i := 0; i < 3; i++ {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			stopCapture() // a failed stage stops the others
+			cancelWork()
+		}
+	}
+	s := a.Stats()
+	a.log.Info("capture stopped", "source", src.Name(), "frames_read", s.FramesRead, "selected", s.Selected,
+		"items_put", s.ItemsPut, "skipped", s.Skipped)
+	if first != nil && ctx.Err() != nil && errors.Is(first, context.Canceled) {
+		return nil // the drain ran out of time: what was left is read again next time
+	}
+	return first
+}
+
+// capture reads frames until the source ends or ctx is done.
+func (a *Agent) capture(ctx context.Context, src capture.Source, out chan<- capture.Frame) error {
+	defer close(out)
+	for {
+		f, err := src.Next(ctx)
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF):
+			a.log.Info("source ended", "source", src.Name())
+			return nil
+		case ctx.Err() != nil:
+			return nil
+		default:
+			return fmt.Errorf("capture: %w", err)
+		}
+		a.c.read.Add(1)
+		select {
+		case out <- f:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// segment segments and selects each frame.
+func (a *Agent) segment(ctx context.Context, source string, in <-chan capture.Frame, out chan<- segmented) error {
+	defer close(out)
+	sel := selection.New(a.o.Policy)
+	for f := range in {
+		j := segmented{f: f}
+		if f.Position != "" {
+			j.cur = Cursor{Source: source, Position: f.Position}
+		}
+		start := time.Now()
+		r, err := a.o.Segmenter.Segment(ctx, f.Image)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			a.log.Warn("segment failed", "frame", f.Name, "position", f.Position, "err", err)
+			a.c.skip(SkipSegmentError)
+			j.reason = SkipSegmentError
+		} else {
+			a.c.segmented.Add(1)
+			j.r = r
+			d := sel.Decide(f.Image, f.Time, r.Share)
+			j.keep, j.reason = d.Keep, d.Reason
+			if !d.Keep {
+				a.c.skip(d.Reason)
+			}
+			a.log.Debug("frame", "frame", f.Name, "position", f.Position, "forest_share", r.Share,
+				"segment_ms", time.Since(start).Milliseconds(), "keep", d.Keep, "reason", d.Reason, "distance", d.Distance)
+		}
+		select {
+		case out <- j:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// put encodes selected frames and hands them to the sink.
+func (a *Agent) put(ctx context.Context, in <-chan segmented, cancel context.CancelFunc) error {
+	adv, _ := a.o.Sink.(Advancer)
+	for j := range in {
+		if !j.keep {
+			if adv != nil && j.cur != (Cursor{}) {
+				if err := adv.Advance(ctx, j.cur); err != nil {
+					return fmt.Errorf("record cursor: %w", err)
+				}
+			}
+			continue
+		}
+		a.c.selected.Add(1)
+		it, err := a.o.Encoder.Encode(j.f, j.r)
+		if err != nil {
+			a.log.Warn("encode failed", "frame", j.f.Name, "err", err)
+			a.c.skip(SkipEncodeError)
+			continue
+		}
+		if err := a.o.Sink.Put(ctx, it, j.cur); err != nil {
+			return fmt.Errorf("put item %s: %w", it.Meta.ItemID, err)
+		}
+		a.c.put.Add(1)
+		a.log.Info("item", "item", it.Meta.ItemID, "seq", it.Meta.Seq, "frame", j.f.Name,
+			"forest_share", round3(j.r.Share), "bytes", it.Size(), "gps", it.Meta.GPS != nil)
+	}
+	return nil
+}
+
+func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }

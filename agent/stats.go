@@ -1,0 +1,55 @@
+package agent
+
+import "sync/atomic"
+
+// Stats counts what the pipeline did.
+type Stats struct {
+	FramesRead int64            `json:"frames_read"`
+	Segmented  int64            `json:"segmented"`
+	Selected   int64            `json:"selected"`
+	Skipped    map[string]int64 `json:"skipped"` // by reason
+	ItemsPut   int64            `json:"items_put"`
+}
+
+// Reasons a frame is skipped besides the selection policy's.
+const (
+	SkipSegmentError = "segment_error"
+	SkipEncodeError  = "encode_error"
+)
+
+type counters struct {
+	read, segmented, selected, put atomic.Int64
+	lowShare, interval, duplicate  atomic.Int64
+	segErr, encErr                 atomic.Int64
+}
+
+func (c *counters) skip(reason string) {
+	switch reason {
+	case "low_share":
+		c.lowShare.Add(1)
+	case "interval":
+		c.interval.Add(1)
+	case "duplicate":
+		c.duplicate.Add(1)
+	case SkipSegmentError:
+		c.segErr.Add(1)
+	case SkipEncodeError:
+		c.encErr.Add(1)
+	}
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		FramesRead: c.read.Load(),
+		Segmented:  c.segmented.Load(),
+		Selected:   c.selected.Load(),
+		ItemsPut:   c.put.Load(),
+		Skipped: map[string]int64{
+			"low_share":      c.lowShare.Load(),
+			"interval":       c.interval.Load(),
+			"duplicate":      c.duplicate.Load(),
+			SkipSegmentError: c.segErr.Load(),
+			SkipEncodeError:  c.encErr.Load(),
+		},
+	}
+}
