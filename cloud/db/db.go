@@ -79,7 +79,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 		d.sql.Close()
 		return nil, fmt.Errorf("open %s database: %w", d.dialect, err)
 	}
-	if err := d.migrate(ctx); err != nil {
+	if err := d.Migrate(ctx); err != nil {
 		d.sql.Close()
 		return nil, err
 	}

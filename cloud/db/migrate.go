@@ -58,8 +58,10 @@ func Migrations(dialect Dialect) ([]Migration, error) {
 // (an arbitrary constant: "canopy" in ASCII).
 const migrationLockKey = 0x63616e6f7079
 
-// migrate applies the migrations not yet recorded, all in one transaction.
-func (d *DB) migrate(ctx context.Context) error {
+// Migrate applies the embedded migrations not yet recorded, all in one
+// transaction. Open calls it; calling it again is a no-op, and on PostgreSQL
+// concurrent callers (other processes included) take turns.
+func (d *DB) Migrate(ctx context.Context) error {
 	ms, err := Migrations(d.dialect)
 	if err != nil {
 		return err

@@ -84,7 +84,8 @@ type Scan struct {
 	AddressID  string    `json:"address_id,omitempty"`
 	TreeType   string    `json:"tree_type,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
-	Images     []Image   `json:"images"`      // newest first, with counts
+	Images     []Image   `json:"images"`      // newest first, with counts (at most MaxScanImages)
+	ImageCount int       `json:"image_count"` // all images of the scan
 	Counted    int       `json:"counted"`     // images with a count
 	TotalTrees int       `json:"total_trees"` // sum of their counts
 }

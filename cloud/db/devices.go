@@ -1,0 +1,56 @@
+package db
+
+import (
+	"context"
+	"fmt"
+)
+
+// UpdateDevice records a device's status message: online, outbox depth and
+// version as it says; last seen moves forward only. A device not seen
+// before is added.
+func (d *DB) UpdateDevice(ctx context.Context, s DeviceStatus) error {
+	if err := ValidDevice(s.Device); err != nil {
+		return fmt.Errorf("update device: %w", err)
+	}
+	if s.OutboxDepth < 0 {
+		return fmt.Errorf("update device %q: %w: negative outbox depth", s.Device, ErrInvalid)
+	}
+	seen := s.Seen
+	if seen.IsZero() {
+		seen = now()
+	}
+	_, err := d.sql.ExecContext(ctx, d.rebind(`INSERT INTO devices (id, first_seen, last_seen, online, outbox_depth, version)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+		last_seen = CASE WHEN excluded.last_seen > devices.last_seen THEN excluded.last_seen ELSE devices.last_seen END,
+		online = excluded.online, outbox_depth = excluded.outbox_depth,
+		version = CASE WHEN excluded.version = '' THEN devices.version ELSE excluded.version END`),
+		s.Device, d.ts(seen), d.ts(seen), s.Online, s.OutboxDepth, s.Version)
+	if err != nil {
+		return fmt.Errorf("update device %q: %w", s.Device, err)
+	}
+	return nil
+}
+
+// ListDevices returns every device, by id, with the number of its images.
+func (d *DB) ListDevices(ctx context.Context) ([]Device, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT d.id, d.first_seen, d.last_seen, d.online, d.outbox_depth, d.version,
+		(SELECT COUNT(*) FROM images i WHERE i.device = d.id)
+		FROM devices d ORDER BY d.id`)
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	defer rows.Close()
+	devs := []Device{}
+	for rows.Next() {
+		var v Device
+		if err := rows.Scan(&v.ID, timeCol{&v.FirstSeen}, timeCol{&v.LastSeen}, &v.Online, &v.OutboxDepth, &v.Version, &v.Images); err != nil {
+			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		devs = append(devs, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	return devs, nil
+}

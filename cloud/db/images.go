@@ -1,0 +1,312 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/canopy-forest/canopy/cloud/count"
+)
+
+// PutImage stores img unless an image with its item id exists: in one
+// transaction it inserts the image in state "stored", upserts its device
+// (last seen) and scan, and queues its count job. created is false for a
+// duplicate, which changes nothing. img.State is ignored; a zero
+// img.ReceivedAt means now.
+func (d *DB) PutImage(ctx context.Context, img Image) (created bool, err error) {
+	if err := validateImage(img); err != nil {
+		return false, fmt.Errorf("put image %q: %w", img.ItemID, err)
+	}
+	if img.Origin == "" {
+		img.Origin = OriginDevice
+	}
+	t := now()
+	if img.ReceivedAt.IsZero() {
+		img.ReceivedAt = t
+	}
+	var lat, lon sql.NullFloat64
+	if img.Lat != nil {
+		lat = sql.NullFloat64{Float64: *img.Lat, Valid: true}
+		lon = sql.NullFloat64{Float64: *img.Lon, Valid: true}
+	}
+	err = d.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO images (item_id, device, seq, captured_at,
+			clock_synced, lat, lon, width, height, forest_share, segmenter, model, model_sha256,
+			scan_id, address_id, tree_type, source, origin, raw_key, mask_key, content_sha256,
+			state, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (item_id) DO NOTHING`),
+			img.ItemID, img.Device, int64(img.Seq), d.ts(img.CapturedAt), img.ClockSynced, lat, lon,
+			img.Width, img.Height, img.ForestShare, img.Segmenter, img.Model, img.ModelSHA256,
+			img.ScanID, img.AddressID, img.TreeType, img.Source, img.Origin, img.RawKey, img.MaskKey,
+			img.ContentSHA256, StateStored, d.ts(img.ReceivedAt))
+		if err != nil {
+			return fmt.Errorf("insert image: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errDuplicate
+		}
+		if img.Device != "" {
+			if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET last_seen = CASE WHEN excluded.last_seen > devices.last_seen
+				THEN excluded.last_seen ELSE devices.last_seen END`),
+				img.Device, d.ts(img.ReceivedAt), d.ts(img.ReceivedAt)); err != nil {
+				return fmt.Errorf("upsert device: %w", err)
+			}
+		}
+		if img.ScanID != "" {
+			if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO scans (scan_id, address_id, tree_type, created_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (scan_id) DO UPDATE SET
+				address_id = CASE WHEN scans.address_id = '' THEN excluded.address_id ELSE scans.address_id END,
+				tree_type = CASE WHEN scans.tree_type = '' THEN excluded.tree_type ELSE scans.tree_type END`),
+				img.ScanID, img.AddressID, img.TreeType, d.ts(t)); err != nil {
+				return fmt.Errorf("upsert scan: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO jobs (item_id, state, attempts, lease_until, created_at, updated_at)
+			VALUES (?, ?, 0, ?, ?, ?)`), img.ItemID, JobQueued, d.ts(t), d.ts(t), d.ts(t)); err != nil {
+			return fmt.Errorf("queue job: %w", err)
+		}
+		return nil
+	})
+	if errors.Is(err, errDuplicate) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("put image %q: %w", img.ItemID, err)
+	}
+	return true, nil
+}
+
+var errDuplicate = errors.New("duplicate")
+
+// inTx runs f in a transaction, committed if f returns nil.
+func (d *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// imageCols are the columns of an image joined with its count (alias i, c).
+const imageCols = `i.item_id, i.device, i.seq, i.captured_at, i.clock_synced, i.lat, i.lon,
+	i.width, i.height, i.forest_share, i.segmenter, i.model, i.model_sha256, i.scan_id,
+	i.address_id, i.tree_type, i.source, i.origin, i.raw_key, i.mask_key, i.content_sha256,
+	i.state, i.received_at,
+	c.count, c.boxes, c.method, c.model, c.model_sha256, c.annotated_key, c.mask_key, c.counted_at`
+
+const imageFrom = ` FROM images i LEFT JOIN counts c ON c.item_id = i.item_id`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanImage(r scanner) (Image, error) {
+	var (
+		img       Image
+		seq       int64
+		lat, lon  sql.NullFloat64
+		cCount    sql.NullInt64
+		cBoxes    []byte
+		cMethod   sql.NullString
+		cModel    sql.NullString
+		cSHA      sql.NullString
+		cAnnot    sql.NullString
+		cMask     sql.NullString
+		countedAt time.Time
+	)
+	err := r.Scan(&img.ItemID, &img.Device, &seq, timeCol{&img.CapturedAt}, &img.ClockSynced, &lat, &lon,
+		&img.Width, &img.Height, &img.ForestShare, &img.Segmenter, &img.Model, &img.ModelSHA256, &img.ScanID,
+		&img.AddressID, &img.TreeType, &img.Source, &img.Origin, &img.RawKey, &img.MaskKey, &img.ContentSHA256,
+		&img.State, timeCol{&img.ReceivedAt},
+		&cCount, &cBoxes, &cMethod, &cModel, &cSHA, &cAnnot, &cMask, timeCol{&countedAt})
+	if err != nil {
+		return Image{}, err
+	}
+	img.Seq = uint64(seq)
+	if lat.Valid && lon.Valid {
+		img.Lat, img.Lon = &lat.Float64, &lon.Float64
+	}
+	if cCount.Valid {
+		c := &CountRecord{
+			ItemID: img.ItemID, Count: int(cCount.Int64), Method: cMethod.String, Model: cModel.String,
+			ModelSHA256: cSHA.String, AnnotatedKey: cAnnot.String, MaskKey: cMask.String, CountedAt: countedAt,
+		}
+		c.Boxes = []count.Box{}
+		if len(cBoxes) > 0 {
+			if err := json.Unmarshal(cBoxes, &c.Boxes); err != nil {
+				return Image{}, fmt.Errorf("boxes of %q: %w", img.ItemID, err)
+			}
+		}
+		img.Count = c
+	}
+	return img, nil
+}
+
+// GetImage returns the image with its count, if counted; ErrNotFound.
+func (d *DB) GetImage(ctx context.Context, itemID string) (Image, error) {
+	row := d.sql.QueryRowContext(ctx, d.rebind(`SELECT `+imageCols+imageFrom+` WHERE i.item_id = ?`), itemID)
+	img, err := scanImage(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Image{}, fmt.Errorf("get image %q: %w", itemID, ErrNotFound)
+	}
+	if err != nil {
+		return Image{}, fmt.Errorf("get image %q: %w", itemID, err)
+	}
+	return img, nil
+}
+
+// cursor is the position after the last image of a page.
+type cursor struct {
+	T  string `json:"t"` // captured_at, timeLayout
+	ID string `json:"i"`
+}
+
+func encodeCursor(img Image) string {
+	b, _ := json.Marshal(cursor{T: formatTime(img.CapturedAt), ID: img.ItemID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
+	}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil || c.ID == "" {
+		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
+	}
+	t, err := time.Parse(timeLayout, c.T)
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
+	}
+	return t, c.ID, nil
+}
+
+// ListImages returns a page of images, newest capture first (ties by item
+// id, descending), and the cursor of the next page ("" after the last). A
+// cursor not made by ListImages is an ErrInvalid error.
+func (d *DB) ListImages(ctx context.Context, q ImageQuery) ([]Image, string, error) {
+	limit := q.Limit
+	switch {
+	case limit <= 0:
+		limit = DefaultLimit
+	case limit > MaxLimit:
+		limit = MaxLimit
+	}
+	var where []string
+	var args []any
+	if q.Device != "" {
+		where = append(where, "i.device = ?")
+		args = append(args, q.Device)
+	}
+	if q.ScanID != "" {
+		where = append(where, "i.scan_id = ?")
+		args = append(args, q.ScanID)
+	}
+	if !q.Since.IsZero() {
+		where = append(where, "i.captured_at >= ?")
+		args = append(args, d.ts(q.Since))
+	}
+	if q.Cursor != "" {
+		t, id, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("list images: %w", err)
+		}
+		where = append(where, "(i.captured_at < ? OR (i.captured_at = ? AND i.item_id < ?))")
+		args = append(args, d.ts(t), d.ts(t), id)
+	}
+	query := `SELECT ` + imageCols + imageFrom
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += fmt.Sprintf(" ORDER BY i.captured_at DESC, i.item_id DESC LIMIT %d", limit+1)
+	imgs, err := d.queryImages(ctx, query, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list images: %w", err)
+	}
+	next := ""
+	if len(imgs) > limit {
+		imgs = imgs[:limit]
+		next = encodeCursor(imgs[limit-1])
+	}
+	return imgs, next, nil
+}
+
+func (d *DB) queryImages(ctx context.Context, query string, args ...any) ([]Image, error) {
+	rows, err := d.sql.QueryContext(ctx, d.rebind(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	imgs := []Image{}
+	for rows.Next() {
+		img, err := scanImage(rows)
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, img)
+	}
+	return imgs, rows.Err()
+}
+
+// MaxScanImages bounds the images that GetScan returns (the newest); the
+// totals always cover them all.
+const MaxScanImages = 1000
+
+// GetScan returns a scan with its images (newest first, at most
+// MaxScanImages) and the total of trees counted on them; ErrNotFound.
+func (d *DB) GetScan(ctx context.Context, scanID string) (Scan, error) {
+	s := Scan{ScanID: scanID}
+	err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT address_id, tree_type, created_at FROM scans WHERE scan_id = ?`), scanID).
+		Scan(&s.AddressID, &s.TreeType, timeCol{&s.CreatedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return Scan{}, fmt.Errorf("get scan %q: %w", scanID, ErrNotFound)
+	}
+	if err != nil {
+		return Scan{}, fmt.Errorf("get scan %q: %w", scanID, err)
+	}
+	var total sql.NullInt64
+	if err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT COUNT(*), COUNT(c.item_id), SUM(c.count)
+		FROM images i LEFT JOIN counts c ON c.item_id = i.item_id WHERE i.scan_id = ?`), scanID).
+		Scan(&s.ImageCount, &s.Counted, &total); err != nil {
+		return Scan{}, fmt.Errorf("get scan %q: totals: %w", scanID, err)
+	}
+	s.TotalTrees = int(total.Int64)
+	s.Images, err = d.queryImages(ctx, `SELECT `+imageCols+imageFrom+` WHERE i.scan_id = ?
+		ORDER BY i.captured_at DESC, i.item_id DESC LIMIT `+fmt.Sprint(MaxScanImages), scanID)
+	if err != nil {
+		return Scan{}, fmt.Errorf("get scan %q: images: %w", scanID, err)
+	}
+	return s, nil
+}
+
+// HasRawKey reports whether an image row names key as its raw key or its
+// device mask key (both in bucket "raw"), for reconciling objects with rows.
+func (d *DB) HasRawKey(ctx context.Context, key string) (bool, error) {
+	var one int
+	err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT 1 FROM images WHERE raw_key = ?
+		UNION ALL SELECT 1 FROM images WHERE mask_key = ? AND mask_key <> '' LIMIT 1`), key, key).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("has raw key %q: %w", key, err)
+	}
+	return true, nil
+}
