@@ -37,3 +37,19 @@ type Info struct {
 	Model       string `json:"model,omitempty"`        // model name, if any
 	ModelSHA256 string `json:"model_sha256,omitempty"` // hex SHA-256 of the model file
 }
+
+// AtGSD is implemented by counters that can be told the ground sample
+// distance of one image (metres per pixel), overriding their configured one.
+type AtGSD interface {
+	CountAt(ctx context.Context, img *image.RGBA, gsd float64) (Result, error)
+}
+
+// CountAt counts img with c at ground sample distance gsd (metres per
+// pixel; 0 means the counter's configured one) when c implements AtGSD,
+// and with c.Count otherwise.
+func CountAt(ctx context.Context, c Counter, img *image.RGBA, gsd float64) (Result, error) {
+	if a, ok := c.(AtGSD); ok && gsd > 0 {
+		return a.CountAt(ctx, img, gsd)
+	}
+	return c.Count(ctx, img)
+}

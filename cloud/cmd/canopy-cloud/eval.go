@@ -1,7 +1,115 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+
+	"github.com/canopy-forest/canopy/cloud/count"
+)
+
+type evalOut struct {
+	count.Report
+	Errors []string `json:"errors,omitempty"`
+}
 
 func cmdEval(args []string) error {
-	return errors.New("not implemented yet")
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	var cf counterFlags
+	cf.register(fs)
+	boxesFile := fs.String("boxes", "", "ground-truth boxes, CSV image,xmin,ymin,xmax,ymax,label (default DIR/boxes.csv)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	iou := fs.Float64("iou", count.DefaultIoU, "IoU at which a found box matches a true one")
+	annotate := fs.String("annotate", "", "write each image with its boxes drawn into this folder")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: canopy-cloud eval --boxes FILE [flags] DIR")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("want one image folder")
+	}
+	if *iou <= 0 || *iou > 1 {
+		return fmt.Errorf("--iou %v not in (0, 1]", *iou)
+	}
+	dir := fs.Arg(0)
+	if *boxesFile == "" {
+		*boxesFile = filepath.Join(dir, "boxes.csv")
+	}
+	f, err := os.Open(*boxesFile)
+	if err != nil {
+		return err
+	}
+	truth, err := count.ReadBoxes(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("read %s: %w", *boxesFile, err)
+	}
+	if len(truth) == 0 {
+		return fmt.Errorf("%s has no boxes", *boxesFile)
+	}
+	names := make([]string, 0, len(truth))
+	for n := range truth {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	c, err := cf.counter()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var scores []count.Score
+	var errs []string
+	for _, name := range names {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		res, err := countFile(ctx, c, filepath.Join(dir, name), *annotate)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", name, err))
+			fmt.Fprintf(os.Stderr, "canopy-cloud eval: %s: %v\n", name, err)
+			continue
+		}
+		scores = append(scores, count.ScoreImage(name, res.Boxes, truth[name], *iou))
+	}
+	rep := count.Summarise(*iou, scores)
+	rep.Info = c.Info()
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(evalOut{Report: rep, Errors: errs}); err != nil {
+			return err
+		}
+	} else {
+		printReport(rep)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d of %d images failed", len(errs), len(names))
+	}
+	return nil
+}
+
+func printReport(r count.Report) {
+	fmt.Printf("method %s%s, IoU %.2f\n", r.Method, modelNote(r.Info), r.IoU)
+	fmt.Printf("%-50s %5s %5s %6s %7s %6s %6s %6s\n", "image", "true", "found", "error", "rel", "prec", "recall", "F1")
+	row := func(name string, s count.Score) {
+		fmt.Printf("%-50s %5d %5d %+6d %6.1f%% %6.3f %6.3f %6.3f\n", name, s.True, s.Predicted, s.CountError, 100*s.RelError, s.Precision, s.Recall, s.F1)
+	}
+	for _, s := range r.Images {
+		row(s.Image, s)
+	}
+	row("overall", r.Overall)
+	fmt.Printf("per-image count error: median %.1f%%, mean %.1f%%\n", 100*r.MedianRelError, 100*r.MeanRelError)
 }

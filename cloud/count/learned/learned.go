@@ -1,0 +1,279 @@
+//go:build onnx
+
+package learned
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/canopy-forest/canopy/cloud/count"
+	"github.com/canopy-forest/canopy/internal/ortenv"
+)
+
+// Counter runs a CenterNet-style crown detector. Create it with New.
+type Counter struct {
+	cfg      Config
+	info     count.Info
+	stride   int
+	modelGSD float64
+	log      *slog.Logger
+
+	mu      sync.Mutex // serialises Run on the one session and its tensors
+	session *ort.AdvancedSession
+	input   *ort.Tensor[float32]
+	outputs []*ort.Tensor[float32]
+	closed  bool
+}
+
+// Outputs are the names of the detector's outputs, in this order.
+var Outputs = []string{"heatmap", "heatmap_max", "wh", "offset"}
+
+// New loads the model at c.ModelPath. The model must be a centernet detector
+// (canopy.kind) with one input and the outputs named in Outputs.
+func New(c Config, log *slog.Logger) (*Counter, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("learned counter config: %w", err)
+	}
+	sum, err := fileSHA256(c.ModelPath)
+	if err != nil {
+		return nil, fmt.Errorf("learned counter: %w", err)
+	}
+	if err := ortenv.Init(c.LibraryPath); err != nil {
+		return nil, fmt.Errorf("learned counter: %w", err)
+	}
+	meta, err := readMeta(c.ModelPath)
+	if err != nil {
+		return nil, fmt.Errorf("learned counter: read metadata of %q: %w", c.ModelPath, err)
+	}
+	if k := meta["canopy.kind"]; k != "" && k != "centernet" {
+		return nil, fmt.Errorf("learned counter: model %q is of kind %q, want centernet", c.ModelPath, k)
+	}
+	stride := metaInt(meta, "canopy.stride", DefaultStride)
+	if c.TileSize == 0 {
+		c.TileSize = metaInt(meta, "canopy.input_size", DefaultTileSize)
+	}
+	if c.Threshold == 0 {
+		c.Threshold = metaFloat(meta, "canopy.score_threshold", DefaultThreshold)
+	}
+	if c.NMSIoU == 0 {
+		c.NMSIoU = metaFloat(meta, "canopy.nms_iou", DefaultNMSIoU)
+	}
+	if c.Overlap == 0 {
+		c.Overlap = DefaultOverlap
+	}
+	if c.MaxBoxes == 0 {
+		c.MaxBoxes = DefaultMaxBoxes
+	}
+	if c.TileSize%stride != 0 || c.Overlap >= c.TileSize {
+		return nil, fmt.Errorf("learned counter: tile size %d does not fit stride %d and overlap %d", c.TileSize, stride, c.Overlap)
+	}
+	name := meta["canopy.name"]
+	if name == "" {
+		name = strings.TrimSuffix(filepath.Base(c.ModelPath), filepath.Ext(c.ModelPath))
+	}
+	k := &Counter{
+		cfg:      c,
+		info:     count.Info{Method: "learned", Model: name, ModelSHA256: sum},
+		stride:   stride,
+		modelGSD: metaFloat(meta, "canopy.gsd_m", DefaultModelGSD),
+		log:      log,
+	}
+	if err := k.open(); err != nil {
+		k.Close()
+		return nil, fmt.Errorf("learned counter: load %q: %w", c.ModelPath, err)
+	}
+	log.Info("learned counter ready", "model", name, "sha256", sum[:12], "tile", c.TileSize,
+		"threshold", c.Threshold, "nms_iou", c.NMSIoU, "model_gsd", k.modelGSD)
+	return k, nil
+}
+
+func (k *Counter) open() error {
+	s := int64(k.cfg.TileSize)
+	f := s / int64(k.stride)
+	var err error
+	if k.input, err = ort.NewEmptyTensor[float32](ort.NewShape(1, 3, s, s)); err != nil {
+		return err
+	}
+	for _, ch := range []int64{1, 1, 2, 2} {
+		t, err := ort.NewEmptyTensor[float32](ort.NewShape(1, ch, f, f))
+		if err != nil {
+			return err
+		}
+		k.outputs = append(k.outputs, t)
+	}
+	opts, err := ortenv.SessionOptions(k.cfg.Provider, k.cfg.Threads, k.log)
+	if err != nil {
+		return err
+	}
+	defer opts.Destroy()
+	ins, _, err := ort.GetInputOutputInfo(k.cfg.ModelPath)
+	if err != nil {
+		return err
+	}
+	if len(ins) != 1 {
+		return fmt.Errorf("model has %d inputs, want 1", len(ins))
+	}
+	outs := make([]ort.Value, len(k.outputs))
+	for i, t := range k.outputs {
+		outs[i] = t
+	}
+	k.session, err = ort.NewAdvancedSession(k.cfg.ModelPath, []string{ins[0].Name}, Outputs,
+		[]ort.Value{k.input}, outs, opts)
+	return err
+}
+
+// Info names the method, the model and its SHA-256.
+func (k *Counter) Info() count.Info { return k.info }
+
+// Config returns the configuration in use, with the model's values filled in.
+func (k *Counter) Config() Config { return k.cfg }
+
+// Count finds the crowns in img, taken to be at the configured GSD.
+func (k *Counter) Count(ctx context.Context, img *image.RGBA) (count.Result, error) {
+	return k.CountAt(ctx, img, k.cfg.GSD)
+}
+
+// CountAt finds the crowns in img, whose ground sample distance is gsd
+// metres per pixel (0: the model's own).
+func (k *Counter) CountAt(ctx context.Context, img *image.RGBA, gsd float64) (count.Result, error) {
+	img = count.ToRGBA(img)
+	work, back := count.Rescale(img, gsd, k.modelGSD)
+	w, h := work.Rect.Dx(), work.Rect.Dy()
+	tiles := count.Tiles(w, h, k.cfg.TileSize, k.cfg.Overlap)
+	per := make([][]count.Box, len(tiles))
+	for i, r := range tiles {
+		if err := ctx.Err(); err != nil {
+			return count.Result{}, err
+		}
+		b, err := k.runTile(work, r)
+		if err != nil {
+			return count.Result{}, fmt.Errorf("learned counter: tile %v: %w", r, err)
+		}
+		per[i] = Place(b, r, w, h)
+	}
+	boxes := count.Merge(tiles, per, k.cfg.NMSIoU)
+	if back != 1 {
+		ow, oh := float64(img.Rect.Dx()), float64(img.Rect.Dy())
+		for i := range boxes {
+			boxes[i] = boxes[i].Scale(back).Clip(ow, oh)
+		}
+	}
+	if boxes == nil {
+		boxes = []count.Box{}
+	}
+	return count.Result{Count: len(boxes), Boxes: boxes, Info: k.info}, nil
+}
+
+// RunTile runs the bare model on tile r of img (no decoding), for benchmarks.
+func (k *Counter) RunTile(img *image.RGBA, r image.Rectangle) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return count.ErrClosed
+	}
+	FillTile(k.input.GetData(), img, r, k.cfg.TileSize)
+	return k.session.Run()
+}
+
+func (k *Counter) runTile(img *image.RGBA, r image.Rectangle) ([]count.Box, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return nil, count.ErrClosed
+	}
+	FillTile(k.input.GetData(), img, r, k.cfg.TileSize)
+	if err := k.session.Run(); err != nil {
+		return nil, err
+	}
+	f := k.cfg.TileSize / k.stride
+	return Decode(Heads{
+		Heatmap: k.outputs[0].GetData(), HeatmapMax: k.outputs[1].GetData(),
+		WH: k.outputs[2].GetData(), Offset: k.outputs[3].GetData(),
+		FH: f, FW: f, Stride: k.stride,
+	}, float32(k.cfg.Threshold), k.cfg.MaxBoxes), nil
+}
+
+// Close releases the session. It is idempotent.
+func (k *Counter) Close() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return nil
+	}
+	k.closed = true
+	if k.session != nil {
+		k.session.Destroy()
+	}
+	if k.input != nil {
+		k.input.Destroy()
+	}
+	for _, t := range k.outputs {
+		t.Destroy()
+	}
+	return nil
+}
+
+func readMeta(path string) (map[string]string, error) {
+	m, err := ort.GetModelMetadata(path)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Destroy()
+	keys, err := m.GetCustomMetadataMapKeys()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, key := range keys {
+		v, ok, err := m.LookupCustomMetadataMap(key)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[key] = v
+		}
+	}
+	return out, nil
+}
+
+func metaInt(m map[string]string, key string, def int) int {
+	if v, err := strconv.Atoi(strings.TrimSpace(m[key])); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func metaFloat(m map[string]string, key string, def float64) float64 {
+	if v, err := strconv.ParseFloat(strings.TrimSpace(m[key]), 64); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %q: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
