@@ -181,7 +181,11 @@ func (a *Agent) segment(ctx context.Context, source string, in <-chan capture.Fr
 		} else {
 			a.c.segmented.Add(1)
 			j.r = r
-			d := sel.Decide(f.Image, f.Time, r.Share)
+			t := f.Time
+			if f.Clock == capture.ClockFile {
+				t = time.Time{} // a copied file's mtime says nothing about capture intervals
+			}
+			d := sel.Decide(f.Image, t, r.Share)
 			j.keep, j.reason = d.Keep, d.Reason
 			if !d.Keep {
 				a.c.skip(d.Reason)

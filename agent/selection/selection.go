@@ -69,7 +69,8 @@ type Selector struct {
 // New returns a Selector for p.
 func New(p Policy) *Selector { return &Selector{p: p} }
 
-// Decide says whether the frame captured at t, with forest share share,
+// Decide says whether the frame captured at t (zero: unknown, the interval
+// rule does not apply), with forest share share,
 // is selected; a selected frame becomes the one later frames are compared
 // with. img is hashed only when the duplicate rule is on.
 func (s *Selector) Decide(img image.Image, t time.Time, share float64) Decision {
@@ -78,8 +79,9 @@ func (s *Selector) Decide(img image.Image, t time.Time, share float64) Decision 
 		d.Reason = ReasonLowShare
 		return d
 	}
-	// A clock that went backwards does not hold frames back.
-	if s.p.MinInterval > 0 && s.has && t.After(s.lastTime) && t.Sub(s.lastTime) < s.p.MinInterval {
+	// A clock that went backwards does not hold frames back, nor does an
+	// unknown time (zero).
+	if s.p.MinInterval > 0 && s.has && !t.IsZero() && t.After(s.lastTime) && t.Sub(s.lastTime) < s.p.MinInterval {
 		d.Reason = ReasonInterval
 		return d
 	}
@@ -94,7 +96,10 @@ func (s *Selector) Decide(img image.Image, t time.Time, share float64) Decision 
 			}
 		}
 	}
-	s.has, s.lastTime, s.lastHash = true, t, h
+	if !t.IsZero() || !s.has {
+		s.lastTime = t
+	}
+	s.has, s.lastHash = true, h
 	d.Keep = true
 	return d
 }

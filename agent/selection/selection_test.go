@@ -30,6 +30,9 @@ func noisy(img *image.RGBA, amount uint8) *image.RGBA {
 	return out
 }
 
+// unknown marks a frame whose capture time is unknown.
+const unknown = -time.Hour
+
 func TestDecide(t *testing.T) {
 	t0 := time.Date(2025, 5, 1, 10, 0, 0, 0, time.UTC)
 	a, b := gradient(320, 240, 0), gradient(320, 240, 95)
@@ -55,6 +58,9 @@ func TestDecide(t *testing.T) {
 			{a, 0, 0, true, ""}, {b, time.Second, 0, false, ReasonInterval}, {b, 2 * time.Second, 0, true, ""},
 			{a, 3 * time.Second, 0, false, ReasonInterval}, {a, time.Second, 0, true, ""}, // clock went back
 		}},
+		{"unknown times pass the interval rule", Policy{MinInterval: time.Hour}, []frame{
+			{a, unknown, 0, true, ""}, {a, unknown, 0, true, ""}, {a, 0, 0, true, ""}, {a, unknown, 0, true, ""}, {a, time.Second, 0, false, ReasonInterval},
+		}},
 		{"duplicates", Policy{Duplicates: DuplicatesSkip, DuplicateDistance: 4}, []frame{
 			{a, 0, 0, true, ""}, {a, 1, 0, false, ReasonDuplicate}, {noisy(a, 3), 2, 0, false, ReasonDuplicate},
 			{b, 3, 0, true, ""}, {a, 4, 0, true, ""},
@@ -73,7 +79,11 @@ func TestDecide(t *testing.T) {
 			}
 			s := New(tc.p)
 			for i, f := range tc.frames {
-				d := s.Decide(f.img, t0.Add(f.at), f.share)
+				at := t0.Add(f.at)
+				if f.at == unknown {
+					at = time.Time{}
+				}
+				d := s.Decide(f.img, at, f.share)
 				if d.Keep != f.keep || d.Reason != f.reason {
 					t.Fatalf("frame %d: got keep=%v reason=%q, want keep=%v reason=%q (distance %d)", i, d.Keep, d.Reason, f.keep, f.reason, d.Distance)
 				}

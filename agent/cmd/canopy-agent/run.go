@@ -1,7 +1,234 @@
 package main
 
-import "errors"
+// canopy-agent run: capture, segment, select, encode, then the sink (and,
+// once sync is wired in, the publisher). The sync wiring plugs in at the
+// two marked places in runAgent: the sink, and the extra runners.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/canopy-forest/canopy/agent"
+	"github.com/canopy-forest/canopy/agent/capture"
+	"github.com/canopy-forest/canopy/agent/config"
+	"github.com/canopy-forest/canopy/agent/encode"
+	"github.com/canopy-forest/canopy/internal/version"
+)
 
 func cmdRun(args []string) error {
-	return errors.New("not implemented yet")
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: canopy-agent run [--config FILE] [flags]\n\nFlags override the config file.")
+		fs.PrintDefaults()
+	}
+	var (
+		path      = fs.String("config", "", "YAML config `file` (see agent/canopy-agent.example.yaml)")
+		board     = fs.String("board", "", "board profile `name` (\"\" = detect; see canopy-agent boards)")
+		device    = fs.String("device", "", "device `id`")
+		source    = fs.String("source", "", "capture `source`: V4L2 index, GStreamer pipeline, URL, video file or image folder")
+		data      = fs.String("data", "", "state `dir`ectory")
+		once      = fs.Bool("once", false, "stop when the source has ended and all work is done")
+		broker    = fs.String("broker", "", "MQTT broker `URL` (tcp://, ssl://); \"\" = keep items on the device")
+		segmenter = fs.String("segmenter", "", "classical | onnx")
+		model     = fs.String("model", "", "ONNX model `file`")
+		logLevel  = fs.String("log-level", "", "debug | info | warn | error")
+		logFormat = fs.String("log-format", "", "text | json")
+		fps       = fs.Float64("fps", 0, "at most this many frames a second from a live source")
+		scanID    = fs.String("scan-id", "", "scan id recorded in every item")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	cfg, prof, err := config.Load(config.Sources{
+		Path:  *path,
+		Board: *board,
+		Flags: func(c *config.Config) {
+			str := func(name string, dst *string, v string) {
+				if set[name] {
+					*dst = v
+				}
+			}
+			str("device", &c.Device, *device)
+			str("source", &c.Capture.Source, *source)
+			str("data", &c.Data, *data)
+			str("broker", &c.Sync.Broker, *broker)
+			str("segmenter", &c.Segmenter.Kind, *segmenter)
+			str("model", &c.Segmenter.Model, *model)
+			str("log-level", &c.Log.Level, *logLevel)
+			str("log-format", &c.Log.Format, *logFormat)
+			str("scan-id", &c.Scan.ScanID, *scanID)
+			if set["fps"] {
+				c.Capture.FPS = *fps
+			}
+			if set["model"] && !set["segmenter"] && c.Segmenter.Kind == config.SegmenterAuto {
+				c.Segmenter.Kind = config.SegmenterONNX
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("canopy-agent starting", "version", version.Version, "device", cfg.Device, "board", prof.Name,
+		"source", cfg.Capture.Source, "data", cfg.Data, "once", *once)
+	return runAgent(ctx, cfg, *once, log)
+}
+
+// runAgent wires the parts together and runs them until ctx is cancelled
+// or, with once, until the source has ended and the work is done.
+func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	seg, err := agent.NewSegmenter(cfg.Segmenter, log)
+	if err != nil {
+		return err
+	}
+	defer seg.Close()
+	info := seg.Info()
+	log.Info("segmenter ready", "segmenter", info.Name, "model", info.Model, "model_sha256", info.ModelSHA256)
+
+	enc, err := encode.New(encode.Options{
+		Device:      cfg.Device,
+		JPEGQuality: cfg.Encode.JPEGQuality,
+		ScanID:      cfg.Scan.ScanID,
+		AddressID:   cfg.Scan.AddressID,
+		TreeType:    cfg.Scan.TreeType,
+		Segmenter:   info,
+		StateDir:    cfg.Data,
+	})
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+
+	// --- Sink: where selected items go. (Sync replaces this with the
+	// outbox: agent.SinkFunc(func(ctx, it, cur) error { return
+	// ob.Put(ctx, it, outbox.Cursor(cur)) }), plus its Cursor method.)
+	sink, err := agent.OpenDirSink(filepath.Join(cfg.Data, "items"))
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	var sinkFor agent.Sink = sink
+	if cfg.Sync.Broker != "" {
+		log.Warn("sync.broker is set but this build writes items to a folder only", "broker", cfg.Sync.Broker)
+	}
+
+	// --- Runners beside the pipeline (the publisher: p.Run), and what
+	// --once waits for after the pipeline (the outbox to empty).
+	var runners []func(context.Context) error
+	var waitDone func(context.Context) error
+
+	a, err := agent.New(agent.Options{
+		Capture: capture.Options{
+			Source:  cfg.Capture.Source,
+			Width:   cfg.Capture.Width,
+			Height:  cfg.Capture.Height,
+			FPS:     cfg.Capture.FPS,
+			Backoff: capture.Backoff{Min: cfg.Capture.RetryMin.D(), Max: cfg.Capture.RetryMax.D()},
+		},
+		Segmenter: seg,
+		Policy:    cfg.SelectionPolicy(),
+		Encoder:   enc,
+		Sink:      sinkFor,
+		Log:       log,
+	})
+	if err != nil {
+		return err
+	}
+	return runAll(ctx, a.Run, runners, once, waitDone, log)
+}
+
+// runAll runs the pipeline and the runners. The pipeline stops first (on
+// cancellation, or when the source ends); then, with once, waitDone runs;
+// without once, a pipeline that ended waits for ctx. Then the runners are
+// cancelled and waited for, with a deadline.
+func runAll(ctx context.Context, pipeline func(context.Context) error, runners []func(context.Context) error,
+	once bool, waitDone func(context.Context) error, log *slog.Logger) error {
+	rctx, cancelRunners := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRunners()
+	errc := make(chan error, len(runners))
+	for _, r := range runners {
+		go func() { errc <- r(rctx) }()
+	}
+	var errs []error
+	pctx, cancelPipeline := context.WithCancel(ctx)
+	defer cancelPipeline()
+	pdone := make(chan error, 1)
+	go func() { pdone <- pipeline(pctx) }()
+	running := len(runners)
+	select {
+	case err := <-pdone:
+		errs = append(errs, err)
+	case err := <-errc: // a runner failed: stop everything
+		running--
+		errs = append(errs, err)
+		cancelPipeline()
+		errs = append(errs, <-pdone)
+	}
+	if errors.Join(errs...) == nil && ctx.Err() == nil {
+		if once {
+			if waitDone != nil {
+				errs = append(errs, waitDone(ctx))
+			}
+			log.Info("source done (--once)")
+		} else if running > 0 {
+			log.Info("source ended; still running until stopped")
+			select {
+			case <-ctx.Done():
+			case err := <-errc:
+				running--
+				errs = append(errs, err)
+			}
+		}
+	}
+	cancelRunners()
+	deadline := time.After(10 * time.Second)
+	for ; running > 0; running-- {
+		select {
+		case err := <-errc:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				errs = append(errs, err)
+			}
+		case <-deadline:
+			errs = append(errs, errors.New("runners did not stop within 10s"))
+			running = 0
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// newLogger makes the slog logger for c.
+func newLogger(c config.Log, w *os.File) *slog.Logger {
+	var level slog.Level
+	switch strings.ToLower(c.Level) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	o := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
 }
