@@ -25,7 +25,7 @@ type Publisher struct {
 	tls    *tls.Config // nil: plain TCP or WebSocket
 
 	// acks receives the cloud's acks from the MQTT client's goroutines.
-	acks chan wire.Ack
+	acks *ackQueue
 
 	// Owned by Run's goroutine.
 	inflight []*flight
@@ -99,7 +99,7 @@ func New(c Config, ob Outbox, log *slog.Logger) (*Publisher, error) {
 		ob:      ob,
 		log:     log.With("broker", c.Broker, "device", c.Device),
 		topics:  wire.Topics{Root: c.TopicRoot},
-		acks:    make(chan wire.Ack, 4096),
+		acks:    newAckQueue(),
 		byID:    map[string]*flight{},
 		limit:   newLimiter(c.BandwidthBytes),
 		backoff: backoff{min: c.MinBackoff, max: c.MaxBackoff},

@@ -35,7 +35,7 @@ func (p *Publisher) connect(ctx context.Context) (*conn, error) {
 			p.log.Warn("bad ack", "topic", m.Topic(), "err", err)
 			return
 		}
-		p.acks <- a
+		p.acks.push(a)
 	}
 	o := mqtt.NewClientOptions().
 		AddBroker(p.cfg.Broker).
@@ -119,20 +119,9 @@ func (p *Publisher) session(ctx context.Context, c *conn) error {
 			return s.end(ctx, ctx.Err())
 		case <-c.lost:
 			return errConnectionLost
-		case a := <-p.acks:
-			if err := p.handleAck(a); err != nil {
+		case <-p.acks.ready():
+			if err := p.handleAcks(); err != nil {
 				return err
-			}
-			// Take every ack queued before looking at the outbox again.
-			for more := true; more; {
-				select {
-				case a := <-p.acks:
-					if err := p.handleAck(a); err != nil {
-						return err
-					}
-				default:
-					more = false
-				}
 			}
 		case <-p.ob.Changed():
 		case <-poll:
@@ -163,8 +152,8 @@ func (s *sender) end(ctx context.Context, err error) error {
 	defer cancel()
 	for len(p.inflight) > 0 {
 		select {
-		case a := <-p.acks:
-			if err := p.handleAck(a); err != nil {
+		case <-p.acks.ready():
+			if err := p.handleAcks(); err != nil {
 				return err
 			}
 			continue
@@ -315,6 +304,16 @@ func (s *sender) drainTokens(ctx context.Context, keep int) error {
 		}
 		s.pending[0] = nil
 		s.pending = s.pending[1:]
+	}
+	return nil
+}
+
+// handleAcks applies every ack waiting.
+func (p *Publisher) handleAcks() error {
+	for _, a := range p.acks.take() {
+		if err := p.handleAck(a); err != nil {
+			return err
+		}
 	}
 	return nil
 }

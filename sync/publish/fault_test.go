@@ -1,0 +1,135 @@
+package publish_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/canopy-forest/canopy/sync/internal/testreceiver"
+	"github.com/canopy-forest/canopy/sync/publish"
+	"github.com/canopy-forest/canopy/sync/wire"
+)
+
+// TestBrokerRestart stops the broker for a while and starts it again while
+// items keep being put: everything arrives, in order.
+func TestBrokerRestart(t *testing.T) {
+	b := testreceiver.StartBroker(t)
+	root, device := uniq("restart"), uniq("dev")
+	rc := testreceiver.Start(t, b.CloudURL(), root)
+	ob := openOutbox(t, t.TempDir())
+	cfg := testConfig(b.URL(), root, device)
+	cfg.ChunkSize = 8 << 10
+	cfg.AckTimeout = 2 * time.Second
+	p, err := publish.New(cfg, ob, testreceiver.Logger(t, slogLevel()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := start(t, p)
+
+	const n = 60
+	var (
+		mu   sync.Mutex
+		want []wire.Item
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	putDone := make(chan struct{})
+	go func() { // the device keeps capturing through the outage
+		defer close(putDone)
+		for i := range n {
+			it := newItem(t, device, i+1, 20<<10)
+			if err := ob.Put(ctx, it, outboxCursor()); err != nil {
+				t.Errorf("put: %v", err)
+				return
+			}
+			mu.Lock()
+			want = append(want, it)
+			mu.Unlock()
+			time.Sleep(25 * time.Millisecond)
+		}
+	}()
+	if !rc.WaitLen(15, 20*time.Second) {
+		t.Fatalf("only %d items before the outage", rc.Len())
+	}
+	b.Stop()
+	down := time.Now()
+	beforeOutage := rc.Len()
+	time.Sleep(1500 * time.Millisecond)
+	subs := rc.Subscriptions()
+	if err := b.StartStaged(func() {
+		if !rc.WaitSubscriptions(subs+1, 10*time.Second) {
+			t.Errorf("receiver did not resubscribe")
+		}
+	}); err != nil {
+		t.Fatalf("restart broker: %v", err)
+	}
+	t.Logf("broker down for %v with %d of %d items stored", time.Since(down).Round(time.Millisecond), beforeOutage, n)
+	<-putDone
+	waitDrained(t, p, 30*time.Second)
+	stop()
+
+	got := rc.Order()
+	if len(got) != n {
+		t.Fatalf("receiver stored %d items, want %d", len(got), n)
+	}
+	for i, w := range want {
+		if got[i] != w.Meta.ItemID {
+			t.Fatalf("item %d: got %s, want %s (out of order)", i, got[i], w.Meta.ItemID)
+		}
+		if it, _ := rc.Item(got[i]); !sameItem(it, w) {
+			t.Errorf("item %s: content differs", w.Meta.ItemID)
+		}
+	}
+	st := p.Stats()
+	if st.Reconnects < 1 {
+		t.Errorf("reconnects: got %d, want at least 1", st.Reconnects)
+	}
+	t.Logf("fault broker-restart: %d items put, %d stored once each, %d deliveries (duplicates %d), %d sends, %d retransmitted, %d reconnects, %d frames refused by the reassembler",
+		n, len(got), rc.Deliveries(), rc.Deliveries()-len(got), st.Published, st.Retransmitted, st.Reconnects, rc.Errors())
+}
+
+// TestCutMidItem cuts the connection in the middle of an item's chunks,
+// several times: the item is sent again and arrives once, complete.
+func TestCutMidItem(t *testing.T) {
+	b := testreceiver.StartBroker(t)
+	// Every one of the first 3 connections is cut after 50 KB from the
+	// client: inside the first 64 KB item, whose chunks are 16 KiB.
+	proxy := testreceiver.StartProxy(t, b.Addr(), 50_000, 3)
+	root, device := uniq("cut"), uniq("dev")
+	rc := testreceiver.Start(t, b.CloudURL(), root)
+	ob := newMemOutbox()
+	var want []wire.Item
+	for i := range 5 {
+		it := newItem(t, device, i+1, 64<<10)
+		ob.put(it)
+		want = append(want, it)
+	}
+	cfg := testConfig(proxy.URL(), root, device)
+	cfg.MaxBackoff = time.Second
+	p, err := publish.New(cfg, ob, testreceiver.Logger(t, slogLevel()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, p)
+	waitDrained(t, p, 40*time.Second)
+	got := rc.Order()
+	if len(got) != len(want) {
+		t.Fatalf("stored %d items, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		it, _ := rc.Item(w.Meta.ItemID)
+		if got[i] != w.Meta.ItemID || !sameItem(it, w) {
+			t.Errorf("item %d (%s): missing, out of order or incomplete", i, w.Meta.ItemID)
+		}
+		if c := rc.Count(w.Meta.ItemID); c != 1 {
+			t.Errorf("item %d received complete %d times, want 1", i, c)
+		}
+	}
+	st := p.Stats()
+	if proxy.Cuts() != 3 || st.Reconnects < 3 {
+		t.Errorf("cuts %d, reconnects %d: want 3 and at least 3", proxy.Cuts(), st.Reconnects)
+	}
+	t.Logf("fault cut-mid-item: %d connections cut after 50000 bytes, %d reconnects, %d sends for %d items, %d retransmitted, each stored once",
+		proxy.Cuts(), st.Reconnects, st.Published, len(want), st.Retransmitted)
+}
