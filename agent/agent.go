@@ -101,6 +101,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	defer src.Close()
 	a.log.Info("capture started", "source", src.Name(), "kind", capture.Kind(co.Source))
+	started := time.Now()
 
 	// work is cancelled DrainTimeout after ctx: the stages drain meanwhile.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -128,8 +129,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	s := a.Stats()
-	a.log.Info("capture stopped", "source", src.Name(), "frames_read", s.FramesRead, "selected", s.Selected,
-		"items_put", s.ItemsPut, "skipped", s.Skipped)
+	el := time.Since(started).Seconds()
+	a.log.Info("capture stopped", "source", src.Name(), "frames_read", s.FramesRead, "segmented", s.Segmented,
+		"selected", s.Selected, "items_put", s.ItemsPut, "skipped", s.Skipped,
+		"elapsed_s", round3(el), "fps", round3(float64(s.FramesRead)/max(el, 1e-9)), "peak_rss_mb", round3(float64(peakRSS())/(1<<20)))
 	if first != nil && ctx.Err() != nil && errors.Is(first, context.Canceled) {
 		return nil // the drain ran out of time: what was left is read again next time
 	}
