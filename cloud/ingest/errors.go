@@ -32,12 +32,15 @@ func (e *RejectError) Error() string {
 	return "rejected: " + e.Reason + ": " + e.Detail
 }
 
-// AckReason is the reason sent to the device: "<reason>: <detail>".
+// AckReason is the reason sent to the device: a sync/wire Reason constant
+// (the receiver's own content checks are wire.ReasonBadItem; the detail is
+// logged, not sent).
 func (e *RejectError) AckReason() string {
-	if e.Detail == "" {
-		return e.Reason
+	switch e.Reason {
+	case ReasonBadImage, ReasonBadMeta:
+		return wire.ReasonBadItem
 	}
-	return e.Reason + ": " + e.Detail
+	return e.Reason
 }
 
 func reject(reason, detail string) *RejectError {

@@ -64,6 +64,9 @@ type Receiver struct {
 	work   chan job
 	status chan wire.Status
 	stop   chan struct{}
+
+	subscribed     chan struct{} // closed after the first subscription
+	subscribedOnce sync.Once
 }
 
 type job struct {
@@ -97,6 +100,8 @@ func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.
 		work:   make(chan job, c.Workers),
 		status: make(chan wire.Status, 64),
 		stop:   make(chan struct{}),
+
+		subscribed: make(chan struct{}),
 	}
 	opts := mqtt.NewClientOptions().
 		AddBroker(c.Broker).
@@ -119,6 +124,9 @@ func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.
 	return r, nil
 }
 
+// Subscribed is closed once the receiver has subscribed for the first time.
+func (r *Receiver) Subscribed() <-chan struct{} { return r.subscribed }
+
 // Connected reports whether the receiver is connected to the broker now.
 func (r *Receiver) Connected() bool { return r.client.IsConnectionOpen() }
 
@@ -129,6 +137,7 @@ func (r *Receiver) subscribe(cl mqtt.Client) {
 		r.log.Error("subscribe failed", "filters", keys(filters), "err", tok.Error())
 		return
 	}
+	r.subscribedOnce.Do(func() { close(r.subscribed) })
 	r.log.Info("subscribed", "broker", r.cfg.Broker, "item_filter", r.cfg.Filter(), "status_filter", r.cfg.Topics.StatusFilter(), "client_id", r.cfg.ClientID)
 }
 
