@@ -128,9 +128,9 @@ func TestMerge(t *testing.T) {
 
 func TestRescale(t *testing.T) {
 	img := image.NewRGBA(image.Rect(0, 0, 416, 208))
-	out, f := Rescale(img, 0.096, ModelGSD)
+	out, f := Rescale(img, 0.099, ModelGSD)
 	if out != img || f != 1 {
-		t.Errorf("0.096 m: resized to %v (factor %v), want unchanged", out.Bounds(), f)
+		t.Errorf("0.099 m: resized to %v (factor %v), want unchanged", out.Bounds(), f)
 	}
 	out, f = Rescale(img, 0.05, ModelGSD)
 	if out.Bounds().Dx() != 208 || out.Bounds().Dy() != 104 || f != 2 {

@@ -128,10 +128,10 @@ func Match(pred, truth []Box, iou float64) int {
 
 // Score is how a counter did on one image or on a set of images.
 type Score struct {
-	Image     string  `json:"image,omitempty"`
-	True      int     `json:"true_count"`
-	Predicted int     `json:"predicted_count"`
-	Matched   int     `json:"matched"`
+	Image     string `json:"image,omitempty"`
+	True      int    `json:"true_count"`
+	Predicted int    `json:"predicted_count"`
+	Matched   int    `json:"matched"`
 	// CountError is Predicted - True; RelError is |CountError| / True (0
 	// when True is 0 and nothing was found, 1 when True is 0 and something was).
 	CountError int     `json:"count_error"`

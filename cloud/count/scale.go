@@ -13,12 +13,12 @@ const ModelGSD = 0.1
 
 // gsdTolerance: images within this relative difference of the model's GSD
 // are not resized.
-const gsdTolerance = 0.05
+const gsdTolerance = 0.02
 
 // Rescale resizes img, whose ground sample distance is gsd metres per
 // pixel, to target metres per pixel. It returns the image to count on and
 // the factor that maps its coordinates back to img's (multiply boxes by it).
-// gsd <= 0 (unknown), or a GSD within 5% of target, returns img itself and
+// gsd <= 0 (unknown), or a GSD within 2% of target, returns img itself and
 // factor 1.
 func Rescale(img *image.RGBA, gsd, target float64) (*image.RGBA, float64) {
 	if gsd <= 0 || target <= 0 || math.Abs(gsd/target-1) <= gsdTolerance {

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"unsafe"
+	"os"
 
 	"gocv.io/x/gocv"
 
@@ -104,6 +104,8 @@ func (c *Counter) detect(img *image.RGBA, gsd float64) ([]count.Box, error) {
 	labels := gocv.NewMat()
 	defer labels.Close()
 	gocv.DistanceTransform(mask, &dist, &labels, gocv.DistL2, gocv.DistanceMask5, gocv.DistanceLabelCComp)
+	rawDist := dist.Clone()
+	defer rawDist.Close()
 	br, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8UC1, bright)
 	if err != nil {
 		return nil, err
@@ -137,108 +139,40 @@ func (c *Counter) detect(img *image.RGBA, gsd float64) ([]count.Box, error) {
 		return nil, err
 	}
 	minR := px(o.MinCrownM) / 2
-	markers := gocv.NewMatWithSize(h, w, gocv.MatTypeCV32S)
-	defer markers.Close()
-	mk, err := int32s(&markers)
+	maxR := px(o.MaxCrownM) / 2
+	dd, err := rawDist.DataPtrFloat32()
 	if err != nil {
 		return nil, err
 	}
-	mkMask := make([]bool, w*h)
-	type peak struct{ x, y int }
-	var peaks []peak
+	taken := make([]bool, w*h)
 	minScore := float32(minR * 0.5 * 40) // a crown of the least radius at dim brightness
+	boxes := []count.Box{}
 	for i, v := range sc {
-		if maskB[i] != 0 && v >= dl[i] && v > minScore && !mkMask[i] {
-			x, y := i%w, i/w
-			peaks = append(peaks, peak{x, y})
-			// mark a small disc so that plateaus give one peak
-			rr := int(minR / 2)
-			for dy := -rr; dy <= rr; dy++ {
-				for dx := -rr; dx <= rr; dx++ {
-					xx, yy := x+dx, y+dy
-					if xx >= 0 && xx < w && yy >= 0 && yy < h && dx*dx+dy*dy <= rr*rr {
-						mkMask[yy*w+xx] = true
-						mk[yy*w+xx] = int32(len(peaks) + 1)
-					}
-				}
-			}
-		}
-	}
-	if len(peaks) == 0 {
-		return []count.Box{}, nil
-	}
-	// background marker: away from vegetation
-	er := gocv.NewMat()
-	defer er.Close()
-	inv := gocv.NewMat()
-	defer inv.Close()
-	gocv.BitwiseNot(mask, &inv)
-	gocv.Erode(inv, &er, kern)
-	eb, err := er.DataPtrUint8()
-	if err != nil {
-		return nil, err
-	}
-	for i, v := range eb {
-		if v != 0 && mk[i] == 0 {
-			mk[i] = 1
-		}
-	}
-	bgr := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
-	defer bgr.Close()
-	sc8 := gocv.NewMat()
-	defer sc8.Close()
-	score.ConvertToWithParams(&sc8, gocv.MatTypeCV8UC1, 255/float32(maxF(sc)+1e-6), 0)
-	gocv.CvtColor(sc8, &bgr, gocv.ColorGrayToBGR)
-	gocv.Watershed(bgr, &markers)
-	mk, err = int32s(&markers)
-	if err != nil {
-		return nil, err
-	}
-	// one box per peak region
-	n := len(peaks) + 2
-	x0, y0 := make([]int, n), make([]int, n)
-	x1, y1 := make([]int, n), make([]int, n)
-	area, veg := make([]int, n), make([]int, n)
-	for i := range x0 {
-		x0[i], y0[i] = math.MaxInt, math.MaxInt
-		x1[i], y1[i] = -1, -1
-	}
-	for i, l := range mk {
-		if l < 2 || int(l) >= n {
+		if maskB[i] == 0 || v < dl[i] || v <= minScore || taken[i] {
 			continue
 		}
 		x, y := i%w, i/w
-		x0[l], y0[l] = min(x0[l], x), min(y0[l], y)
-		x1[l], y1[l] = max(x1[l], x), max(y1[l], y)
-		area[l]++
-		if maskB[i] != 0 {
-			veg[l]++
+		// plateaus give one peak: block a small disc around it
+		rr := int(minR / 2)
+		for dy := -rr; dy <= rr; dy++ {
+			for dx := -rr; dx <= rr; dx++ {
+				if xx, yy := x+dx, y+dy; xx >= 0 && xx < w && yy >= 0 && yy < h {
+					taken[yy*w+xx] = true
+				}
+			}
 		}
-	}
-	maxD := px(o.MaxCrownM)
-	minD := px(o.MinCrownM)
-	boxes := []count.Box{}
-	for l := 2; l < n; l++ {
-		if x1[l] < 0 {
-			continue
-		}
-		p := peaks[l-2]
-		bw, bh := float64(x1[l]-x0[l]+1), float64(y1[l]-y0[l]+1)
-		if bw < minD || bh < minD || float64(veg[l]) < o.MinCrownFr*bw*bh {
-			continue
-		}
-		b := count.Box{XMin: float64(x0[l]), YMin: float64(y0[l]), XMax: float64(x1[l] + 1), YMax: float64(y1[l] + 1)}
-		// bound the crown around its top
-		if bw > maxD {
-			b.XMin, b.XMax = math.Max(b.XMin, float64(p.x)-maxD/2), math.Min(b.XMax, float64(p.x)+maxD/2)
-		}
-		if bh > maxD {
-			b.YMin, b.YMax = math.Max(b.YMin, float64(p.y)-maxD/2), math.Min(b.YMax, float64(p.y)+maxD/2)
-		}
-		b.Score = math.Min(1, float64(veg[l])/(bw*bh))
+		// the crown's radius: the distance from its top to the mask's edge, scaled up a little since
+		// the top is rarely the centre, bounded by the crown sizes
+		r := math.Max(minR, math.Min(maxR, o.RadiusScale*float64(dd[i])))
+		b := count.Box{XMin: float64(x) - r, YMin: float64(y) - r, XMax: float64(x) + r, YMax: float64(y) + r}
+		b = b.Clip(float64(w), float64(h))
+		b.Score = math.Min(1, float64(v)/float64(maxF(sc)+1e-6))
 		boxes = append(boxes, b)
 	}
-	return count.NMS(boxes, 0.5), nil
+	if os.Getenv("CANOPY_CLASSICAL_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "classical: %d peaks, max score %v\n", len(boxes), maxF(sc))
+	}
+	return count.NMS(boxes, 0.3), nil
 }
 
 func odd(v float64) int {
@@ -257,16 +191,4 @@ func maxF(v []float32) float32 {
 		}
 	}
 	return m
-}
-
-// int32s views a CV_32S matrix's data as int32s.
-func int32s(m *gocv.Mat) ([]int32, error) {
-	b, err := m.DataPtrUint8()
-	if err != nil {
-		return nil, err
-	}
-	if len(b) < 4 {
-		return nil, nil
-	}
-	return unsafe.Slice((*int32)(unsafe.Pointer(&b[0])), len(b)/4), nil
 }

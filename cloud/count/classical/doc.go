@@ -1,8 +1,8 @@
 // Package classical counts tree crowns without a model: a vegetation mask
 // (excess green, with dark shadows and bright bare ground left out),
 // smoothing, local maxima of a crown-ness map (brightness times the
-// distance to the mask's edge) at least one minimum crown apart, a
-// watershed from those maxima, and a box per region, with crown sizes
+// distance to the mask's edge) at least a crown spacing apart, and a square
+// box per maximum whose size follows the distance to the mask's edge,
 // bounded in metres through the ground sample distance.
 //
 // It is the fallback when no trained detector is present, and is weak on

@@ -7,13 +7,13 @@ import (
 
 // Options tune the classical counter. Zero values take the defaults.
 type Options struct {
-	GSD        float64 // metres per pixel of the images; 0 = 0.1
-	MinCrownM  float64 // smallest crown diameter, metres (default 2)
-	MaxCrownM  float64 // largest crown diameter, metres (default 16)
-	PeakDistM  float64 // least distance between two crown tops, metres (default 2.5)
-	MinExG     float64 // least excess green (2g-r-b)/(r+g+b) of vegetation (default 0.04)
-	MinBright  float64 // darker pixels (0..255 mean of r, g, b) are shadow (default 35)
-	MinCrownFr float64 // least share of vegetation in a crown's box (default 0.35)
+	GSD         float64 // metres per pixel of the images; 0 = 0.1
+	MinCrownM   float64 // smallest crown diameter, metres (default 2)
+	MaxCrownM   float64 // largest crown diameter, metres (default 16)
+	PeakDistM   float64 // least distance between two crown tops, metres (default 5)
+	MinExG      float64 // least excess green (2g-r-b)/(r+g+b) of vegetation (default 0.03)
+	MinBright   float64 // darker pixels (0..255 mean of r, g, b) are shadow (default 35)
+	RadiusScale float64 // crown radius = RadiusScale x distance from the top to the mask's edge (default 2)
 }
 
 // withDefaults fills the zero values.
@@ -26,10 +26,10 @@ func (o Options) withDefaults() Options {
 	def(&o.GSD, 0.1)
 	def(&o.MinCrownM, 2)
 	def(&o.MaxCrownM, 16)
-	def(&o.PeakDistM, 2.5)
-	def(&o.MinExG, 0.04)
+	def(&o.PeakDistM, 5)
+	def(&o.MinExG, 0.03)
 	def(&o.MinBright, 35)
-	def(&o.MinCrownFr, 0.35)
+	def(&o.RadiusScale, 2)
 	return o
 }
 
@@ -43,8 +43,8 @@ func (o Options) Validate() error {
 	if o.MinCrownM < 0 || o.MaxCrownM <= o.MinCrownM {
 		errs = append(errs, fmt.Errorf("crown diameters %v..%v m invalid", o.MinCrownM, o.MaxCrownM))
 	}
-	if o.PeakDistM < 0 || o.MinBright < 0 || o.MinCrownFr < 0 || o.MinCrownFr > 1 {
-		errs = append(errs, errors.New("negative peak distance or brightness, or crown fraction not in [0, 1]"))
+	if o.PeakDistM < 0 || o.MinBright < 0 || o.RadiusScale <= 0 {
+		errs = append(errs, errors.New("negative peak distance or brightness, or radius scale not positive"))
 	}
 	return errors.Join(errs...)
 }

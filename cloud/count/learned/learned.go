@@ -29,6 +29,7 @@ type Counter struct {
 	stride   int
 	modelGSD float64
 	log      *slog.Logger
+	meta     map[string]string
 
 	mu      sync.Mutex // serialises Run on the one session and its tensors
 	session *ort.AdvancedSession
@@ -92,6 +93,7 @@ func New(c Config, log *slog.Logger) (*Counter, error) {
 		stride:   stride,
 		modelGSD: metaFloat(meta, "canopy.gsd_m", DefaultModelGSD),
 		log:      log,
+		meta:     meta,
 	}
 	if err := k.open(); err != nil {
 		k.Close()
@@ -139,6 +141,15 @@ func (k *Counter) open() error {
 
 // Info names the method, the model and its SHA-256.
 func (k *Counter) Info() count.Info { return k.info }
+
+// Metadata returns the model's custom metadata (canopy.* properties).
+func (k *Counter) Metadata() map[string]string {
+	out := make(map[string]string, len(k.meta))
+	for key, v := range k.meta {
+		out[key] = v
+	}
+	return out
+}
 
 // Config returns the configuration in use, with the model's values filled in.
 func (k *Counter) Config() Config { return k.cfg }

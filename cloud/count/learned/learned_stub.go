@@ -22,6 +22,9 @@ func New(c Config, log *slog.Logger) (*Counter, error) {
 // Info describes the (unavailable) counter.
 func (k *Counter) Info() count.Info { return count.Info{Method: "learned"} }
 
+// Metadata returns nil.
+func (k *Counter) Metadata() map[string]string { return nil }
+
 // Config returns the zero Config.
 func (k *Counter) Config() Config { return Config{} }
 

@@ -1,0 +1,223 @@
+//go:build onnx
+
+package learned
+
+import (
+	"context"
+	"encoding/csv"
+	"image"
+	"image/draw"
+	_ "image/jpeg"
+	_ "image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/canopy-forest/canopy/cloud/count"
+)
+
+// shippedModel is the detector in the repository's models/ folder.
+var shippedModel = filepath.Join("..", "..", "..", "models", "crown-detector.onnx")
+
+// minValF1 is a little below the overall validation F1 measured when the
+// shipped model was trained (models/crown-detector.md).
+const minValF1 = 0.50
+
+func newShipped(t *testing.T) *Counter {
+	t.Helper()
+	if os.Getenv("CANOPY_ORT_LIB") == "" {
+		t.Skip("CANOPY_ORT_LIB is unset")
+	}
+	model := shippedModel
+	if p := os.Getenv("CANOPY_TEST_DETECTOR"); p != "" {
+		model = p // try a model before shipping it
+	}
+	if _, err := os.Stat(model); err != nil {
+		t.Skipf("no shipped model: %v", err)
+	}
+	k, err := New(Config{ModelPath: model, LibraryPath: os.Getenv("CANOPY_ORT_LIB"), Threads: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.Close() })
+	return k
+}
+
+type plot struct {
+	name, site string
+	path       string
+	gsd        float64
+	truth      []count.Box
+}
+
+// plots reads train/<folder>'s images.csv and annotations.csv.
+func plots(t *testing.T, data, folder string, gsd float64) []plot {
+	t.Helper()
+	dir := filepath.Join(data, "train", folder)
+	f, err := os.Open(filepath.Join(dir, "images.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = os.Open(filepath.Join(dir, "annotations.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	boxes, err := count.ReadBoxes(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []plot
+	for _, r := range rows[1:] {
+		p := filepath.Join(dir, "images", r[0])
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		out = append(out, plot{name: r[0], site: r[1], path: p, gsd: gsd, truth: boxes[r[0]]})
+	}
+	return out
+}
+
+func load(t *testing.T, path string) *image.RGBA {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return count.ToRGBA(img)
+}
+
+// TestValidationScore scores the shipped model on the sites held out of its
+// training (canopy.val_sites), as training/detector/train.py does.
+func TestValidationScore(t *testing.T) {
+	data := os.Getenv("CANOPY_SHARED_DATA")
+	if data == "" {
+		t.Skip("CANOPY_SHARED_DATA is unset")
+	}
+	k := newShipped(t)
+	sites := map[string]bool{}
+	for _, s := range strings.Split(k.Metadata()["canopy.val_sites"], ",") {
+		if s != "" {
+			sites[s] = true
+		}
+	}
+	if len(sites) == 0 {
+		t.Fatal("model names no validation sites (canopy.val_sites)")
+	}
+	// neon_ttv was stretched from 400 to 416 pixels: 0.1 m * 400/416
+	all := append(plots(t, data, "neon_hist", 0.1), plots(t, data, "neon_ttv", 0.1*400/416)...)
+	var scores []count.Score
+	perSite := map[string][]count.Score{}
+	for _, p := range all {
+		if !sites[p.site] {
+			continue
+		}
+		res, err := k.CountAt(context.Background(), load(t, p.path), p.gsd)
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		s := count.ScoreImage(p.name, res.Boxes, p.truth, count.DefaultIoU)
+		scores = append(scores, s)
+		perSite[p.site] = append(perSite[p.site], s)
+	}
+	for site, sc := range perSite {
+		r := count.Summarise(count.DefaultIoU, sc)
+		t.Logf("%s: %d images, P %.3f R %.3f F1 %.3f, median count error %.1f%%", site, len(sc),
+			r.Overall.Precision, r.Overall.Recall, r.Overall.F1, 100*r.MedianRelError)
+	}
+	r := count.Summarise(count.DefaultIoU, scores)
+	t.Logf("overall: %d images, P %.3f R %.3f F1 %.3f, median count error %.1f%%", len(scores),
+		r.Overall.Precision, r.Overall.Recall, r.Overall.F1, 100*r.MedianRelError)
+	if len(scores) < 10 {
+		t.Fatalf("only %d validation images found", len(scores))
+	}
+	if r.Overall.F1 < minValF1 {
+		t.Errorf("validation F1 %.3f, want at least %.2f", r.Overall.F1, minValF1)
+	}
+}
+
+// TestTilesAndInfo counts a synthetic mosaic larger than a tile: two copies
+// of a plot side by side must give about twice its count, and every result
+// records the method and model.
+func TestTilesAndInfo(t *testing.T) {
+	data := os.Getenv("CANOPY_SHARED_DATA")
+	if data == "" {
+		t.Skip("CANOPY_SHARED_DATA is unset")
+	}
+	k := newShipped(t)
+	img := load(t, filepath.Join(data, "trees", "OSBS_029.png"))
+	one, err := k.Count(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Method != "learned" || one.Model != "crown-detector" || len(one.ModelSHA256) != 64 {
+		t.Errorf("info = %+v, want learned crown-detector with a SHA-256", one.Info)
+	}
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	big := image.NewRGBA(image.Rect(0, 0, 2*w, h))
+	draw.Draw(big, img.Rect, img, image.Point{}, draw.Src)
+	draw.Draw(big, img.Rect.Add(image.Pt(w, 0)), img, image.Point{}, draw.Src)
+	two, err := k.Count(context.Background(), big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := two.Count - 2*one.Count; d < -4 || d > 4 {
+		t.Errorf("mosaic of two copies: %d trees, want about 2 x %d", two.Count, one.Count)
+	}
+	for _, b := range two.Boxes {
+		if b.XMin < 0 || b.YMin < 0 || b.XMax > float64(2*w) || b.YMax > float64(h) || b.Score <= 0 {
+			t.Fatalf("box out of the image or without score: %+v", b)
+		}
+	}
+	// half the resolution, told so: about the same count
+	half, _ := count.Rescale(img, 0.1, 0.2)
+	hr, err := k.CountAt(context.Background(), half, 0.2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := hr.Count - one.Count; d < -one.Count/3-2 || d > one.Count/3+2 {
+		t.Errorf("at 0.2 m: %d trees, at 0.1 m %d", hr.Count, one.Count)
+	}
+}
+
+func TestConcurrentAndClose(t *testing.T) {
+	k := newShipped(t)
+	img := image.NewRGBA(image.Rect(0, 0, 300, 500))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := k.Count(context.Background(), img); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := k.Count(ctx, img); err == nil {
+		t.Errorf("Count with a cancelled context succeeded")
+	}
+	if err := k.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := k.Count(context.Background(), img); err == nil {
+		t.Errorf("Count after Close succeeded")
+	}
+}
