@@ -112,8 +112,9 @@ func newClassical(c Config) (count.Counter, error) {
 }
 
 // ModelDirs are the folders FindModel looks in, in order: beside the
-// executable, its models/ folder, ../share/canopy/models beside it, and
-// ./models under the working directory.
+// executable, its models/ folder, ../share/canopy/models and ../models
+// beside it (an installed package; a source checkout's bin/), and ./models
+// under the working directory.
 func ModelDirs() []string {
 	var dirs []string
 	if exe, err := os.Executable(); err == nil {
@@ -121,7 +122,8 @@ func ModelDirs() []string {
 			exe = r
 		}
 		d := filepath.Dir(exe)
-		dirs = append(dirs, d, filepath.Join(d, "models"), filepath.Join(d, "..", "share", "canopy", "models"))
+		dirs = append(dirs, d, filepath.Join(d, "models"), filepath.Join(d, "..", "share", "canopy", "models"),
+			filepath.Join(d, "..", "models"))
 	}
 	return append(dirs, "models")
 }
