@@ -87,3 +87,13 @@ func TestEmptyAndTiny(t *testing.T) {
 		t.Errorf("New accepted max crown below min")
 	}
 }
+
+func BenchmarkCount(b *testing.B) {
+	c, _ := New(Options{})
+	img := crowns(400, 400, []image.Point{{60, 60}, {200, 80}, {320, 300}, {100, 300}, {300, 150}}, 25)
+	for b.Loop() {
+		if _, err := c.Count(context.Background(), img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
