@@ -231,3 +231,22 @@ func FuzzDecode(f *testing.F) {
 		_ = c.Validate() // must not panic
 	})
 }
+
+func TestOutboxMaxBytes(t *testing.T) {
+	c := Default()
+	c.Data = t.TempDir()
+	c.Outbox.MaxBytes = 12345
+	if n, err := c.OutboxMaxBytes(); err != nil || n != 12345 {
+		t.Fatalf("explicit: got %d, %v", n, err)
+	}
+	c.Outbox.MaxBytes = 0
+	c.Outbox.DiskShare = 0.5
+	half, err := c.OutboxMaxBytes()
+	if err != nil || half < MinOutboxBytes {
+		t.Fatalf("share: got %d, %v", half, err)
+	}
+	c.Outbox.DiskShare = 1
+	if all, _ := c.OutboxMaxBytes(); all < half {
+		t.Fatalf("share 1 gives %d < share 0.5 %d", all, half)
+	}
+}
