@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# accuracy.sh prints the counting tables of docs/accuracy.md: the learned and
+# the classical counter, scored by `canopy-cloud eval` (IoU 0.4), on the
+# sites held out of the detector's training and on ../shared/data/trees.
+#
+#   training/detector/accuracy.sh [BIN]     (BIN: canopy-cloud, default bin/canopy-cloud)
+#
+# VAL_SITES (default DELA,BONA,OSBS) are the held-out sites; DATA
+# (default ../shared/data) the shared data.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${1:-bin/canopy-cloud}
+DATA=${DATA:-../shared/data}
+VAL_SITES=${VAL_SITES:-DELA,BONA,OSBS}
+MODEL=${MODEL:-models/crown-detector.onnx}
+export CANOPY_ORT_LIB=${CANOPY_ORT_LIB:-$PWD/.cache/onnxruntime/linux-amd64/libonnxruntime.so.1}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# one boxes CSV per held-out site and folder; neon_ttv is at 0.1 m * 400/416
+for folder in neon_hist neon_ttv; do
+	d=$DATA/train/$folder
+	for site in ${VAL_SITES//,/ }; do
+		awk -F, -v s="$site" 'NR > 1 && $2 == s { print $1 }' "$d/images.csv" >"$tmp/names"
+		[[ -s $tmp/names ]] || continue
+		awk -F, 'NR == FNR { keep[$1] = 1; next } FNR == 1 || ($1 in keep)' "$tmp/names" "$d/annotations.csv" >"$tmp/$site.$folder.csv"
+		gsd=0.1
+		[[ $folder == neon_ttv ]] && gsd=0.0961538
+		for m in learned classical; do
+			"$BIN" eval --json --method "$m" --model "$MODEL" --gsd "$gsd" --boxes "$tmp/$site.$folder.csv" "$d/images" \
+				>"$tmp/val.$m.$site.$folder.json"
+		done
+	done
+done
+for m in learned classical; do
+	"$BIN" eval --json --method "$m" --model "$MODEL" --boxes "$DATA/trees/boxes.csv" "$DATA/trees" >"$tmp/trees.$m.json"
+done
+/usr/bin/python3 - "$tmp" <<'PY'
+import glob, json, os, statistics, sys
+tmp = sys.argv[1]
+
+def load(pattern):
+    imgs = []
+    for f in sorted(glob.glob(os.path.join(tmp, pattern))):
+        imgs += json.load(open(f))["images"]
+    return imgs
+
+def summary(imgs):
+    t = sum(i["true_count"] for i in imgs)
+    p = sum(i["predicted_count"] for i in imgs)
+    m = sum(i["matched"] for i in imgs)
+    pr = m / p if p else 0.0
+    rc = m / t if t else 0.0
+    f1 = 2 * pr * rc / (pr + rc) if pr + rc else 0.0
+    rel = [i["count_error_rel"] for i in imgs if i["true_count"] > 0]
+    return dict(n=len(imgs), t=t, p=p, pr=pr, rc=rc, f1=f1,
+                med=statistics.median(rel) if rel else 0.0, mean=statistics.mean(rel) if rel else 0.0)
+
+def cells(s):
+    return f"{s['p']} | {s['pr']:.2f} | {s['rc']:.2f} | **{s['f1']:.2f}** | {100*s['med']:.0f}% | {100*s['mean']:.0f}%"
+
+sites = sorted({os.path.basename(f).split(".")[2] for f in glob.glob(os.path.join(tmp, "val.learned.*.json"))})
+print("| site | images | trees | method | found | precision | recall | F1 | median count error | mean count error |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+for site in sites + ["all"]:
+    for m in ("learned", "classical"):
+        s = summary(load(f"val.{m}.{'*' if site == 'all' else site}.*.json"))
+        name = "**all held-out**" if site == "all" else site
+        print(f"| {name} | {s['n']} | {s['t']} | {m} | {cells(s)} |")
+print()
+print("| image | trees | method | found | precision | recall | F1 | count error |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+for m in ("learned", "classical"):
+    rep = json.load(open(os.path.join(tmp, f"trees.{m}.json")))
+    for i in rep["images"]:
+        print(f"| {i['image']} | {i['true_count']} | {m} | {i['predicted_count']} | {i['precision']:.2f} | {i['recall']:.2f} | {i['f1']:.2f} | {i['count_error']:+d} ({100*i['count_error_rel']:.0f}%) |")
+for m in ("learned", "classical"):
+    s = summary(json.load(open(os.path.join(tmp, f"trees.{m}.json")))["images"])
+    print(f"| **all three** | {s['t']} | {m} | {cells(s)} |")
+PY
