@@ -30,6 +30,9 @@ type Options struct {
 	Log       *slog.Logger
 	// DrainTimeout bounds the drain after cancellation (0: the default).
 	DrainTimeout time.Duration
+	// StatsEvery is how often Run logs its counters (0: every minute;
+	// negative: never).
+	StatsEvery time.Duration
 	// Open replaces capture.Open (tests).
 	Open func(capture.Options) (capture.Source, error)
 }
@@ -59,6 +62,9 @@ func New(o Options) (*Agent, error) {
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = DefaultDrainTimeout
+	}
+	if o.StatsEvery == 0 {
+		o.StatsEvery = time.Minute
 	}
 	if o.Open == nil {
 		o.Open = capture.Open
@@ -120,6 +126,23 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { errc <- a.capture(capCtx, src, frames) }()
 	go func() { errc <- a.segment(work, src.Name(), frames, jobs) }()
 	go func() { errc <- a.put(work, jobs, cancelWork) }()
+	if a.o.StatsEvery > 0 {
+		t := time.NewTicker(a.o.StatsEvery)
+		quit, done := make(chan struct{}), make(chan struct{})
+		defer func() { close(quit); <-done; t.Stop() }()
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-t.C:
+					s := a.Stats()
+					a.log.Info("stats", "frames_read", s.FramesRead, "selected", s.Selected, "items_put", s.ItemsPut, "skipped", s.Skipped)
+				case <-quit:
+					return
+				}
+			}
+		}()
+	}
 	var first error
 	for i := 0; i < 3; i++ {
 		if err := <-errc; err != nil && first == nil {
