@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gocv.io/x/gocv"
 
@@ -97,5 +98,32 @@ func TestMissingCameraRetries(t *testing.T) {
 	}
 	if r := s.(*Reopen); r.Failures() < 1 {
 		t.Fatalf("failures: got %d, want at least 1", r.Failures())
+	}
+}
+
+func TestPipelineReopensWhenItEnds(t *testing.T) {
+	// A GStreamer pipeline that stops after 3 frames stands in for a camera
+	// that disappears: Reopen opens it again and frames keep coming.
+	spec := "videotestsrc num-buffers=3 ! video/x-raw,width=64,height=48 ! videoconvert ! appsink"
+	probe, err := openVideo(KindPipeline, Options{Source: spec})
+	if err != nil {
+		t.Skipf("no GStreamer videotestsrc here (gstreamer1.0-plugins-base): %v", err)
+	}
+	probe.Close()
+	s, err := Open(Options{Source: spec, Backoff: Backoff{Min: time.Millisecond, Max: 2 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := 0; i < 7; i++ {
+		f, err := s.Next(ctx)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if f.Image.Rect.Dx() != 64 || f.Position != "" || f.Clock != ClockSystem {
+			t.Fatalf("frame %d: bounds %v position %q clock %v", i, f.Image.Rect, f.Position, f.Clock)
+		}
 	}
 }
