@@ -28,6 +28,31 @@ type video struct {
 	vc    *gocv.VideoCapture
 	mat   gocv.Mat
 	index int64 // frames read so far (file position)
+	last  time.Time
+}
+
+// Live sources read more slowly than the camera delivers (Options.FPS)
+// leave old frames queued in the driver or the stream's buffer. Before a
+// read that comes long after the previous one, dropStale grabs (without
+// converting) what is queued: queued frames come back at once, and the
+// first grab that has to wait means the queue is empty.
+const (
+	staleAfter = 100 * time.Millisecond // a read this long after the last one checks for a queue
+	queuedGrab = 3 * time.Millisecond   // a grab faster than this took a queued frame
+	maxDrop    = 30                     // frames dropped at most per read
+)
+
+func (v *video) dropStale() {
+	if v.kind == KindFile || v.last.IsZero() || time.Since(v.last) < staleAfter {
+		return
+	}
+	for i := 0; i < maxDrop; i++ {
+		t := time.Now()
+		v.vc.Grab(1)
+		if time.Since(t) > queuedGrab {
+			return
+		}
+	}
 }
 
 // positionWidth zero-pads a video file's frame index so Positions sort.
@@ -114,6 +139,7 @@ func (v *video) Next(ctx context.Context) (Frame, error) {
 	if v.vc == nil {
 		return Frame{}, io.ErrClosedPipe
 	}
+	v.dropStale()
 	if !v.vc.Read(&v.mat) || v.mat.Empty() {
 		if v.kind == KindFile {
 			return Frame{}, io.EOF
@@ -121,6 +147,7 @@ func (v *video) Next(ctx context.Context) (Frame, error) {
 		return Frame{}, ErrReadFailed
 	}
 	now := time.Now()
+	v.last = now
 	img := image.NewRGBA(image.Rect(0, 0, v.mat.Cols(), v.mat.Rows()))
 	if err := cvimg.ToRGBAInto(v.mat, img); err != nil {
 		return Frame{}, fmt.Errorf("convert frame: %w", err)
