@@ -304,3 +304,55 @@ func TestOpenLiveWithoutOpenCV(t *testing.T) {
 		}
 	}
 }
+
+func TestFolderFollow(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "p1.png"), encode(t, "png", testImage(4, 4, 1)))
+	s, err := OpenFolder(dir, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Follow(10*time.Millisecond, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if f, err := s.Next(ctx); err != nil || f.Position != "p1.png" {
+		t.Fatalf("got %q, %v; want p1.png", f.Position, err)
+	}
+	got := make(chan string)
+	go func() {
+		f, err := s.Next(ctx)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- f.Position
+	}()
+	// A file sorting before the last one is not taken; later ones are.
+	// Written under a hidden name and renamed: settle is 0 here.
+	for _, n := range []string{"p0.png", "p2.png"} {
+		writeFile(t, filepath.Join(dir, "."+n), encode(t, "png", testImage(4, 4, 2)))
+		if err := os.Rename(filepath.Join(dir, "."+n), filepath.Join(dir, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := <-got; p != "p2.png" {
+		t.Fatalf("followed: got %q, want p2.png", p)
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if _, err := s.Next(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("nothing new: got %v, want the context's deadline", err)
+	}
+}
+
+func TestFolderFollowSettle(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := OpenFolder(dir, "", nil)
+	s.Follow(time.Millisecond, time.Hour) // nothing settles within the test
+	writeFile(t, filepath.Join(dir, "fresh.png"), encode(t, "png", testImage(4, 4, 1)))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if f, err := s.Next(ctx); err == nil {
+		t.Fatalf("took %q before it settled", f.Position)
+	}
+}

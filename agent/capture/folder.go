@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	_ "golang.org/x/image/tiff"
 )
@@ -25,10 +26,13 @@ const MaxPixels = 200 << 20
 // Folder reads the images of a directory in name order. Its Position is
 // the file's name, so Positions sort in the order files are read.
 type Folder struct {
-	dir   string
-	names []string
-	next  int
-	log   *slog.Logger
+	dir    string
+	names  []string
+	next   int
+	last   string // the last name taken (read or skipped)
+	log    *slog.Logger
+	every  time.Duration
+	settle time.Duration
 }
 
 // imageExts are the file name extensions a folder source reads.
@@ -48,6 +52,11 @@ func OpenFolder(dir, after string, log *slog.Logger) (*Folder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open folder %q: %w", dir, err)
 	}
+	return &Folder{dir: abs, names: listImages(ents, after), last: after, log: log}, nil
+}
+
+// listImages returns the image names after after, sorted.
+func listImages(ents []os.DirEntry, after string) []string {
 	var names []string
 	for _, e := range ents {
 		n := e.Name()
@@ -60,7 +69,38 @@ func OpenFolder(dir, after string, log *slog.Logger) (*Folder, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return &Folder{dir: abs, names: names, log: log}, nil
+	return names
+}
+
+// Follow makes the folder wait for new files instead of ending: when every
+// file has been read it lists the folder again every interval. A new file
+// is taken once it has not changed for settle (so that a file still being
+// written is not read half-way), and only if its name sorts after the last
+// one taken (cameras number their photos). interval <= 0 turns following
+// off.
+func (f *Folder) Follow(interval, settle time.Duration) {
+	f.every, f.settle = interval, settle
+}
+
+// relist lists the names after the last one taken, stopping at the first
+// file modified less than settle ago so that order is kept.
+func (f *Folder) relist() error {
+	ents, err := os.ReadDir(f.dir)
+	if err != nil {
+		return fmt.Errorf("list folder %q: %w", f.dir, err)
+	}
+	names := listImages(ents, f.last)
+	if f.settle > 0 {
+		for i, n := range names {
+			fi, err := os.Stat(filepath.Join(f.dir, n))
+			if err == nil && time.Since(fi.ModTime()) < f.settle {
+				names = names[:i]
+				break
+			}
+		}
+	}
+	f.names, f.next = names, 0
+	return nil
 }
 
 // Name returns the folder's absolute path.
@@ -71,22 +111,34 @@ func (f *Folder) Remaining() int { return len(f.names) - f.next }
 
 // Next decodes the next readable image. A file that cannot be read or
 // decoded is logged with its name and skipped. At the end it returns io.EOF.
+// When following, it waits for new files instead.
 func (f *Folder) Next(ctx context.Context) (Frame, error) {
-	for f.next < len(f.names) {
-		if err := ctx.Err(); err != nil {
+	for {
+		for f.next < len(f.names) {
+			if err := ctx.Err(); err != nil {
+				return Frame{}, err
+			}
+			name := f.names[f.next]
+			f.next++
+			f.last = name
+			fr, err := ReadImageFile(filepath.Join(f.dir, name))
+			if err != nil {
+				f.log.Warn("skipping unreadable image", "file", name, "err", err)
+				continue
+			}
+			fr.Position = name
+			return fr, nil
+		}
+		if f.every <= 0 {
+			return Frame{}, io.EOF
+		}
+		if err := sleep(ctx, f.every); err != nil {
 			return Frame{}, err
 		}
-		name := f.names[f.next]
-		f.next++
-		fr, err := ReadImageFile(filepath.Join(f.dir, name))
-		if err != nil {
-			f.log.Warn("skipping unreadable image", "file", name, "err", err)
-			continue
+		if err := f.relist(); err != nil {
+			return Frame{}, err
 		}
-		fr.Position = name
-		return fr, nil
 	}
-	return Frame{}, io.EOF
 }
 
 // Close does nothing; a folder holds no open files between frames.

@@ -60,6 +60,10 @@ var ErrNoOpenCV = errors.New("built without OpenCV support (build tag opencv): o
 // delivering frames; Reopen reopens it.
 var ErrReadFailed = errors.New("camera read failed")
 
+// DefaultSettle is how long a new file in a followed folder must be
+// unchanged before it is read.
+const DefaultSettle = 2 * time.Second
+
 // Options configures Open.
 type Options struct {
 	// Source is the spec: a folder, a V4L2 index, a GStreamer pipeline, a
@@ -72,6 +76,10 @@ type Options struct {
 	// After resumes a file-like source after this Position ("" = from the
 	// start).
 	After string
+	// Follow, when positive, makes a folder source wait for new files
+	// (listing it again every Follow) instead of ending; Settle is how long
+	// a new file must be unchanged before it is read (0: DefaultSettle).
+	Follow, Settle time.Duration
 	// Backoff is how Reopen waits between attempts on a live source
 	// (zero: DefaultBackoff).
 	Backoff Backoff
@@ -89,7 +97,15 @@ func Open(o Options) (Source, error) {
 	}
 	switch k := Kind(o.Source); k {
 	case KindFolder:
-		return OpenFolder(o.Source, o.After, o.Log)
+		f, err := OpenFolder(o.Source, o.After, o.Log)
+		if err != nil {
+			return nil, err
+		}
+		if o.Settle == 0 {
+			o.Settle = DefaultSettle
+		}
+		f.Follow(o.Follow, o.Settle)
+		return f, nil
 	case KindFile:
 		return openVideo(k, o)
 	case KindDevice, KindPipeline, KindURL:

@@ -44,6 +44,12 @@ type Capture struct {
 	Height int `yaml:"height"`
 	// FPS caps the frame rate of live sources (0: unlimited).
 	FPS float64 `yaml:"fps"`
+	// Follow, for a folder source, waits for new files (listing the
+	// folder every Follow) instead of ending; "0s" = off. A new file is
+	// read once unchanged for Settle, and only if its name sorts after the
+	// last one taken. --once turns following off.
+	Follow Duration `yaml:"follow"`
+	Settle Duration `yaml:"settle"`
 	// RetryMin and RetryMax bound the backoff between attempts to reopen
 	// a camera that disappeared.
 	RetryMin Duration `yaml:"retry_min"`
@@ -173,6 +179,7 @@ func Default() Config {
 		Capture: Capture{
 			Source:   "0",
 			FPS:      5,
+			Settle:   Duration(2 * time.Second),
 			RetryMin: Duration(500 * time.Millisecond),
 			RetryMax: Duration(30 * time.Second),
 		},

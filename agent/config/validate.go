@@ -43,6 +43,9 @@ func (c Config) Validate() error {
 	if cp.FPS < 0 {
 		bad("capture.fps %v is negative", cp.FPS)
 	}
+	if cp.Follow < 0 || cp.Settle < 0 {
+		bad("capture.follow %v and capture.settle %v must not be negative", cp.Follow, cp.Settle)
+	}
 	if cp.RetryMin <= 0 || cp.RetryMax < cp.RetryMin {
 		bad("capture.retry_min %v and retry_max %v: want 0 < retry_min <= retry_max", cp.RetryMin, cp.RetryMax)
 	}

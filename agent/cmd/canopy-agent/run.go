@@ -136,12 +136,18 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 	var runners []func(context.Context) error
 	var waitDone func(context.Context) error
 
+	follow := cfg.Capture.Follow.D()
+	if once {
+		follow = 0 // --once: the source ends when the folder has been read
+	}
 	a, err := agent.New(agent.Options{
 		Capture: capture.Options{
 			Source:  cfg.Capture.Source,
 			Width:   cfg.Capture.Width,
 			Height:  cfg.Capture.Height,
 			FPS:     cfg.Capture.FPS,
+			Follow:  follow,
+			Settle:  cfg.Capture.Settle.D(),
 			Backoff: capture.Backoff{Min: cfg.Capture.RetryMin.D(), Max: cfg.Capture.RetryMax.D()},
 		},
 		Segmenter: seg,
