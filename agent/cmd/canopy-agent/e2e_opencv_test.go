@@ -173,9 +173,10 @@ func TestE2ERunFolder(t *testing.T) {
 			t.Fatalf("items folder: got %d items, want 5", n)
 		}
 	}
-	// A restart takes nothing twice.
+	// A restart takes nothing twice. (It may read the skipped last photo
+	// again when the sink records positions only with items.)
 	ids2, stopped2 := runOnce(t, bin, src, data)
-	if len(ids2) != 0 || stopped2["frames_read"].(float64) != 0 {
+	if len(ids2) != 0 || stopped2["frames_read"].(float64) > 1 {
 		t.Fatalf("second run: got %d items from %v frames, want none", len(ids2), stopped2["frames_read"])
 	}
 }
