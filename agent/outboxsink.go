@@ -19,7 +19,21 @@ func (s OutboxSink) Put(ctx context.Context, it wire.Item, cur Cursor) error {
 	return s.Outbox.Put(ctx, it, outbox.Cursor(cur))
 }
 
+// Advance records the position of a frame that was not selected, when the
+// outbox can record a cursor alone (a method Advance(ctx, outbox.Cursor)
+// error); otherwise it does nothing, and a restart reads such trailing
+// frames again (and skips them again).
+func (s OutboxSink) Advance(ctx context.Context, cur Cursor) error {
+	if a, ok := any(s.Outbox).(interface {
+		Advance(context.Context, outbox.Cursor) error
+	}); ok {
+		return a.Advance(ctx, outbox.Cursor(cur))
+	}
+	return nil
+}
+
 var (
 	_ Sink         = OutboxSink{}
 	_ CursorReader = OutboxSink{}
+	_ Advancer     = OutboxSink{}
 )
