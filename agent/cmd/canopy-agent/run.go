@@ -46,6 +46,9 @@ func cmdRun(args []string) error {
 		scanID    = fs.String("scan-id", "", "scan id recorded in every item")
 	)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -48,6 +48,9 @@ func cmdSegment(args []string) error {
 		logLevel  = fs.String("log-level", "warn", "debug | info | warn | error")
 	)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if fs.NArg() == 0 {
