@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -354,5 +355,23 @@ func TestFolderFollowSettle(t *testing.T) {
 	defer cancel()
 	if f, err := s.Next(ctx); err == nil {
 		t.Fatalf("took %q before it settled", f.Position)
+	}
+}
+
+func TestDisplayName(t *testing.T) {
+	for _, tc := range []struct{ spec, want string }{
+		{"0", "v4l2:0"},
+		{"libcamerasrc ! video/x-raw,width=1280 ! videoconvert ! appsink", "gstreamer:libcamerasrc"},
+		{"v4l2src device=/dev/video2 ! appsink", "gstreamer:v4l2src"},
+		{"rtsp://admin:hunter2@10.0.0.5:554/stream1?token=abc", "rtsp://10.0.0.5:554/stream1"},
+		{"http://cam.local/mjpg", "http://cam.local/mjpg"},
+		{"flight.avi", "flight.avi"},
+	} {
+		if got := DisplayName(tc.spec); got != tc.want {
+			t.Errorf("DisplayName(%q) = %q, want %q", tc.spec, got, tc.want)
+		}
+	}
+	if k := Key("rtsp://u:p@h/s"); strings.Contains(k, "p@") {
+		t.Errorf("Key leaks credentials: %q", k)
 	}
 }

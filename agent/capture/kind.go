@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,8 +51,8 @@ func isDigits(s string) bool {
 }
 
 // Key is the name a source opened from spec will have (Source.Name): the
-// absolute path of a folder or video file, the spec itself otherwise. It
-// is the key under which a cursor on the source's positions is kept.
+// absolute path of a folder or video file, DisplayName otherwise. It is
+// the key under which a cursor on the source's positions is kept.
 func Key(spec string) string {
 	switch Kind(spec) {
 	case KindFolder, KindFile:
@@ -59,5 +60,33 @@ func Key(spec string) string {
 			return abs
 		}
 	}
-	return spec
+	return DisplayName(spec)
+}
+
+// DisplayName is a short name of a live source for logs and item metadata:
+// "v4l2:0" for a device, "gstreamer:<first element>" for a pipeline, and
+// a URL without its user name and password. Other specs are returned as
+// they are.
+func DisplayName(spec string) string {
+	s := strings.TrimSpace(spec)
+	switch Kind(s) {
+	case KindDevice:
+		return "v4l2:" + s
+	case KindPipeline:
+		first := strings.TrimSpace(strings.SplitN(s, "!", 2)[0])
+		if f := strings.Fields(first); len(f) > 0 {
+			first = f[0]
+		}
+		return "gstreamer:" + first
+	case KindURL:
+		if u, err := url.Parse(s); err == nil {
+			if u.User != nil {
+				u.User = nil
+			}
+			u.RawQuery = ""
+			return u.String()
+		}
+		return "url"
+	}
+	return s
 }

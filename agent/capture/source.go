@@ -114,7 +114,7 @@ func Open(o Options) (Source, error) {
 			// Fail fast: retrying cannot help a build without OpenCV.
 			return nil, ErrNoOpenCV
 		}
-		var s Source = NewReopen(o.Source, open, o.Backoff, o.Log)
+		var s Source = NewReopen(DisplayName(o.Source), open, o.Backoff, o.Log)
 		if o.FPS > 0 {
 			s = Limit(s, o.FPS)
 		}

@@ -90,11 +90,15 @@ func openVideo(kind string, o Options) (Source, error) {
 		vc, err = gocv.VideoCaptureFile(o.Source)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s %q: %w", kind, o.Source, err)
+		// GoCV's error repeats the spec, which may hold a password.
+		if vc != nil {
+			vc.Close()
+		}
+		return nil, fmt.Errorf("open %s %q: cannot open", kind, DisplayName(o.Source))
 	}
 	if !vc.IsOpened() {
 		vc.Close()
-		return nil, fmt.Errorf("open %s %q: not opened", kind, o.Source)
+		return nil, fmt.Errorf("open %s %q: not opened", kind, DisplayName(o.Source))
 	}
 	if kind == KindDevice {
 		if o.Width > 0 && o.Height > 0 {
@@ -106,7 +110,7 @@ func openVideo(kind string, o Options) (Source, error) {
 		}
 		vc.Set(gocv.VideoCaptureBufferSize, 1) // the freshest frame, not a queued one
 	}
-	v := &video{kind: kind, spec: o.Source, name: o.Source, vc: vc, mat: gocv.NewMat()}
+	v := &video{kind: kind, spec: o.Source, name: DisplayName(o.Source), vc: vc, mat: gocv.NewMat()}
 	if kind == KindFile {
 		v.name = filepath.Base(o.Source)
 		if o.After != "" {
@@ -129,7 +133,7 @@ func (v *video) Name() string {
 			return abs
 		}
 	}
-	return v.spec
+	return v.name
 }
 
 func (v *video) Next(ctx context.Context) (Frame, error) {

@@ -89,7 +89,7 @@ func cmdRun(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log.Info("canopy-agent starting", "version", version.Version, "device", cfg.Device, "board", prof.Name,
-		"source", cfg.Capture.Source, "data", cfg.Data, "once", *once)
+		"source", capture.DisplayName(cfg.Capture.Source), "data", cfg.Data, "once", *once)
 	return runAgent(ctx, cfg, *once, log)
 }
 
