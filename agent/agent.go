@@ -125,7 +125,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	errc := make(chan error, 3)
 	go func() { errc <- a.capture(capCtx, src, frames) }()
 	go func() { errc <- a.segment(work, src.Name(), frames, jobs) }()
-	go func() { errc <- a.put(work, jobs, cancelWork) }()
+	go func() { errc <- a.put(work, jobs) }()
 	if a.o.StatsEvery > 0 {
 		t := time.NewTicker(a.o.StatsEvery)
 		quit, done := make(chan struct{}), make(chan struct{})
@@ -229,7 +229,7 @@ func (a *Agent) segment(ctx context.Context, source string, in <-chan capture.Fr
 }
 
 // put encodes selected frames and hands them to the sink.
-func (a *Agent) put(ctx context.Context, in <-chan segmented, cancel context.CancelFunc) error {
+func (a *Agent) put(ctx context.Context, in <-chan segmented) error {
 	adv, _ := a.o.Sink.(Advancer)
 	for j := range in {
 		if !j.keep {
