@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/canopy-forest/canopy/agent/capture"
 	"github.com/canopy-forest/canopy/agent/encode"
 	"github.com/canopy-forest/canopy/agent/selection"
 	"github.com/canopy-forest/canopy/segment"
+	"github.com/canopy-forest/canopy/sync/wire"
 )
 
 // DefaultDrainTimeout is how long Run keeps working on frames already read
@@ -30,6 +32,9 @@ type Options struct {
 	Log       *slog.Logger
 	// DrainTimeout bounds the drain after cancellation (0: the default).
 	DrainTimeout time.Duration
+	// StuckAfter is how long a stage may work on one frame before Health
+	// fails (0: DefaultStuckAfter).
+	StuckAfter time.Duration
 	// StatsEvery is how often Run logs its counters (0: every minute;
 	// negative: never).
 	StatsEvery time.Duration
@@ -42,6 +47,9 @@ type Agent struct {
 	o   Options
 	log *slog.Logger
 	c   counters
+	// segBusy and putBusy hold when their stage took its current frame
+	// (Unix nanoseconds; 0 when idle), for Health.
+	segBusy, putBusy atomic.Int64
 }
 
 // New checks o and returns an Agent.
@@ -62,6 +70,9 @@ func New(o Options) (*Agent, error) {
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = DefaultDrainTimeout
+	}
+	if o.StuckAfter <= 0 {
+		o.StuckAfter = DefaultStuckAfter
 	}
 	if o.StatsEvery == 0 {
 		o.StatsEvery = time.Minute
@@ -196,7 +207,9 @@ func (a *Agent) segment(ctx context.Context, source string, in <-chan capture.Fr
 			j.cur = Cursor{Source: source, Position: f.Position}
 		}
 		start := time.Now()
+		a.segBusy.Store(start.UnixNano())
 		r, err := a.o.Segmenter.Segment(ctx, f.Image)
+		a.segBusy.Store(0)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -241,20 +254,35 @@ func (a *Agent) put(ctx context.Context, in <-chan segmented) error {
 			continue
 		}
 		a.c.selected.Add(1)
-		it, err := a.o.Encoder.Encode(j.f, j.r)
+		a.putBusy.Store(time.Now().UnixNano())
+		it, err := a.put1(ctx, j)
+		a.putBusy.Store(0)
 		if err != nil {
-			a.log.Warn("encode failed", "frame", j.f.Name, "err", err)
-			a.c.skip(SkipEncodeError)
-			continue
+			return err
 		}
-		if err := a.o.Sink.Put(ctx, it, j.cur); err != nil {
-			return fmt.Errorf("put item %s: %w", it.Meta.ItemID, err)
+		if it == nil {
+			continue
 		}
 		a.c.put.Add(1)
 		a.log.Info("item", "item", it.Meta.ItemID, "seq", it.Meta.Seq, "frame", j.f.Name,
 			"forest_share", round3(j.r.Share), "bytes", it.Size(), "gps", it.Meta.GPS != nil)
 	}
 	return nil
+}
+
+// put1 encodes one frame and puts it in the sink; a nil item means the
+// frame could not be encoded (logged and counted).
+func (a *Agent) put1(ctx context.Context, j segmented) (*wire.Item, error) {
+	it, err := a.o.Encoder.Encode(j.f, j.r)
+	if err != nil {
+		a.log.Warn("encode failed", "frame", j.f.Name, "err", err)
+		a.c.skip(SkipEncodeError)
+		return nil, nil
+	}
+	if err := a.o.Sink.Put(ctx, it, j.cur); err != nil {
+		return nil, fmt.Errorf("put item %s: %w", it.Meta.ItemID, err)
+	}
+	return &it, nil
 }
 
 func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }

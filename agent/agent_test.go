@@ -288,3 +288,39 @@ func TestNewChecks(t *testing.T) {
 		t.Fatal("want an error without parts")
 	}
 }
+
+func TestHealth(t *testing.T) {
+	data := t.TempDir()
+	enc, _ := encode.New(encode.Options{Device: "d", JPEGQuality: 80, StateDir: data})
+	defer enc.Close()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var a *Agent
+	a, _ = New(Options{
+		Open: func(capture.Options) (capture.Source, error) { return &fakeSource{limit: 1}, nil },
+		Segmenter: &fakeSeg{seg: func(context.Context) error {
+			close(entered)
+			<-release
+			return nil
+		}},
+		Encoder:    enc,
+		Sink:       SinkFunc(func(context.Context, wire.Item, Cursor) error { return nil }),
+		StuckAfter: time.Nanosecond,
+	})
+	if err := a.Health(); err != nil {
+		t.Fatalf("idle: got %v, want healthy", err)
+	}
+	done := make(chan error)
+	go func() { done <- a.Run(context.Background()) }()
+	<-entered
+	time.Sleep(time.Millisecond) // longer than StuckAfter
+	if err := a.Health(); err == nil {
+		t.Fatal("a segmenter stuck past StuckAfter: want an error")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Health(); err != nil {
+		t.Fatalf("after the run: got %v, want healthy", err)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/canopy-forest/canopy/agent/capture"
 	"github.com/canopy-forest/canopy/agent/config"
 	"github.com/canopy-forest/canopy/agent/encode"
+	"github.com/canopy-forest/canopy/internal/sdnotify"
 	"github.com/canopy-forest/canopy/internal/version"
 )
 
@@ -162,6 +163,25 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 	if err != nil {
 		return err
 	}
+
+	// systemd (Type=notify, WatchdogSec=): ready now, stopping on a signal,
+	// and watchdog pings while every health check passes.
+	health := []func() error{a.Health}
+	notify := sdnotify.FromEnv()
+	if wd := sdnotify.WatchdogFromEnv(func() error {
+		for _, h := range health {
+			if err := h(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, log); wd.Enabled() {
+		runners = append(runners, wd.Run)
+	}
+	if err := notify.Ready(); err != nil {
+		log.Warn("sd_notify READY failed", "err", err)
+	}
+	defer context.AfterFunc(ctx, func() { notify.Stopping() })()
 	return runAll(ctx, a.Run, runners, once, waitDone, log)
 }
 
