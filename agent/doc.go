@@ -9,9 +9,11 @@
 // cancellation it stops the capture first, then drains the frames already
 // read within Options.DrainTimeout.
 //
-// Items go to a Sink, declared here: DirSink writes them to a folder; the
-// durable outbox (sync/outbox) is the production sink. Every log line about
-// an item carries its id under the key "item".
+// Items go to a Sink, declared here: DirSink writes them to a folder;
+// OutboxSink puts them in the durable outbox (sync/outbox), the production
+// sink. Every log line about an item carries its id under the key "item".
+// NewSegmenter picks the segmenter (DefaultSegmenter: the shipped ONNX
+// model when found, else classical).
 //
-// Stats may be called concurrently with Run.
+// Stats and Health may be called concurrently with Run.
 package agent
