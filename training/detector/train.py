@@ -38,6 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
+_EQ_PROB = 1.0  # 0 when every image is equalised already (--preprocess equalize)
 STRIDE = 8  # output stride in input pixels
 TILE = 416  # export / inference tile size (multiple of 32)
 GSD = 0.1
@@ -96,7 +97,7 @@ def colour_jitter(img, rng):
     """img float32 HxWx3 in 0..1. Random brightness, contrast, gamma, saturation, channel gains,
     and sometimes a global histogram equalisation blended in (CLAHE-like look), so that the
     network cannot tell the raw folder from the equalised one by colour alone."""
-    if rng.random() < 0.35:
+    if rng.random() < 0.35 * _EQ_PROB:
         u8 = Image.fromarray((img * 255).clip(0, 255).astype(np.uint8))
         eq = np.asarray(ImageOps.equalize(u8), dtype=np.float32) / 255.0
         a = rng.uniform(0.3, 1.0)
@@ -449,6 +450,9 @@ def main():
     ap.add_argument("--ckpt", default="", help="checkpoint file (default: OUT with .pt)")
     ap.add_argument("--export-only", action="store_true", help="export the checkpoint without training")
     ap.add_argument("--opset", type=int, default=13)
+    ap.add_argument("--preprocess", default="none", choices=["none", "equalize"],
+                    help="equalize: histogram-equalise every image (per channel, PIL's ImageOps.equalize) before "
+                         "training and inference, so that raw and CLAHE imagery look alike (recorded as canopy.preprocess)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -466,6 +470,11 @@ def main():
         if not os.path.isdir(folder):
             sys.exit(f"train.py: {folder} is missing")
         recs += load_folder(folder)
+    if args.preprocess == "equalize":
+        for r in recs:
+            r["img"] = np.asarray(ImageOps.equalize(Image.fromarray(r["img"])), dtype=np.uint8).copy()
+    global _EQ_PROB
+    _EQ_PROB = 0.0 if args.preprocess == "equalize" else 1.0
     val_sites = set(s for s in args.val_sites.split(",") if s)
     train = [r for r in recs if r["site"] not in val_sites]
     val = [r for r in recs if r["site"] in val_sites]
@@ -625,6 +634,7 @@ def export(net, args, state, out):
         "canopy.score_threshold": str(state["thr"]),
         "canopy.nms_iou": str(state["nms_iou"]),
         "canopy.gsd_m": str(GSD),
+        "canopy.preprocess": args.preprocess,
         "canopy.outputs": "heatmap N,1,H/8,W/8 sigmoid; heatmap_max its 3x3 max-pool (peak where equal); "
                           "wh N,2,H/8,W/8 box width,height in input pixels; offset N,2,H/8,W/8 centre offset in cells",
         "canopy.val_f1": f"{state['best_f1']:.4f}",

@@ -18,6 +18,10 @@ type Config struct {
 	TileSize    int     // input size; 0 = canopy.input_size (416)
 	Overlap     int     // tile overlap in model pixels; 0 = 128
 	MaxBoxes    int     // per tile; 0 = 500
+	// Preprocess is what is done to the whole image (after resizing) before
+	// the model sees it: "none" or "equalize" (per-channel histogram
+	// equalisation); "" = the model's canopy.preprocess, else none.
+	Preprocess string
 }
 
 // Defaults used when neither the config nor the model's metadata says.
@@ -51,6 +55,11 @@ func (c Config) Validate() error {
 	}
 	if c.Overlap < 0 || (c.TileSize > 0 && c.Overlap >= c.TileSize) {
 		errs = append(errs, fmt.Errorf("overlap %d not below the tile size", c.Overlap))
+	}
+	switch c.Preprocess {
+	case "", "none", "equalize":
+	default:
+		errs = append(errs, fmt.Errorf("unknown preprocessing %q (want none or equalize)", c.Preprocess))
 	}
 	if c.Threads < 0 || c.MaxBoxes < 0 {
 		errs = append(errs, errors.New("negative threads or max boxes"))

@@ -77,6 +77,16 @@ func New(c Config, log *slog.Logger) (*Counter, error) {
 	if c.Overlap == 0 {
 		c.Overlap = DefaultOverlap
 	}
+	if c.Preprocess == "" {
+		c.Preprocess = meta["canopy.preprocess"]
+	}
+	switch c.Preprocess {
+	case "", "none":
+		c.Preprocess = "none"
+	case "equalize":
+	default:
+		return nil, fmt.Errorf("learned counter: model %q asks for unknown preprocessing %q", c.ModelPath, c.Preprocess)
+	}
 	if c.MaxBoxes == 0 {
 		c.MaxBoxes = DefaultMaxBoxes
 	}
@@ -100,7 +110,7 @@ func New(c Config, log *slog.Logger) (*Counter, error) {
 		return nil, fmt.Errorf("learned counter: load %q: %w", c.ModelPath, err)
 	}
 	log.Info("learned counter ready", "model", name, "sha256", sum[:12], "tile", c.TileSize,
-		"threshold", c.Threshold, "nms_iou", c.NMSIoU, "model_gsd", k.modelGSD)
+		"threshold", c.Threshold, "nms_iou", c.NMSIoU, "model_gsd", k.modelGSD, "preprocess", c.Preprocess)
 	return k, nil
 }
 
@@ -164,6 +174,9 @@ func (k *Counter) Count(ctx context.Context, img *image.RGBA) (count.Result, err
 func (k *Counter) CountAt(ctx context.Context, img *image.RGBA, gsd float64) (count.Result, error) {
 	img = count.ToRGBA(img)
 	work, back := count.Rescale(img, gsd, k.modelGSD)
+	if k.cfg.Preprocess == "equalize" {
+		work = Equalize(work)
+	}
 	w, h := work.Rect.Dx(), work.Rect.Dy()
 	tiles := count.Tiles(w, h, k.cfg.TileSize, k.cfg.Overlap)
 	per := make([][]count.Box, len(tiles))
