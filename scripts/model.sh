@@ -3,7 +3,7 @@
 # the tree-crown detector (models/crown-detector.onnx, training/detector) and
 # the tree-cover segmenter (models/treecover-seg.onnx, training/segmenter),
 # each with its model card, then prints their SHA-256s. CPU only (Debian's
-# python3-torch); about an hour each on 2 cores. CI never trains.
+# python3-torch); under an hour each on 2 cores. CI never trains.
 #
 #   DATA=../shared/data scripts/model.sh [detector|segmenter|all]
 set -euo pipefail
@@ -24,6 +24,6 @@ if [[ $what == all || $what == detector ]]; then
 fi
 if [[ $what == all || $what == segmenter ]]; then
 	log "training the tree-cover segmenter"
-	$PY training/segmenter/train.py --data "$DATA" --out models/treecover-seg.onnx
+	$PY training/segmenter/train.py --data "$DATA/train" --out models/treecover-seg.onnx
 fi
 sha256sum models/*.onnx
