@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 )
 
 // S3Config says how to reach an S3 API.
@@ -266,7 +265,7 @@ func isNotFound(err error) bool {
 	if errors.As(err, &nsk) || errors.As(err, &nf) {
 		return true
 	}
-	var ae smithy.APIError
+	var ae apiError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
 		case "NoSuchKey", "NotFound", "404":
@@ -281,6 +280,10 @@ func isNoBucket(err error) bool {
 	if errors.As(err, &nb) {
 		return true
 	}
-	var ae smithy.APIError
+	var ae apiError
 	return errors.As(err, &ae) && ae.ErrorCode() == "NoSuchBucket"
 }
+
+// apiError is the part of smithy.APIError used here (declared locally so
+// that this package needs no direct import of smithy-go).
+type apiError interface{ ErrorCode() string }
