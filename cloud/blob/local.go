@@ -146,7 +146,7 @@ func (l *Local) Get(ctx context.Context, bucket, key string) ([]byte, string, er
 	}
 	b, err := os.ReadFile(p)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || isDirErr(p) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscallENOTDIR) || isDirErr(p) {
 			return nil, "", fmt.Errorf("get %s/%s: %w", bucket, key, ErrNotFound)
 		}
 		return nil, "", fmt.Errorf("get %s/%s: %w", bucket, key, err)

@@ -115,6 +115,9 @@ func testNotFound(t *testing.T, s blob.Store) {
 	if ok, _ := s.Exists(ctx, blob.Raw, "dir/file.png/below"); ok {
 		t.Error("Exists(below a file) = true")
 	}
+	if _, _, err := s.Get(ctx, blob.Raw, "dir/file.png/below"); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("Get(below a file) = %v, want ErrNotFound", err)
+	}
 }
 
 func testDelete(t *testing.T, s blob.Store) {
