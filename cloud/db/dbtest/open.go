@@ -29,7 +29,7 @@ func SQLite(t *testing.T) *db.DB {
 // PostgresURL creates a database canopy_test_<random> on the server of
 // $CANOPY_TEST_POSTGRES and returns its URL; the database is dropped at the
 // end of the test. The test is skipped when the variable is unset.
-func PostgresURL(t *testing.T) string {
+func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("CANOPY_TEST_POSTGRES")
 	if base == "" {
@@ -69,7 +69,7 @@ func PostgresURL(t *testing.T) string {
 // (search_path); the schema is dropped at the end of the test. It isolates
 // tests as a database of their own does, in milliseconds rather than the
 // second or two that CREATE DATABASE takes. Skips when the variable is unset.
-func PostgresSchemaURL(t *testing.T) string {
+func PostgresSchemaURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("CANOPY_TEST_POSTGRES")
 	if base == "" {
@@ -120,7 +120,7 @@ func PostgresSchema(t *testing.T) *db.DB {
 	return openURL(t, PostgresSchemaURL(t))
 }
 
-func openURL(t *testing.T, u string) *db.DB {
+func openURL(t testing.TB, u string) *db.DB {
 	t.Helper()
 	d, err := db.Open(context.Background(), u, nil)
 	if err != nil {

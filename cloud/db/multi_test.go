@@ -1,0 +1,117 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/cloud/db/dbtest"
+)
+
+// TestSQLiteTwoHandles opens one SQLite file twice, as two processes would
+// (a receiver and `canopy-cloud token create`, or two receivers), and has
+// both write and claim at once: the busy timeout and BEGIN IMMEDIATE keep
+// every call successful and every job single.
+func TestSQLiteTwoHandles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "canopy.db")
+	claimAcross(t, func() *db.DB { return open(t, path) })
+}
+
+// TestPostgresManyHandles claims from several pools on one database, as
+// workers on several machines would.
+func TestPostgresManyHandles(t *testing.T) {
+	u := dbtest.PostgresSchemaURL(t)
+	claimAcross(t, func() *db.DB { return open(t, u) })
+}
+
+func open(t *testing.T, u string) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), u, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func claimAcross(t *testing.T, openDB func() *db.DB) {
+	const handles, workers, jobs = 3, 4, 60
+	ctx := context.Background()
+	dbs := make([]*db.DB, handles)
+	for i := range dbs {
+		dbs[i] = openDB()
+	}
+	// Put the images through all handles at once, half of them twice.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := 0
+	for h, d := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < jobs; i++ {
+				if i%handles != h && i%2 == 0 {
+					continue
+				}
+				img := db.Image{ItemID: fmt.Sprintf("m%03d", i), Device: "dev-1", CapturedAt: time.Now(), RawKey: "k"}
+				c, err := d.PutImage(ctx, img)
+				if err != nil {
+					t.Errorf("PutImage: %v", err)
+					return
+				}
+				if c {
+					mu.Lock()
+					created++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if created != jobs {
+		t.Fatalf("created %d images, want %d", created, jobs)
+	}
+	claimed := map[int64]string{}
+	for h, d := range dbs {
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				name := fmt.Sprintf("h%d-w%d", h, w)
+				for {
+					j, err := d.ClaimJob(ctx, name, time.Minute)
+					if errors.Is(err, db.ErrNoJob) {
+						return
+					}
+					if err != nil {
+						t.Errorf("%s: ClaimJob: %v", name, err)
+						return
+					}
+					mu.Lock()
+					if prev, dup := claimed[j.ID]; dup {
+						t.Errorf("job %d claimed by %s and %s", j.ID, prev, name)
+					}
+					claimed[j.ID] = name
+					mu.Unlock()
+					if err := d.CompleteJob(ctx, j.ID, db.CountRecord{Count: 2, Method: "classical"}); err != nil {
+						t.Errorf("%s: CompleteJob: %v", name, err)
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if len(claimed) != jobs {
+		t.Errorf("%d jobs claimed, want %d", len(claimed), jobs)
+	}
+	st, err := dbs[0].JobStats(ctx)
+	if err != nil || st[db.JobDone] != jobs {
+		t.Errorf("JobStats = %v, %v; want %d done", st, err, jobs)
+	}
+}
