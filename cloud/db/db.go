@@ -97,7 +97,9 @@ func sqliteDSN(path string) string {
 	v.Add("_pragma", "synchronous(FULL)")
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Set("_txlock", "immediate")
-	return "file:" + path + "?" + v.Encode()
+	// The path as a URI path: SQLite decodes %XX, and '?' or '#' would end it.
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	return "file:" + esc + "?" + v.Encode()
 }
 
 // Dialect is the database's SQL flavour.

@@ -2,6 +2,8 @@ package db_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/canopy-forest/canopy/cloud/db"
@@ -43,6 +45,34 @@ func TestOpenErrors(t *testing.T) {
 		if d, err := db.Open(context.Background(), u, nil); err == nil {
 			d.Close()
 			t.Errorf("Open(%q) succeeded", u)
+		}
+	}
+}
+
+// TestSQLitePaths opens files whose paths a URI could misread, and checks
+// the pragmas took.
+func TestSQLitePaths(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"with space/canopy.db", "per%cent/c.db", "hash#/c.db", "quest?ion/c.db", "deep/er/c.db"} {
+		p := filepath.Join(t.TempDir(), name)
+		for _, dsn := range []string{p, "sqlite://" + p} {
+			d, err := db.Open(ctx, dsn, nil)
+			if err != nil {
+				t.Errorf("Open(%q): %v", dsn, err)
+				continue
+			}
+			var mode string
+			var busy int
+			if err := d.SQL().QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+				t.Errorf("%q: journal_mode = %q, %v; want wal", dsn, mode, err)
+			}
+			if err := d.SQL().QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil || busy < 1000 {
+				t.Errorf("%q: busy_timeout = %d, %v", dsn, busy, err)
+			}
+			d.Close()
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("%q: the file is not at %s: %v", dsn, p, err)
+			}
 		}
 	}
 }
