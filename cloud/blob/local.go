@@ -89,7 +89,7 @@ func (l *Local) Put(ctx context.Context, bucket, key string, data []byte, conten
 
 func (l *Local) put(p string, data []byte) error {
 	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirDurable(dir); err != nil {
 		return err
 	}
 	f, err := os.CreateTemp(dir, ".tmp-*")
@@ -121,6 +121,30 @@ func (l *Local) put(p string, data []byte) error {
 	}
 	ok = true
 	return syncDir(dir)
+}
+
+// mkdirDurable creates dir and its missing parents, and fsyncs the folder
+// holding each new one, so that a new object's path survives a power cut.
+func mkdirDurable(dir string) error {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		missing = append(missing, d)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := syncDir(filepath.Dir(missing[i])); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func syncDir(dir string) error {
