@@ -26,7 +26,7 @@ bp400=$(best BenchmarkBare/plot400 "$tmp/learned.txt")
 bmp=$(best BenchmarkBare/megapixel "$tmp/learned.txt")
 cl400=$(best BenchmarkCount "$tmp/classical.txt")
 sha=$(sha256sum models/crown-detector.onnx | cut -c1-12)
-cpu=$(awk -F': ' '/^cpu:/ {print $2; exit}' "$tmp/learned.txt")
+cpu=$(awk -F': ' '/^cpu:/ {print $2; exit}' "$tmp/learned.txt" | sed 's/[[:space:]]*$//')
 ms() { awk -v v="$1" 'BEGIN { printf "%.1f", v / 1e6 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 {
