@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"os"
 
 	"gocv.io/x/gocv"
 
@@ -168,9 +167,6 @@ func (c *Counter) detect(img *image.RGBA, gsd float64) ([]count.Box, error) {
 		b = b.Clip(float64(w), float64(h))
 		b.Score = math.Min(1, float64(v)/float64(maxF(sc)+1e-6))
 		boxes = append(boxes, b)
-	}
-	if os.Getenv("CANOPY_CLASSICAL_DEBUG") != "" {
-		fmt.Fprintf(os.Stderr, "classical: %d peaks, max score %v\n", len(boxes), maxF(sc))
 	}
 	return count.NMS(boxes, 0.3), nil
 }
