@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,11 +13,104 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/canopy-forest/canopy/agent"
+	"github.com/canopy-forest/canopy/agent/config"
+	"github.com/canopy-forest/canopy/internal/version"
 	"github.com/canopy-forest/canopy/sync/outbox"
+	"github.com/canopy-forest/canopy/sync/publish"
 )
 
 // outboxFile is the outbox's file name under the agent's data folder.
 const outboxFile = "outbox.db"
+
+// syncParts are what runAgent needs from sync: the sink that puts items in
+// the outbox, the publisher's runner (none without a broker), what --once
+// waits for after the pipeline (the outbox to empty; nil without a broker)
+// and the closer of the outbox.
+type syncParts struct {
+	sink     agent.Sink
+	runners  []func(context.Context) error
+	waitDone func(context.Context) error
+	close    func() error
+}
+
+// openSync opens the outbox at <data>/outbox.db and, when cfg.Sync.Broker
+// is set, the publisher that drains it.
+func openSync(cfg config.Config, log *slog.Logger) (syncParts, error) {
+	maxBytes, err := cfg.OutboxMaxBytes()
+	if err != nil {
+		return syncParts{}, err
+	}
+	path := filepath.Join(cfg.Data, outboxFile)
+	ob, err := outbox.Open(path, outbox.Options{
+		MaxBytes:    maxBytes,
+		Sync:        outbox.SyncMode(cfg.Outbox.Sync),
+		BatchWindow: cfg.Outbox.BatchWindow.D(),
+	}, log)
+	if err != nil {
+		return syncParts{}, err
+	}
+	st, err := ob.Stats()
+	if err != nil {
+		_ = ob.Close()
+		return syncParts{}, fmt.Errorf("outbox stats: %w", err)
+	}
+	log.Info("outbox open", "path", path, "max_bytes", maxBytes, "sync", cfg.Outbox.Sync,
+		"depth", st.Depth, "bytes", st.Bytes, "dead_letters", st.DeadLetters)
+	parts := syncParts{sink: agent.OutboxSink{Outbox: ob}, close: ob.Close}
+	if cfg.Sync.Broker == "" {
+		log.Warn("no sync.broker (--broker): items stay in the outbox on this device")
+		return parts, nil
+	}
+	s := cfg.Sync
+	p, err := publish.New(publish.Config{
+		Broker: s.Broker, TopicRoot: s.TopicRoot, Device: cfg.Device, ClientID: cfg.ClientID(),
+		CAFile: s.CAFile, CertFile: s.CertFile, KeyFile: s.KeyFile,
+		Username: s.Username, Password: s.Password,
+		ChunkSize: s.ChunkSize, Window: s.Window, BandwidthBytes: s.Bandwidth,
+		AckTimeout: s.AckTimeout.D(), KeepAlive: s.Keepalive.D(),
+		Version: version.Version,
+	}, ob, log)
+	if err != nil {
+		_ = ob.Close()
+		return syncParts{}, err
+	}
+	parts.runners = []func(context.Context) error{p.Run}
+	parts.waitDone = func(ctx context.Context) error { return waitDrained(ctx, p, ob, log) }
+	return parts, nil
+}
+
+// waitDrained waits until every item put has been acknowledged by the
+// cloud, logging progress; only ctx limits the wait.
+func waitDrained(ctx context.Context, p *publish.Publisher, ob *outbox.Outbox, log *slog.Logger) error {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	lastLog := time.Now()
+	for {
+		ok, err := p.Drained()
+		if err != nil {
+			return err
+		}
+		if ok {
+			st := p.Stats()
+			log.Info("outbox drained: every item acknowledged", "acked", st.Acked, "rejected", st.Rejected,
+				"retransmitted", st.Retransmitted, "reconnects", st.Reconnects)
+			return nil
+		}
+		if time.Since(lastLog) >= 5*time.Second {
+			lastLog = time.Now()
+			obs, _ := ob.Stats()
+			st := p.Stats()
+			log.Info("waiting for the outbox to drain", "depth", obs.Depth, "bytes", obs.Bytes, "in_flight", st.InFlight,
+				"acked", st.Acked, "connected", st.Connected)
+		}
+		select {
+		case <-ctx.Done():
+			return nil // interrupted: what is left stays in the outbox
+		case <-tick.C:
+		}
+	}
+}
 
 // cmdOutbox inspects the outbox of a stopped agent (bbolt allows one
 // process at a time: a running agent holds the file locked).

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -122,23 +121,16 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 	}
 	defer enc.Close()
 
-	// --- Sink: where selected items go. (Sync replaces this with the
-	// outbox: agent.SinkFunc(func(ctx, it, cur) error { return
-	// ob.Put(ctx, it, outbox.Cursor(cur)) }), plus its Cursor method.)
-	sink, err := agent.OpenDirSink(filepath.Join(cfg.Data, "items"))
+	// --- Sink: the outbox at <data>/outbox.db; with sync.broker, the
+	// publisher drains it and --once waits for it to empty.
+	sp, err := openSync(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer sink.Close()
-	var sinkFor agent.Sink = sink
-	if cfg.Sync.Broker != "" {
-		log.Warn("sync.broker is set but this build writes items to a folder only", "broker", cfg.Sync.Broker)
-	}
-
-	// --- Runners beside the pipeline (the publisher: p.Run), and what
-	// --once waits for after the pipeline (the outbox to empty).
-	var runners []func(context.Context) error
-	var waitDone func(context.Context) error
+	defer sp.close()
+	var sinkFor agent.Sink = sp.sink
+	runners := sp.runners
+	waitDone := sp.waitDone
 
 	follow := cfg.Capture.Follow.D()
 	if once {
