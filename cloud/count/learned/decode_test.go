@@ -99,3 +99,26 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeYOLO(t *testing.T) {
+	// 2 classes, 3 candidates: rows cx, cy, w, h, class 0, class 1
+	const n = 3
+	out := []float32{
+		10, 50, 90, // cx
+		20, 60, 90, // cy
+		8, 10, 4, // w
+		6, 10, 4, // h
+		0.9, 0.1, 0.2, // class 0
+		0.1, 0.6, 0.1, // class 1
+	}
+	got := DecodeYOLO(out, 6, n, 0.5, 0)
+	if len(got) != 2 || got[0].Score < 0.89 || got[1].Score < 0.59 || got[0].XMin != 6 || got[0].YMax != 23 || got[1].XMin != 45 {
+		t.Errorf("DecodeYOLO = %+v", got)
+	}
+	if got := DecodeYOLO(out, 6, n, 0.5, 1); len(got) != 1 {
+		t.Errorf("max 1 box: %v", got)
+	}
+	if got := DecodeYOLO(out[:5], 6, n, 0.5, 0); got != nil {
+		t.Errorf("short output: %v", got)
+	}
+}

@@ -6,7 +6,9 @@
 // pixel unless the model says otherwise), cut into overlapping tiles of the
 // model's input size (416 x 416, zero-padded at the edges), the heatmap
 // peaks of each tile decoded into boxes, and the boxes merged across tiles
-// with non-maximum suppression. Results record the method "learned", the
+// with non-maximum suppression. YOLO-style detectors (YOLOv8 and later
+// exports: one output of 1 x (4+classes) x N, every class a tree) run the
+// same way, for users who bring their own model. Results record the method "learned", the
 // model's name and its SHA-256.
 //
 // Decoding and tiling are pure Go; the counter itself needs the build tag

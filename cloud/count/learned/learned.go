@@ -26,7 +26,12 @@ import (
 type Counter struct {
 	cfg      Config
 	info     count.Info
+	kind     string // "centernet" or "yolo"
 	stride   int
+	yoloRows int // yolo: 4 + classes
+	yoloN    int // yolo: candidates per tile
+	inName   string
+	outNames []string
 	modelGSD float64
 	log      *slog.Logger
 	meta     map[string]string
@@ -61,18 +66,67 @@ func New(c Config, log *slog.Logger) (*Counter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("learned counter: read metadata of %q: %w", c.ModelPath, err)
 	}
-	if k := meta["canopy.kind"]; k != "" && k != "centernet" {
-		return nil, fmt.Errorf("learned counter: model %q is of kind %q, want centernet", c.ModelPath, k)
+	ins, outs, err := ort.GetInputOutputInfo(c.ModelPath)
+	if err != nil {
+		return nil, fmt.Errorf("learned counter: read inputs and outputs of %q: %w", c.ModelPath, err)
 	}
-	stride := metaInt(meta, "canopy.stride", DefaultStride)
-	if c.TileSize == 0 {
-		c.TileSize = metaInt(meta, "canopy.input_size", DefaultTileSize)
+	if len(ins) != 1 {
+		return nil, fmt.Errorf("learned counter: model %q has %d inputs, want 1", c.ModelPath, len(ins))
 	}
-	if c.Threshold == 0 {
-		c.Threshold = metaFloat(meta, "canopy.score_threshold", DefaultThreshold)
+	kind := meta["canopy.kind"]
+	if kind == "" {
+		kind = guessKind(outs)
 	}
-	if c.NMSIoU == 0 {
-		c.NMSIoU = metaFloat(meta, "canopy.nms_iou", DefaultNMSIoU)
+	k := &Counter{kind: kind, inName: ins[0].Name, log: log, meta: meta}
+	switch kind {
+	case "centernet":
+		k.stride = metaInt(meta, "canopy.stride", DefaultStride)
+		k.outNames = Outputs
+		if c.TileSize == 0 {
+			c.TileSize = metaInt(meta, "canopy.input_size", DefaultTileSize)
+		}
+		if c.Threshold == 0 {
+			c.Threshold = metaFloat(meta, "canopy.score_threshold", DefaultThreshold)
+		}
+		if c.NMSIoU == 0 {
+			c.NMSIoU = metaFloat(meta, "canopy.nms_iou", DefaultNMSIoU)
+		}
+	case "yolo", "yolov8":
+		k.kind, k.stride = "yolo", 1
+		if len(outs) != 1 || len(outs[0].Dimensions) != 3 {
+			return nil, fmt.Errorf("learned counter: YOLO model %q must have one output of shape 1 x (4+classes) x N", c.ModelPath)
+		}
+		k.outNames = []string{outs[0].Name}
+		if c.TileSize == 0 {
+			c.TileSize = metaInt(meta, "canopy.input_size", 0)
+		}
+		if d := ins[0].Dimensions; c.TileSize == 0 && len(d) == 4 && d[2] > 0 {
+			c.TileSize = int(d[2])
+		}
+		if c.TileSize == 0 {
+			c.TileSize = 640
+		}
+		k.yoloRows = int(outs[0].Dimensions[1])
+		k.yoloN = int(outs[0].Dimensions[2])
+		if k.yoloN <= 0 { // dynamic: the YOLOv8 heads at strides 8, 16 and 32
+			for _, st := range []int{8, 16, 32} {
+				k.yoloN += (c.TileSize / st) * (c.TileSize / st)
+			}
+		}
+		if k.yoloRows < 5 {
+			return nil, fmt.Errorf("learned counter: YOLO output of %q has %d rows, want 4 + classes", c.ModelPath, k.yoloRows)
+		}
+		if c.Threshold == 0 {
+			c.Threshold = metaFloat(meta, "canopy.score_threshold", 0.25)
+		}
+		if c.NMSIoU == 0 {
+			c.NMSIoU = metaFloat(meta, "canopy.nms_iou", 0.45)
+		}
+	default:
+		return nil, fmt.Errorf("learned counter: model %q is of kind %q, want centernet or yolo", c.ModelPath, kind)
+	}
+	if c.Overlap == 0 && c.TileSize <= DefaultOverlap*2 {
+		c.Overlap = c.TileSize / 4
 	}
 	if c.Overlap == 0 {
 		c.Overlap = DefaultOverlap
@@ -90,39 +144,38 @@ func New(c Config, log *slog.Logger) (*Counter, error) {
 	if c.MaxBoxes == 0 {
 		c.MaxBoxes = DefaultMaxBoxes
 	}
-	if c.TileSize%stride != 0 || c.Overlap >= c.TileSize {
-		return nil, fmt.Errorf("learned counter: tile size %d does not fit stride %d and overlap %d", c.TileSize, stride, c.Overlap)
+	if c.TileSize%k.stride != 0 || c.Overlap >= c.TileSize {
+		return nil, fmt.Errorf("learned counter: tile size %d does not fit stride %d and overlap %d", c.TileSize, k.stride, c.Overlap)
 	}
 	name := meta["canopy.name"]
 	if name == "" {
 		name = strings.TrimSuffix(filepath.Base(c.ModelPath), filepath.Ext(c.ModelPath))
 	}
-	k := &Counter{
-		cfg:      c,
-		info:     count.Info{Method: "learned", Model: name, ModelSHA256: sum},
-		stride:   stride,
-		modelGSD: metaFloat(meta, "canopy.gsd_m", DefaultModelGSD),
-		log:      log,
-		meta:     meta,
-	}
+	k.cfg = c
+	k.info = count.Info{Method: "learned", Model: name, ModelSHA256: sum}
+	k.modelGSD = metaFloat(meta, "canopy.gsd_m", DefaultModelGSD)
 	if err := k.open(); err != nil {
 		k.Close()
 		return nil, fmt.Errorf("learned counter: load %q: %w", c.ModelPath, err)
 	}
-	log.Info("learned counter ready", "model", name, "sha256", sum[:12], "tile", c.TileSize,
+	log.Info("learned counter ready", "model", name, "kind", k.kind, "sha256", sum[:12], "tile", c.TileSize,
 		"threshold", c.Threshold, "nms_iou", c.NMSIoU, "model_gsd", k.modelGSD, "preprocess", c.Preprocess)
 	return k, nil
 }
 
 func (k *Counter) open() error {
 	s := int64(k.cfg.TileSize)
-	f := s / int64(k.stride)
 	var err error
 	if k.input, err = ort.NewEmptyTensor[float32](ort.NewShape(1, 3, s, s)); err != nil {
 		return err
 	}
-	for _, ch := range []int64{1, 1, 2, 2} {
-		t, err := ort.NewEmptyTensor[float32](ort.NewShape(1, ch, f, f))
+	shapes := []ort.Shape{ort.NewShape(1, int64(k.yoloRows), int64(k.yoloN))}
+	if k.kind == "centernet" {
+		f := s / int64(k.stride)
+		shapes = []ort.Shape{ort.NewShape(1, 1, f, f), ort.NewShape(1, 1, f, f), ort.NewShape(1, 2, f, f), ort.NewShape(1, 2, f, f)}
+	}
+	for _, sh := range shapes {
+		t, err := ort.NewEmptyTensor[float32](sh)
 		if err != nil {
 			return err
 		}
@@ -133,20 +186,22 @@ func (k *Counter) open() error {
 		return err
 	}
 	defer opts.Destroy()
-	ins, _, err := ort.GetInputOutputInfo(k.cfg.ModelPath)
-	if err != nil {
-		return err
-	}
-	if len(ins) != 1 {
-		return fmt.Errorf("model has %d inputs, want 1", len(ins))
-	}
 	outs := make([]ort.Value, len(k.outputs))
 	for i, t := range k.outputs {
 		outs[i] = t
 	}
-	k.session, err = ort.NewAdvancedSession(k.cfg.ModelPath, []string{ins[0].Name}, Outputs,
+	k.session, err = ort.NewAdvancedSession(k.cfg.ModelPath, []string{k.inName}, k.outNames,
 		[]ort.Value{k.input}, outs, opts)
 	return err
+}
+
+// guessKind tells a model without canopy.kind by its outputs: the four
+// CenterNet heads by name, or one 3-dimensional YOLO output.
+func guessKind(outs []ort.InputOutputInfo) string {
+	if len(outs) == 1 && len(outs[0].Dimensions) == 3 {
+		return "yolo"
+	}
+	return "centernet"
 }
 
 // Info names the method, the model and its SHA-256.
@@ -223,6 +278,9 @@ func (k *Counter) runTile(img *image.RGBA, r image.Rectangle) ([]count.Box, erro
 	FillTile(k.input.GetData(), img, r, k.cfg.TileSize)
 	if err := k.session.Run(); err != nil {
 		return nil, err
+	}
+	if k.kind == "yolo" {
+		return DecodeYOLO(k.outputs[0].GetData(), k.yoloRows, k.yoloN, float32(k.cfg.Threshold), k.cfg.MaxBoxes), nil
 	}
 	f := k.cfg.TileSize / k.stride
 	return Decode(Heads{

@@ -233,3 +233,26 @@ func TestConcurrentAndClose(t *testing.T) {
 		t.Errorf("Count after Close succeeded")
 	}
 }
+
+// TestYOLO runs a tiny YOLO-style model (testdata/yolo-tiny.onnx, made by
+// hand: one 1x5x10 output of constant candidates, no canopy metadata).
+func TestYOLO(t *testing.T) {
+	if os.Getenv("CANOPY_ORT_LIB") == "" {
+		t.Skip("CANOPY_ORT_LIB is unset")
+	}
+	k, err := New(Config{ModelPath: filepath.Join("testdata", "yolo-tiny.onnx"), LibraryPath: os.Getenv("CANOPY_ORT_LIB")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if k.kind != "yolo" || k.cfg.TileSize != 64 || k.yoloRows != 5 || k.yoloN != 10 {
+		t.Fatalf("kind %q tile %d rows %d n %d, want yolo 64 5 10", k.kind, k.cfg.TileSize, k.yoloRows, k.yoloN)
+	}
+	res, err := k.Count(context.Background(), image.NewRGBA(image.Rect(0, 0, 64, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Count != 1 || res.Boxes[0].XMin != 15 || res.Boxes[0].YMax != 25 || res.Model != "yolo-tiny" {
+		t.Errorf("result %+v, want one box 15,15..25,25 from yolo-tiny", res)
+	}
+}
