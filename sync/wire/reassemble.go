@@ -77,11 +77,25 @@ func NewReassembler(l Limits) *Reassembler {
 // frame's item (if known) is no longer held. The item's data does not alias
 // frame.
 func (r *Reassembler) Add(frame []byte, now time.Time) (*Item, error) {
+	return r.add(frame, now, "")
+}
+
+// AddFrom is Add for a frame received on the item topic of device (see
+// Topics.Parse): a frame whose header names another device is rejected
+// with ReasonDeviceMismatch.
+func (r *Reassembler) AddFrom(device string, frame []byte, now time.Time) (*Item, error) {
+	return r.add(frame, now, device)
+}
+
+func (r *Reassembler) add(frame []byte, now time.Time, topicDevice string) (*Item, error) {
 	h, body, err := ParseFrame(frame)
 	if err != nil {
 		return nil, err
 	}
 	id, dev := h.ItemID, h.Device
+	if topicDevice != "" && dev != topicDevice {
+		return nil, reject(id, topicDevice, ReasonDeviceMismatch, "frame of device %q on the topic of %q", dev, topicDevice)
+	}
 	if h.Total > int64(r.l.MaxItemBytes) {
 		r.drop(key{dev, id})
 		return nil, reject(id, dev, ReasonTooLarge, "item of %d bytes, limit %d", h.Total, r.l.MaxItemBytes)

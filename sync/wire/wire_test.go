@@ -342,6 +342,17 @@ func TestReassemblerDevicesApart(t *testing.T) {
 	}
 }
 
+func TestAddFromDeviceMismatch(t *testing.T) {
+	frames, _ := Chunk(testItem(testID, 100), 0)
+	r := NewReassembler(Limits{})
+	if _, err := r.AddFrom("someone-else", frames[0], time.Unix(0, 0)); reason(err) != ReasonDeviceMismatch {
+		t.Errorf("got %v, want %s", err, ReasonDeviceMismatch)
+	}
+	if it, err := r.AddFrom("pi-north-1", frames[0], time.Unix(0, 0)); err != nil || it == nil {
+		t.Errorf("AddFrom the right device: %v, %v", it, err)
+	}
+}
+
 func TestAck(t *testing.T) {
 	for _, tc := range []struct {
 		in string
