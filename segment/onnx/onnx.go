@@ -192,7 +192,7 @@ func (s *Segmenter) Segment(ctx context.Context, frame *image.RGBA) (segment.Res
 		return segment.Result{}, errors.New("onnx segment: nil frame")
 	}
 	b := frame.Bounds()
-	mask := image.NewGray(b)
+	mask := newMask(b)
 	if b.Empty() {
 		return segment.Result{Mask: mask}, nil
 	}
@@ -337,3 +337,5 @@ func b2u(b bool) uint8 {
 	}
 	return 0
 }
+
+func newMask(r image.Rectangle) *image.Gray { return image.NewGray(r) }
