@@ -250,7 +250,6 @@ func TestLoadCredentials(t *testing.T) {
 	}
 }
 
-
 // TestDrainMemory drains an in-memory outbox through the in-process
 // broker: the publisher's logic without the disk.
 func TestDrainMemory(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,15 @@ type Publisher struct {
 	limit    *limiter
 	backoff  backoff
 
+	// Acks being applied to the outbox by the applier goroutine.
+	applyQ    *ackQueue
+	doneQ     *ackQueue       // acks applied, for Run to take off p.applying
+	applying  map[string]bool // owned by Run's goroutine
+	mu        sync.Mutex
+	applyErr  error
+	failed    chan struct{} // closed when applying an ack failed
+	nApplying atomic.Int64
+
 	nInFlight atomic.Int64
 	running   atomic.Bool
 	counters  counters
@@ -60,7 +70,7 @@ type Stats struct {
 
 type counters struct {
 	published, publishedBytes, acked, rejected, retransmitted, connects atomic.Int64
-	connected                                                         atomic.Bool
+	connected                                                           atomic.Bool
 }
 
 // errConnectionLost ends a session when the client loses the broker.
@@ -95,14 +105,18 @@ func New(c Config, ob Outbox, log *slog.Logger) (*Publisher, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Publisher{
-		cfg:     c,
-		ob:      ob,
-		log:     log.With("broker", c.Broker, "device", c.Device),
-		topics:  wire.Topics{Root: c.TopicRoot},
-		acks:    newAckQueue(),
-		byID:    map[string]*flight{},
-		limit:   newLimiter(c.BandwidthBytes),
-		backoff: backoff{min: c.MinBackoff, max: c.MaxBackoff},
+		cfg:      c,
+		ob:       ob,
+		log:      log.With("broker", c.Broker, "device", c.Device),
+		topics:   wire.Topics{Root: c.TopicRoot},
+		acks:     newAckQueue(),
+		applyQ:   newAckQueue(),
+		doneQ:    newAckQueue(),
+		applying: map[string]bool{},
+		failed:   make(chan struct{}),
+		byID:     map[string]*flight{},
+		limit:    newLimiter(c.BandwidthBytes),
+		backoff:  backoff{min: c.MinBackoff, max: c.MaxBackoff},
 	}
 	p.tls = tc
 	return p, nil
@@ -129,7 +143,7 @@ func (p *Publisher) InFlight() int { return int(p.nInFlight.Load()) }
 // Drained reports whether nothing is in flight and the outbox is empty:
 // every item put so far has been acknowledged by the cloud.
 func (p *Publisher) Drained() (bool, error) {
-	if p.nInFlight.Load() > 0 {
+	if p.nInFlight.Load() > 0 || p.nApplying.Load() > 0 {
 		return false, nil
 	}
 	st, err := p.ob.Stats()
@@ -148,6 +162,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 		return errors.New("publisher: Run called twice")
 	}
 	defer p.running.Store(false)
+	stop, applied := make(chan struct{}), make(chan struct{})
+	go func() { defer close(applied); p.applyAcks(stop) }()
+	defer func() { close(stop); <-applied }()
 	return reconnectLoop(ctx, &p.backoff, p.log, func(ctx context.Context) (bool, error) {
 		c, err := p.connect(ctx)
 		if err != nil {

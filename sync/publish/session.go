@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/canopy-forest/canopy/sync/outbox"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -123,6 +125,8 @@ func (p *Publisher) session(ctx context.Context, c *conn) error {
 			if err := p.handleAcks(); err != nil {
 				return err
 			}
+		case <-p.failed:
+			return p.failure()
 		case <-p.ob.Changed():
 		case <-poll:
 		case <-tick.C:
@@ -203,6 +207,7 @@ func (s *sender) status(ctx context.Context, state string) error {
 // full or the outbox has nothing more.
 func (s *sender) fill(ctx context.Context) error {
 	p := s.p
+	p.settled()
 	for len(p.inflight) < p.cfg.Window {
 		if len(p.inflight) == 0 {
 			// Nothing in flight: start from the oldest record, so that a
@@ -218,7 +223,7 @@ func (s *sender) fill(ctx context.Context) error {
 		}
 		for _, r := range recs {
 			p.cursor = r.ID
-			if _, ok := p.byID[r.ID]; ok {
+			if _, ok := p.byID[r.ID]; ok || p.applying[r.ID] {
 				continue
 			}
 			f := &flight{rec: r}
@@ -318,23 +323,18 @@ func (p *Publisher) handleAcks() error {
 	return nil
 }
 
-// handleAck applies one ack of the cloud to the outbox.
+// handleAck takes one ack of the cloud: the item leaves the window at once,
+// and the applier goroutine applies the ack to the outbox (Ack or Reject,
+// each a commit with its fsync) while sending goes on. Until then the id is
+// in p.applying, so that fill does not read the record again.
 func (p *Publisher) handleAck(a wire.Ack) error {
 	f, inFlight := p.byID[a.ItemID]
 	switch a.Status {
 	case wire.AckStored:
-		if err := p.ob.Ack(a.ItemID); err != nil {
-			if !inFlight {
-				p.log.Debug("ack for an item not in the outbox", "item", a.ItemID, "err", err)
-				return nil
-			}
-			return &fatalError{fmt.Errorf("outbox ack %s: %w", a.ItemID, err)}
-		}
+		p.counters.acked.Add(1)
 		if inFlight {
-			p.counters.acked.Add(1)
 			p.log.Debug("item acknowledged", "item", a.ItemID, "duplicate", a.Duplicate, "sends", f.sends)
 		} else {
-			p.counters.acked.Add(1)
 			p.log.Debug("item acknowledged (not in flight)", "item", a.ItemID)
 		}
 	case wire.AckRejected:
@@ -342,17 +342,85 @@ func (p *Publisher) handleAck(a wire.Ack) error {
 			p.log.Debug("rejection for an item not in flight", "item", a.ItemID, "reason", a.Reason)
 			return nil
 		}
-		if err := p.ob.Reject(a.ItemID, a.Reason); err != nil {
-			return &fatalError{fmt.Errorf("outbox reject %s: %w", a.ItemID, err)}
-		}
 		p.counters.rejected.Add(1)
 		p.log.Warn("item rejected by the cloud", "item", a.ItemID, "reason", a.Reason)
 	default:
 		p.log.Warn("ack with unknown status", "item", a.ItemID, "status", a.Status)
 		return nil
 	}
+	if !p.markApplying(a.ItemID) {
+		return nil // an earlier ack of the same item is being applied
+	}
 	p.forget(a.ItemID)
+	p.applyQ.push(a)
 	return nil
+}
+
+// markApplying records that an ack of id is being applied; false if one
+// already is. Only Run's goroutine touches p.applying: an id leaves it when
+// Run takes the applier's notice (settled), which comes after the outbox
+// commit, so a Next that could still see the record always finds the id
+// here.
+func (p *Publisher) markApplying(id string) bool {
+	if p.applying[id] {
+		return false
+	}
+	p.applying[id] = true
+	p.nApplying.Add(1)
+	return true
+}
+
+// settled drops from p.applying the ids whose acks the outbox has applied.
+func (p *Publisher) settled() {
+	for _, a := range p.doneQ.take() {
+		delete(p.applying, a.ItemID)
+	}
+}
+
+// applyAcks applies acks to the outbox until stop is closed and the queue
+// is empty.
+func (p *Publisher) applyAcks(stop <-chan struct{}) {
+	for {
+		for _, a := range p.applyQ.take() {
+			p.apply(a)
+		}
+		select {
+		case <-p.applyQ.ready():
+		case <-stop:
+			for _, a := range p.applyQ.take() {
+				p.apply(a)
+			}
+			return
+		}
+	}
+}
+
+func (p *Publisher) apply(a wire.Ack) {
+	var err error
+	if a.Status == wire.AckStored {
+		err = p.ob.Ack(a.ItemID)
+	} else {
+		err = p.ob.Reject(a.ItemID, a.Reason)
+	}
+	if errors.Is(err, outbox.ErrNotFound) {
+		p.log.Debug("ack for an item no longer in the outbox", "item", a.ItemID)
+		err = nil
+	}
+	p.doneQ.push(a)
+	p.nApplying.Add(-1)
+	p.mu.Lock()
+	if err != nil && p.applyErr == nil {
+		p.applyErr = fmt.Errorf("apply ack of %s to the outbox: %w", a.ItemID, err)
+		close(p.failed)
+	}
+	p.mu.Unlock()
+}
+
+// failure returns the applier's error, once it has failed.
+func (p *Publisher) failure() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return &fatalError{p.applyErr}
 }
 
 // reject moves an item that can never be sent to the dead letters.
