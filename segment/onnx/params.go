@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -183,9 +184,9 @@ func resolve(c Config, meta map[string]string, ins, outs []tensorInfo) (Params, 
 			}
 		}
 	}
-	for i, v := range p.Std {
-		if v == 0 {
-			errs = append(errs, fmt.Errorf("std[%d] is zero", i))
+	for i := range 3 {
+		if m, sd := float64(p.Mean[i]), float64(p.Std[i]); sd == 0 || math.IsNaN(m+sd) || math.IsInf(m+sd, 0) {
+			errs = append(errs, fmt.Errorf("mean[%d] %g, std[%d] %g: want finite numbers and a non-zero std", i, m, i, sd))
 		}
 	}
 	p.Channels = strings.ToLower(first(c.Channels, meta[MetaChannels], ChannelsRGB))
@@ -221,7 +222,7 @@ func resolve(c Config, meta map[string]string, ins, outs []tensorInfo) (Params, 
 			p.Threshold = float32(v)
 		}
 	}
-	if p.Threshold < 0 || p.Threshold >= 1 {
+	if !(p.Threshold >= 0 && p.Threshold < 1) { // also NaN
 		errs = append(errs, fmt.Errorf("threshold %g: want 0 < threshold < 1 (or 0 for the default)", p.Threshold))
 	}
 	p.Output = strings.ToLower(first(c.Output, meta[MetaOutput], OutputProbability))
