@@ -21,6 +21,13 @@
 //	canopy.threshold     forest when p ≥ threshold (default: argmax for scores, 0.5 for a map)
 //	canopy.output        "probability" or "logit" for a one-channel output (default probability)
 //
+// A model with a dynamic input size may still want sizes of a multiple (the
+// shipped models/treecover-seg.onnx: multiples of 16, canopy.size_multiple);
+// a size it cannot run fails in New, which runs the model once. Learned
+// models see best at the scale they were trained at (treecover-seg: about
+// 0.1 m per pixel, canopy.gsd_m): choose InputWidth and InputHeight so that
+// frames reach the model near that scale.
+//
 // New checks the model's input and output shapes and fails with an error that
 // names the shape it expected and the shape it got. A Segmenter reuses its
 // tensors between calls and is for one goroutine at a time. Close releases
