@@ -39,6 +39,7 @@ func BenchmarkDrain(b *testing.B) {
 	var canopyDur, pahoDur, pahoAckDur time.Duration
 	for i := 0; i < b.N; i++ {
 		root, device := uniq("bench"), uniq("dev")
+		forgetSession(b, broker, device)
 		rc := testreceiver.Start(b, broker, root)
 		ob := openOutbox(b, b.TempDir())
 		items := make([]wire.Item, n)
@@ -140,6 +141,7 @@ func firstPublish(b *testing.B, broker string, waiting int) time.Duration {
 	b.Helper()
 	b.StopTimer()
 	root, device := uniq("first"), uniq("dev")
+	forgetSession(b, broker, device)
 	dir := b.TempDir()
 	ob, err := outbox.Open(filepath.Join(dir, "outbox.db"), outbox.Options{MaxBytes: 4 << 30}, slog.New(slog.DiscardHandler))
 	if err != nil {

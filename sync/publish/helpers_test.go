@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/canopy-forest/canopy/internal/ulid"
 	"github.com/canopy-forest/canopy/sync/internal/testreceiver"
 	"github.com/canopy-forest/canopy/sync/outbox"
@@ -89,6 +91,18 @@ func testConfig(broker, root, device string) publish.Config {
 		AckTimeout: 3 * time.Second, KeepAlive: 5 * time.Second, ConnectTimeout: 3 * time.Second,
 		MaxBackoff: 2 * time.Second, FlushTimeout: time.Second, Version: "test",
 	}
+}
+
+// forgetSession removes, at the end of the test, the persistent session
+// that the publisher of device leaves on a shared broker such as Mosquitto
+// (connecting with a clean session discards it).
+func forgetSession(t testing.TB, broker, device string) {
+	t.Cleanup(func() {
+		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("canopy-" + device).SetCleanSession(true))
+		if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+			c.Disconnect(0)
+		}
+	})
 }
 
 // start runs p until the end of the test, which checks that Run returns nil.

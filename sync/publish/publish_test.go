@@ -19,6 +19,7 @@ func TestDrain(t *testing.T) {
 	for _, tg := range targets(t) {
 		t.Run(tg.name, func(t *testing.T) {
 			root, device := uniq("drain"), uniq("dev")
+			forgetSession(t, tg.device, device)
 			rc := testreceiver.Start(t, tg.cloud, root)
 			ob := openOutbox(t, t.TempDir())
 			var want []wire.Item
@@ -130,6 +131,7 @@ func TestStatus(t *testing.T) {
 	for _, tg := range targets(t) {
 		t.Run(tg.name, func(t *testing.T) {
 			root, device := uniq("status"), uniq("dev")
+			forgetSession(t, tg.device, device)
 			ob := openOutbox(t, t.TempDir())
 			p, err := publish.New(testConfig(tg.device, root, device), ob, testreceiver.Logger(t, slogLevel()))
 			if err != nil {
