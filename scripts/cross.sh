@@ -30,6 +30,8 @@ DEBS=$PWD/.cache/debs-arm64
 OUT=bin/linux-arm64
 ORT_LIB=.cache/onnxruntime/linux-arm64/libonnxruntime.so.1
 TAGS=${TAGS:-opencv,onnx}
+# The models the agent uses (the crown detector is the cloud's).
+MODELS='models/treecover-seg*'
 
 # ---- toolchain -------------------------------------------------------------
 toolchain() {
@@ -174,9 +176,10 @@ agent_config() {
 
 package() {
 	version
-	local name=canopy-agent_${DEB_VERSION}_linux_arm64 stage tar deb
-	stage=$(mktemp -d)
-	trap 'rm -rf "$stage"' EXIT
+	local name=canopy-agent_${DEB_VERSION}_linux_arm64 tar deb
+	STAGE=$(mktemp -d)
+	trap 'rm -rf "$STAGE"' EXIT
+	local stage=$STAGE
 	mkdir -p dist
 
 	# Tarball: one folder, meant for /opt/canopy; the library sits in
@@ -185,8 +188,8 @@ package() {
 	mkdir -p "$tar/bin" "$tar/lib" "$tar/share/models" "$tar/share/boards" "$tar/etc" "$tar/systemd"
 	install -m 0755 "$OUT/canopy-agent" "$tar/bin/"
 	install -m 0644 "$ORT_LIB" "$tar/lib/"
-	if compgen -G 'models/*.onnx' >/dev/null; then install -m 0644 models/*.onnx "$tar/share/models/"; fi
-	if compgen -G 'models/*.md' >/dev/null; then install -m 0644 models/*.md "$tar/share/models/"; fi
+	if compgen -G "$MODELS.onnx" >/dev/null; then install -m 0644 $MODELS.onnx "$tar/share/models/"; fi
+	if compgen -G "$MODELS.md" >/dev/null; then install -m 0644 $MODELS.md "$tar/share/models/"; fi
 	install -m 0644 boards/profiles/*.yaml "$tar/share/boards/"
 	agent_config /opt/canopy/share/models >"$tar/etc/agent.yaml"
 	if [[ -f agent/canopy-agent.example.yaml ]]; then install -m 0644 agent/canopy-agent.example.yaml "$tar/etc/agent.example.yaml"; fi
@@ -209,8 +212,8 @@ package() {
 		"$deb/lib/systemd/system" "$deb/usr/share/doc/canopy-agent"
 	install -m 0755 "$OUT/canopy-agent" "$deb/usr/bin/"
 	install -m 0644 "$ORT_LIB" "$deb/usr/lib/canopy/"
-	if compgen -G 'models/*.onnx' >/dev/null; then install -m 0644 models/*.onnx "$deb/usr/share/canopy/models/"; fi
-	if compgen -G 'models/*.md' >/dev/null; then install -m 0644 models/*.md "$deb/usr/share/canopy/models/"; fi
+	if compgen -G "$MODELS.onnx" >/dev/null; then install -m 0644 $MODELS.onnx "$deb/usr/share/canopy/models/"; fi
+	if compgen -G "$MODELS.md" >/dev/null; then install -m 0644 $MODELS.md "$deb/usr/share/canopy/models/"; fi
 	install -m 0644 boards/profiles/*.yaml "$deb/usr/share/canopy/boards/"
 	install -m 0644 boards/systemd/canopy-agent.service "$deb/lib/systemd/system/"
 	install -m 0644 boards/systemd/jetson.conf "$deb/usr/share/canopy/systemd/"
