@@ -166,7 +166,14 @@ func TestMQTTInput(t *testing.T) {
 	}
 	d := dbtest.SQLite(t)
 	topic := fmt.Sprintf("test-compat-%d/images", time.Now().UnixNano())
-	in, err := NewMQTT(MQTTConfig{Broker: broker, ClientID: fmt.Sprintf("test-compat-%d", time.Now().UnixNano()), Topic: topic}, newHandler(t, blobtest.Local(t), d), nil)
+	cid := fmt.Sprintf("test-compat-%d", time.Now().UnixNano())
+	defer func() { // remove the persistent session from Mosquitto
+		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID(cid).SetCleanSession(true))
+		if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+			c.Disconnect(50)
+		}
+	}()
+	in, err := NewMQTT(MQTTConfig{Broker: broker, ClientID: cid, Topic: topic}, newHandler(t, blobtest.Local(t), d), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/blob/blobtest"
 	"github.com/canopy-forest/canopy/cloud/db/dbtest"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
 func binDir(t *testing.T) string {
@@ -195,9 +196,18 @@ func TestAgentToServicesWithCloudKilled(t *testing.T) {
 	src := frames(t, n)
 	root, device, httpAddr := randName("e2e-"), "e2e-dev", freeAddr(t)
 	env := []string{"AWS_ACCESS_KEY_ID=" + os.Getenv("CANOPY_TEST_S3_ACCESS_KEY"), "AWS_SECRET_ACCESS_KEY=" + os.Getenv("CANOPY_TEST_S3_SECRET_KEY"), "AWS_REGION=us-east-1"}
+	cloudID := randName("e2e-cloud-")
+	t.Cleanup(func() { // remove the receiver's persistent sessions from Mosquitto
+		for _, id := range []string{cloudID, cloudID + "-compat"} {
+			c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(mq).SetClientID(id).SetCleanSession(true))
+			if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+				c.Disconnect(50)
+			}
+		}
+	})
 	cloudArgs := []string{"serve", "--broker", mq, "--s3-endpoint", s3cfg.Endpoint, "--s3-path-style", "--s3-bucket-prefix", s3cfg.Prefix,
 		"--database-url", dbURL, "--http", httpAddr, "--topic-root", root, "--share-group", randName("g"),
-		"--client-id", randName("e2e-cloud-"), "--compat-topic", "", "--data", t.TempDir()}
+		"--client-id", cloudID, "--compat-topic", "", "--data", t.TempDir()}
 	cloud := start(t, env, filepath.Join(bin, "canopy-cloud"), cloudArgs...)
 	waitReady(t, httpAddr, cloud)
 

@@ -102,7 +102,9 @@ func TestBenchCloud(t *testing.T) {
 	defer d.Close()
 	topics := wire.Topics{Root: fmt.Sprintf("bench-%d", time.Now().UnixNano())}
 	e := suiteEnv{broker: mq, topics: topics, blobs: blobtest.S3(t), db: d}
-	r, err := NewReceiver(Config{Broker: mq, ClientID: fmt.Sprintf("bench-recv-%d", time.Now().UnixNano()), Topics: topics,
+	rid := fmt.Sprintf("bench-recv-%d", time.Now().UnixNano())
+	defer forgetSession(mq, rid)
+	r, err := NewReceiver(Config{Broker: mq, ClientID: rid, Topics: topics,
 		ShareGroup: "bench", Workers: workers}, NewSaver(e.blobs, d, ImageLimits{}), d, nil, nil)
 	if err != nil {
 		t.Fatal(err)

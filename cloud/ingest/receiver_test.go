@@ -10,6 +10,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/broker"
 	"github.com/canopy-forest/canopy/sync/wire"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -32,8 +33,9 @@ type suiteEnv struct {
 func startReceiver(t *testing.T, e suiteEnv) (*Receiver, *Metrics) {
 	t.Helper()
 	m := NewMetrics(nil)
+	id := fmt.Sprintf("test-recv-%d", time.Now().UnixNano())
 	r, err := NewReceiver(Config{
-		Broker: e.broker, ClientID: fmt.Sprintf("test-recv-%d", time.Now().UnixNano()),
+		Broker: e.broker, ClientID: id,
 		Topics: e.topics, NoShare: e.noShare, ShareGroup: "test",
 		Limits: wire.Limits{MaxItemBytes: 4 << 20},
 	}, NewSaver(e.blobs, e.db, ImageLimits{}), e.db, m, nil)
@@ -48,6 +50,7 @@ func startReceiver(t *testing.T, e suiteEnv) (*Receiver, *Metrics) {
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
+		forgetSession(e.broker, id)
 	})
 	select {
 	case <-r.Subscribed():
@@ -234,4 +237,13 @@ func counterValue(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
+}
+
+// forgetSession removes a persistent session from the broker (a real
+// Mosquitto keeps it otherwise): connect with a clean session, disconnect.
+func forgetSession(broker, clientID string) {
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID(clientID).SetCleanSession(true))
+	if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+		c.Disconnect(50)
+	}
 }
