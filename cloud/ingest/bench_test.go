@@ -3,11 +3,11 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"math/rand/v2"
-	"encoding/json"
-	"fmt"
 	"os"
 	"strconv"
 	"sync"

@@ -114,8 +114,8 @@ func testItem(t testing.TB, device string, seed byte) wire.Item {
 		Meta: wire.Meta{
 			ItemID: fmt.Sprintf("T%dN%d", time.Now().UnixNano(), n), Device: device, Seq: uint64(n),
 			CapturedAt: time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC), ClockSynced: true,
-			GPS:    &wire.GPS{Lat: 45.5, Lon: -122.6},
-			Width:  64, Height: 48, ForestShare: 0.5, Segmenter: "classical", ScanID: "scan-1",
+			GPS:   &wire.GPS{Lat: 45.5, Lon: -122.6},
+			Width: 64, Height: 48, ForestShare: 0.5, Segmenter: "classical", ScanID: "scan-1",
 			TreeType: "pine", Source: "frame.jpg",
 		},
 		Parts: []wire.Part{

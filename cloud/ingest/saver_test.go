@@ -18,7 +18,9 @@ func TestSaver(t *testing.T) {
 	}{
 		{"valid", func(*wire.Item) {}, ""},
 		{"no mask", func(it *wire.Item) { it.Parts = it.Parts[:1] }, ""},
-		{"png image", func(it *wire.Item) { it.Parts[0] = wire.Part{Name: wire.PartImage, ContentType: "image/png", Data: testPNG(t, 8, 8)} }, ""},
+		{"png image", func(it *wire.Item) {
+			it.Parts[0] = wire.Part{Name: wire.PartImage, ContentType: "image/png", Data: testPNG(t, 8, 8)}
+		}, ""},
 		{"no image", func(it *wire.Item) { it.Parts = it.Parts[1:] }, ReasonBadImage},
 		{"garbage image", func(it *wire.Item) { it.Parts[0].Data = []byte("not a jpeg at all") }, ReasonBadImage},
 		{"truncated jpeg", func(it *wire.Item) { it.Parts[0].Data = it.Parts[0].Data[:4] }, ReasonBadImage},
