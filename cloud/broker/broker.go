@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"syscall"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -125,6 +126,23 @@ type minLevel struct {
 
 func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+// Handle drops mochi's warnings about connections it closed itself on
+// shutdown ("use of closed network connection"), which are not problems.
+func (h minLevel) Handle(ctx context.Context, r slog.Record) error {
+	noise := false
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "error" && strings.Contains(a.Value.String(), "use of closed network connection") {
+			noise = true
+			return false
+		}
+		return true
+	})
+	if noise {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
 }
 
 func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
