@@ -173,7 +173,7 @@ func TestMQTTInput(t *testing.T) {
 			c.Disconnect(50)
 		}
 	}()
-	in, err := NewMQTT(MQTTConfig{Broker: broker, ClientID: cid, Topic: topic}, newHandler(t, blobtest.Local(t), d), nil)
+	in, err := NewMQTT(MQTTConfig{Broker: broker, ClientID: cid, Topic: topic + ", " + topic + "/second"}, newHandler(t, blobtest.Local(t), d), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +193,9 @@ func TestMQTTInput(t *testing.T) {
 	pub.Publish(topic, 1, false, []byte("poison")).Wait()
 	pub.Publish(topic, 1, false, message(img, "a.jpg")).Wait()
 	waitFor(t, "compat image stored", hasImage(t, d, img))
+	img2 := jpegBytes(t, 10)
+	pub.Publish(topic+"/second", 1, false, message(img2, "b.jpg")).Wait()
+	waitFor(t, "compat image on the second topic stored", hasImage(t, d, img2))
 }
 
 func TestAMQPInput(t *testing.T) {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
-// DefaultTopic is the compat MQTT topic.
+// DefaultTopic is the compat MQTT topic of the earlier pipeline; the
+// protocol's own is wire.Topics.Compat ("canopy/v1/compat"). Serve listens
+// on both by default.
 const DefaultTopic = "canopy/compat/images"
 
 // MQTTConfig configures the compat MQTT input.
@@ -18,7 +21,7 @@ type MQTTConfig struct {
 	ClientID   string // stable, for the persistent session
 	Username   string
 	Password   string
-	Topic      string // "" means DefaultTopic
+	Topic      string // one topic or several separated by commas; "" means DefaultTopic
 	ShareGroup string // subscribe through $share/<group>/ when set
 }
 
@@ -55,24 +58,35 @@ func NewMQTT(c MQTTConfig, h *Handler, log *slog.Logger) (*MQTT, error) {
 	return m, nil
 }
 
-// Filter is the subscription filter.
-func (m *MQTT) Filter() string {
-	if m.cfg.ShareGroup != "" {
-		return "$share/" + m.cfg.ShareGroup + "/" + m.cfg.Topic
+// Filters are the subscription filters, one per topic.
+func (m *MQTT) Filters() []string {
+	var out []string
+	for _, t := range strings.Split(m.cfg.Topic, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if m.cfg.ShareGroup != "" {
+			t = "$share/" + m.cfg.ShareGroup + "/" + t
+		}
+		out = append(out, t)
 	}
-	return m.cfg.Topic
+	return out
 }
 
 // Connected reports whether the input is connected to the broker.
 func (m *MQTT) Connected() bool { return m.client.IsConnectionOpen() }
 
 func (m *MQTT) subscribe(cl mqtt.Client) {
-	tok := cl.Subscribe(m.Filter(), 1, nil)
+	filters := map[string]byte{}
+	for _, f := range m.Filters() {
+		filters[f] = 1
+	}
+	tok := cl.SubscribeMultiple(filters, nil)
 	if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
-		m.log.Error("compat subscribe failed", "filter", m.Filter(), "err", tok.Error())
+		m.log.Error("compat subscribe failed", "filters", m.Filters(), "err", tok.Error())
 		return
 	}
-	m.log.Info("compat subscribed", "filter", m.Filter())
+	m.log.Info("compat subscribed", "filters", m.Filters())
 }
 
 // Run serves until ctx ends.

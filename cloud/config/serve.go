@@ -44,7 +44,7 @@ type Serve struct {
 	DatabaseURL string
 
 	// Compat inputs.
-	CompatTopic string // "" disables the compat MQTT input
+	CompatTopic string // comma-separated topics; "" disables the compat MQTT input
 	AMQPURL     string // "" disables the AMQP input
 	AMQPQueue   string
 
@@ -66,7 +66,7 @@ func DefaultServe() Serve {
 		ItemTimeout:   2 * time.Minute,
 		MaxPixels:     100_000_000,
 		IngestWorkers: 4,
-		CompatTopic:   "canopy/compat/images",
+		CompatTopic:   "canopy/compat/images,canopy/v1/compat",
 		AMQPQueue:     "canopy.compat",
 		Workers:       1,
 	}

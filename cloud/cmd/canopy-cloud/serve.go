@@ -52,7 +52,7 @@ func cmdServe(args []string) error {
 	fs.BoolVar(&c.S3PathStyle, "s3-path-style", c.S3PathStyle, "S3 path-style addressing (MinIO, versitygw)")
 	fs.StringVar(&c.S3BucketPrefix, "s3-bucket-prefix", c.S3BucketPrefix, "`prefix` of the bucket names (PREFIXraw, PREFIXprocessed)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://... (PostgreSQL) or a SQLite file (default DATA/canopy.db)")
-	fs.StringVar(&c.CompatTopic, "compat-topic", c.CompatTopic, "MQTT `topic` of the earlier pipeline's JSON messages (\"\" turns it off)")
+	fs.StringVar(&c.CompatTopic, "compat-topic", c.CompatTopic, "MQTT `topics` (comma-separated) of the earlier pipeline's JSON messages (\"\" turns it off)")
 	fs.StringVar(&c.AMQPURL, "amqp-url", c.AMQPURL, "RabbitMQ `URL` of the compat queue (off when empty)")
 	fs.StringVar(&c.AMQPQueue, "amqp-queue", c.AMQPQueue, "compat `queue` (its dead letters go to QUEUE.dead)")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "counting workers")
