@@ -101,7 +101,7 @@ fi
 # --- Wait for the cloud to have stored every item the agent sent.
 captured=$(grep -o 'items_put=[0-9]*' "$data/agent.log" | tail -1 | cut -d= -f2)
 sent=$(grep -o 'acked=[0-9]*' "$data/agent.log" | tail -1 | cut -d= -f2)
-captured=${captured:-0} sent=${sent:-0}
+captured=${captured:-$frames} sent=${sent:-$captured}  # the agent logs items_put and acked; fall back to the frame count
 stored=0
 for i in $(seq 300); do
 	stored=$(curl -fsS "http://$http/v1/images?device=demo-1&limit=500" |
