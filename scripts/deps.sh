@@ -13,7 +13,7 @@ source scripts/lib.sh
 
 ORT_VERSION=${ORT_VERSION:-1.24.3}
 
-pkgs=(libopencv-dev pkg-config)
+pkgs=(libopencv-dev pkg-config gstreamer1.0-plugins-base)
 for extra in "$@"; do
 	case "$extra" in
 	python) pkgs+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-pil) ;;
