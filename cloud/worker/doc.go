@@ -1,0 +1,5 @@
+// Package worker runs the counting workers: each claims a count job from
+// the database with a lease, fetches the raw image from the blob store,
+// counts its trees with a count.Counter, writes the annotated image and the
+// mask to the processed bucket and records the count (or the failure).
+package worker
