@@ -80,5 +80,5 @@ func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "get image failed")
 		return
 	}
-	writeJSON(w, http.StatusOK, img)
+	writeJSON(w, http.StatusOK, s.imageView(r.Context(), img))
 }

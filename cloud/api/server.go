@@ -35,9 +35,11 @@ type Options struct {
 
 // Server is the HTTP server. Create it with New.
 type Server struct {
-	opt Options
-	log *slog.Logger
-	mux *http.ServeMux
+	opt  Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+	v1   *V1Options                      // set by EnableV1 (v1.go)
+	wrap func(http.Handler) http.Handler // auth middleware, set by EnableV1
 }
 
 // New builds the server and its routes.
@@ -51,7 +53,12 @@ func New(o Options) *Server {
 }
 
 // Handler is the server's root handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler {
+	if s.wrap != nil {
+		return s.wrap(s.mux)
+	}
+	return s.mux
+}
 
 // Mux is the route table, for packages that add routes (upload, dashboard).
 func (s *Server) Mux() *http.ServeMux { return s.mux }
@@ -69,7 +76,7 @@ func Listen(addr string) (net.Listener, error) {
 // flight five seconds.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.mux,
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),

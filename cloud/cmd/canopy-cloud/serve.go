@@ -56,6 +56,7 @@ func cmdServe(args []string) error {
 	fs.StringVar(&c.AMQPURL, "amqp-url", c.AMQPURL, "RabbitMQ `URL` of the compat queue (off when empty)")
 	fs.StringVar(&c.AMQPQueue, "amqp-queue", c.AMQPQueue, "compat `queue` (its dead letters go to QUEUE.dead)")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "counting workers")
+	registerAPIFlags(fs) // api.go: --auth, --max-upload-bytes
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

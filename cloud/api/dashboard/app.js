@@ -1,0 +1,113 @@
+"use strict";
+// Canopy dashboard: plain JS, no external resources. The token is kept in
+// localStorage and sent as a bearer token; images are fetched with it and
+// shown through object URLs.
+const $ = (id) => document.getElementById(id);
+let token = localStorage.getItem("canopyToken") || "";
+$("token").value = token;
+
+async function api(path) {
+  const r = await fetch(path, { headers: token ? { Authorization: "Bearer " + token } : {} });
+  if (!r.ok) throw new Error(path + ": " + r.status);
+  return r;
+}
+async function json(path) { return (await api(path)).json(); }
+
+const objURLs = new Map();
+async function objectURL(link) {
+  if (!link) return "";
+  if (!link.startsWith("/")) return link; // presigned
+  if (objURLs.has(link)) return objURLs.get(link);
+  const b = await (await api(link)).blob();
+  const u = URL.createObjectURL(b);
+  objURLs.set(link, u);
+  return u;
+}
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  for (const k of kids) e.append(k);
+  return e;
+}
+
+async function loadDevices() {
+  const d = await json("/v1/devices");
+  const tb = $("devices").querySelector("tbody");
+  tb.replaceChildren(...d.devices.map((x) => el("tr", {},
+    el("td", {}, x.id),
+    el("td", { class: x.online ? "online" : "offline" }, x.online ? "online" : "offline"),
+    el("td", {}, new Date(x.last_seen).toLocaleString()),
+    el("td", {}, String(x.outbox_depth)),
+    el("td", {}, String(x.images)))));
+}
+
+function drawMap(images) {
+  const svg = $("map");
+  const pts = images.filter((i) => i.lat != null && i.lon != null);
+  svg.replaceChildren();
+  const ns = "http://www.w3.org/2000/svg";
+  if (!pts.length) {
+    const t = document.createElementNS(ns, "text");
+    t.setAttribute("x", 20); t.setAttribute("y", 160); t.textContent = "no GPS positions yet";
+    svg.append(t); return;
+  }
+  const lats = pts.map((p) => p.lat), lons = pts.map((p) => p.lon);
+  const [a0, a1, o0, o1] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
+  const sx = (o) => 20 + (o1 > o0 ? (o - o0) / (o1 - o0) : 0.5) * 440;
+  const sy = (a) => 300 - (a1 > a0 ? (a - a0) / (a1 - a0) : 0.5) * 280;
+  for (const p of pts) {
+    const c = document.createElementNS(ns, "circle");
+    c.setAttribute("cx", sx(p.lon)); c.setAttribute("cy", sy(p.lat));
+    c.setAttribute("r", 4 + Math.min(10, Math.sqrt(p.count ? p.count.count : 0)));
+    c.setAttribute("fill", "#2f5d34a0");
+    const t = document.createElementNS(ns, "title");
+    t.textContent = `${p.item_id} ${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}`;
+    c.append(t); svg.append(c);
+  }
+}
+
+async function loadImages() {
+  const list = await json("/v1/images?limit=100");
+  const imgs = list.images;
+  // Scans: totals from /v1/scans/{id}.
+  const scanIDs = [...new Set(imgs.map((i) => i.scan_id).filter(Boolean))];
+  const scans = await Promise.all(scanIDs.map((s) => json("/v1/scans/" + encodeURIComponent(s))));
+  $("scans").replaceChildren(...scans.map((s) => el("div", { class: "scan", "data-scan": s.scan_id },
+    el("b", {}, s.scan_id), ` — ${s.address_id || ""} ${s.tree_type || ""} — `,
+    el("span", { class: "total" }, String(s.total_trees)), ` trees in ${s.counted}/${s.image_count} images`)));
+  drawMap(imgs);
+  const cards = [];
+  for (const i of imgs) {
+    const v = await json("/v1/images/" + encodeURIComponent(i.item_id));
+    const raw = el("div", { class: "view" }, el("img", { src: await objectURL(v.links.raw), alt: "raw" }));
+    const proc = el("div", { class: "view" });
+    if (v.links.annotated) proc.append(el("img", { src: await objectURL(v.links.annotated), alt: "processed" }));
+    if (v.links.mask) proc.append(el("img", { class: "mask", src: await objectURL(v.links.mask), alt: "mask" }));
+    const count = v.count ? String(v.count.count) : "…";
+    cards.push(el("div", { class: "card", "data-item": v.item_id },
+      el("div", {}, el("span", { class: "count" }, count), " trees · ", el("span", { class: "state" }, v.state)),
+      el("div", {}, `${v.item_id} · scan ${v.scan_id || "-"} · ${v.device || v.origin}`),
+      el("div", { class: "views" }, raw, proc)));
+  }
+  $("images").replaceChildren(...cards);
+}
+
+async function refresh() {
+  try {
+    await Promise.all([loadDevices(), loadImages()]);
+    $("status").textContent = "updated " + new Date().toLocaleTimeString();
+  } catch (e) {
+    $("status").textContent = String(e.message).includes("401") ? "enter a valid token" : String(e);
+  }
+}
+
+$("tokenForm").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  token = $("token").value.trim();
+  localStorage.setItem("canopyToken", token);
+  refresh();
+});
+$("maskToggle").addEventListener("change", (ev) => document.body.classList.toggle("masks", ev.target.checked));
+refresh();
+setInterval(refresh, 5000);

@@ -1,0 +1,188 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/canopy-forest/canopy/cloud/blob"
+	"github.com/canopy-forest/canopy/cloud/db"
+)
+
+// Store is what the issue-5 endpoints need of the database.
+type Store interface {
+	Images
+	PutImage(ctx context.Context, img db.Image) (bool, error)
+	GetScan(ctx context.Context, scanID string) (db.Scan, error)
+	ListDevices(ctx context.Context) ([]db.Device, error)
+	LookupToken(ctx context.Context, hash string) (db.Token, error)
+}
+
+// V1Options configure uploads, scans, devices, image objects, auth and the
+// dashboard.
+type V1Options struct {
+	Store          Store
+	Blobs          blob.Store
+	MaxUploadBytes int64 // 0: 32 MiB
+	MaxPixels      int   // 0: 100 megapixels
+	AuthOff        bool  // no bearer tokens asked (local demos only)
+	URLTTL         time.Duration
+}
+
+// EnableV1 registers the issue-5 routes and wraps the handler with bearer
+// token authentication (unless o.AuthOff).
+func (s *Server) EnableV1(o V1Options) {
+	if o.MaxUploadBytes <= 0 {
+		o.MaxUploadBytes = 32 << 20
+	}
+	if o.MaxPixels <= 0 {
+		o.MaxPixels = 100_000_000
+	}
+	if o.URLTTL <= 0 {
+		o.URLTTL = 15 * time.Minute
+	}
+	s.v1 = &o
+	s.mux.HandleFunc("POST /v1/images", s.upload)
+	s.mux.HandleFunc("GET /v1/images/{id}/{kind}", s.imageObject)
+	s.mux.HandleFunc("GET /v1/scans/{scan_id}", s.getScan)
+	s.mux.HandleFunc("GET /v1/devices", s.listDevices)
+	s.mux.HandleFunc("GET /v1/openapi.json", s.openapi)
+	s.mux.Handle("GET /", dashboardHandler())
+	if !o.AuthOff {
+		s.wrap = authMiddleware(o.Store, s.log)
+	}
+}
+
+// Links are where an image's objects can be fetched.
+type Links struct {
+	Raw       string `json:"raw"`
+	Annotated string `json:"annotated,omitempty"`
+	Mask      string `json:"mask,omitempty"`
+}
+
+// ImageView is the body of GET /v1/images/{id}: the image, its state,
+// count, boxes and links.
+type ImageView struct {
+	db.Image
+	Links Links `json:"links"`
+}
+
+// imageView adds links to img (presigned URLs when the store gives them,
+// else the API's own object routes).
+func (s *Server) imageView(ctx context.Context, img db.Image) any {
+	if s.v1 == nil {
+		return img
+	}
+	v := ImageView{Image: img}
+	link := func(kind, bucket, key string) string {
+		if key == "" {
+			return ""
+		}
+		if s.v1.Blobs != nil {
+			if u, err := s.v1.Blobs.URL(ctx, bucket, key, s.v1.URLTTL); err == nil && u != "" {
+				return u
+			}
+		}
+		return "/v1/images/" + img.ItemID + "/" + kind
+	}
+	v.Links.Raw = link("raw", blob.Raw, img.RawKey)
+	if img.Count != nil {
+		v.Links.Annotated = link("annotated", blob.Processed, img.Count.AnnotatedKey)
+		v.Links.Mask = link("mask", blob.Processed, img.Count.MaskKey)
+	} else if img.MaskKey != "" {
+		v.Links.Mask = link("mask", blob.Raw, img.MaskKey)
+	}
+	return v
+}
+
+// imageObject: GET /v1/images/{id}/raw|annotated|mask, the object's bytes.
+func (s *Server) imageObject(w http.ResponseWriter, r *http.Request) {
+	id, kind := r.PathValue("id"), r.PathValue("kind")
+	img, err := s.v1.Store.GetImage(r.Context(), id)
+	if errors.Is(err, db.ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no image %q", id))
+		return
+	}
+	if err != nil {
+		s.log.Error("get image", "item", id, "err", err)
+		writeError(w, http.StatusInternalServerError, "get image failed")
+		return
+	}
+	var bucket, key string
+	switch kind {
+	case "raw":
+		bucket, key = blob.Raw, img.RawKey
+	case "annotated":
+		if img.Count != nil {
+			bucket, key = blob.Processed, img.Count.AnnotatedKey
+		}
+	case "mask":
+		if img.Count != nil && img.Count.MaskKey != "" {
+			bucket, key = blob.Processed, img.Count.MaskKey
+		} else {
+			bucket, key = blob.Raw, img.MaskKey
+		}
+	default:
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no object %q (want raw, annotated or mask)", kind))
+		return
+	}
+	if key == "" {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("image %q has no %s object yet", id, kind))
+		return
+	}
+	data, ct, err := s.v1.Blobs.Get(r.Context(), bucket, key)
+	if err != nil {
+		s.log.Error("get object", "item", id, "key", key, "err", err)
+		writeError(w, http.StatusNotFound, fmt.Sprintf("%s object of %q not readable", kind, id))
+		return
+	}
+	if ct == "" {
+		ct = http.DetectContentType(data)
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "private, max-age=300")
+	_, _ = w.Write(data)
+}
+
+// getScan: GET /v1/scans/{scan_id}, its images and total trees.
+func (s *Server) getScan(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("scan_id")
+	sc, err := s.v1.Store.GetScan(r.Context(), id)
+	if errors.Is(err, db.ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no scan %q", id))
+		return
+	}
+	if err != nil {
+		s.log.Error("get scan", "scan", id, "err", err)
+		writeError(w, http.StatusInternalServerError, "get scan failed")
+		return
+	}
+	if sc.Images == nil {
+		sc.Images = []db.Image{}
+	}
+	writeJSON(w, http.StatusOK, sc)
+}
+
+// DeviceList is the body of GET /v1/devices.
+type DeviceList struct {
+	Devices []db.Device `json:"devices"`
+}
+
+// listDevices: GET /v1/devices, last seen, online and outbox depth.
+func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
+	ds, err := s.v1.Store.ListDevices(r.Context())
+	if err != nil {
+		s.log.Error("list devices", "err", err)
+		writeError(w, http.StatusInternalServerError, "list devices failed")
+		return
+	}
+	if ds == nil {
+		ds = []db.Device{}
+	}
+	writeJSON(w, http.StatusOK, DeviceList{Devices: ds})
+}
+
+func isV1(path string) bool { return path == "/v1" || strings.HasPrefix(path, "/v1/") }

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/canopy-forest/canopy/cloud/api"
+)
+
+// The issue-5 API's flags of serve.
+var apiFlags struct {
+	auth           string
+	maxUploadBytes int64
+}
+
+func registerAPIFlags(fs *flag.FlagSet) {
+	fs.StringVar(&apiFlags.auth, "auth", "on", "bearer tokens on /v1 (on, or off for local demos only); create tokens with canopy-cloud token create")
+	fs.Int64Var(&apiFlags.maxUploadBytes, "max-upload-bytes", 32<<20, "largest POST /v1/images body, in `bytes`")
+}
+
+func init() {
+	extendAPI = func(s *services) error {
+		if apiFlags.auth != "on" && apiFlags.auth != "off" {
+			return fmt.Errorf("--auth %q: want on or off", apiFlags.auth)
+		}
+		if apiFlags.auth == "off" {
+			s.Log.Warn("authentication is off (--auth=off): anyone who reaches the HTTP port can read and upload")
+		}
+		s.API.EnableV1(api.V1Options{
+			Store: s.DB, Blobs: s.Blobs, MaxUploadBytes: apiFlags.maxUploadBytes,
+			MaxPixels: s.Config.MaxPixels, AuthOff: apiFlags.auth == "off",
+		})
+		return nil
+	}
+}
