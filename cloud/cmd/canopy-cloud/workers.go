@@ -16,7 +16,10 @@ func init() {
 		}
 		c, err := auto.New(auto.Config{}, s.Log)
 		if err != nil {
-			return fmt.Errorf("counter: %w", err)
+			// Serving and ingest go on; images wait in the queue.
+			s.Log.Error("no counter: images are stored but not counted", "err", fmt.Errorf("counter: %w", err))
+			<-ctx.Done()
+			return nil
 		}
 		defer c.Close()
 		s.Log.Info("counting workers", "workers", n, "method", c.Info().Method, "model", c.Info().Model)
