@@ -1,0 +1,199 @@
+package browser
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+const chromium = "/usr/bin/chromium"
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// crowns is a synthetic aerial image: green discs on brown ground.
+func crowns(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 320, 320))
+	for y := range 320 {
+		for x := range 320 {
+			img.Set(x, y, color.RGBA{120, 95, 60, 255})
+		}
+	}
+	for cy := 40; cy < 320; cy += 80 {
+		for cx := 40; cx < 320; cx += 80 {
+			for y := cy - 25; y <= cy+25; y++ {
+				for x := cx - 25; x <= cx+25; x++ {
+					if (x-cx)*(x-cx)+(y-cy)*(y-cy) <= 625 {
+						d := uint8(((x-cx)*(x-cx) + (y-cy)*(y-cy)) / 10)
+						img.Set(x, y, color.RGBA{30, 150 - d, 40, 255})
+					}
+				}
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestDashboard(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip("no " + chromium)
+	}
+	binDir := os.Getenv("CANOPY_BIN")
+	if binDir == "" {
+		t.Skip("CANOPY_BIN unset (the folder of the built canopy-cloud)")
+	}
+	bin := filepath.Join(binDir, "canopy-cloud")
+	data := t.TempDir()
+	out, err := exec.Command(bin, "token", "create", "--scope", "write", "--name", "e2e", "--data", data).Output()
+	if err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	token := strings.TrimSpace(string(out))
+
+	httpAddr := freePort(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	srv := exec.CommandContext(ctx, bin, "serve", "--data", data, "--http", httpAddr, "--mqtt-listen", freePort(t), "--log-level", "warn")
+	var logs bytes.Buffer
+	srv.Stdout, srv.Stderr = &logs, &logs
+	srv.Cancel = func() error { return srv.Process.Signal(os.Interrupt) }
+	srv.WaitDelay = 10 * time.Second
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		_ = srv.Wait()
+		if t.Failed() {
+			t.Logf("serve log:\n%s", logs.String())
+		}
+	}()
+	base := "http://" + httpAddr
+	call := func(method, path, ct string, body []byte) (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		return http.DefaultClient.Do(req)
+	}
+	for {
+		r, err := http.Get(base + "/healthz")
+		if err == nil {
+			r.Body.Close()
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("serve did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	w, _ := mw.CreateFormFile("image", "crowns.png")
+	w.Write(crowns(t))
+	mw.WriteField("metadata", `{"scan_id":"e2e-scan","address_id":"Main St 1","tree_type":"oak","lat":52.37,"lon":4.89}`)
+	mw.Close()
+	r, err := call("POST", "/v1/images", mw.FormDataContentType(), body.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acc struct {
+		ItemID string `json:"item_id"`
+	}
+	json.NewDecoder(r.Body).Decode(&acc)
+	r.Body.Close()
+	if r.StatusCode != http.StatusAccepted || acc.ItemID == "" {
+		t.Fatalf("upload: %d", r.StatusCode)
+	}
+	var img struct {
+		State string
+		Count *struct{ Count int }
+	}
+	for img.State != "counted" {
+		if img.State == "failed" || ctx.Err() != nil {
+			t.Fatalf("image not counted: state %q", img.State)
+		}
+		time.Sleep(200 * time.Millisecond)
+		r, err := call("GET", "/v1/images/"+acc.ItemID, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(r.Body).Decode(&img)
+		r.Body.Close()
+	}
+	want := fmt.Sprint(img.Count.Count)
+	t.Logf("item %s counted: %s trees", acc.ItemID, want)
+
+	opts := append([]chromedp.ExecAllocatorOption{},
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1200, 1000))
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	card := chromedp.CSS(fmt.Sprintf(`.card[data-item=%q] .count`, acc.ItemID))
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), token),
+		chromedp.Click(chromedp.CSS("#saveToken")),
+		chromedp.WaitVisible(card),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	count, err := chromedp.Run(bctx, chromedp.Text(card))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(`.scan[data-scan="e2e-scan"] .total`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#status")))
+	_ = chromedp.Do(bctx, chromedp.Sleep(500*time.Millisecond)) // images load
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count != want || total != want {
+		t.Errorf("page shows count %q, scan total %q; want %s (status %q)", count, total, want, status)
+	}
+	p := filepath.Join(t.TempDir(), "dashboard.png")
+	if d := os.Getenv("CANOPY_SCREENSHOT"); d != "" {
+		p = d
+	}
+	if err := os.WriteFile(p, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s (%d bytes)", p, len(shot))
+}
