@@ -72,7 +72,7 @@ stop_cloud() {
 trap stop_cloud EXIT
 
 # --- The cloud, on embedded defaults.
-"$bin/canopy-cloud" serve --data "$data/cloud" --http "$http" --mqtt-listen "127.0.0.1:$mqtt_port" \
+"$bin/canopy-cloud" serve --auth=off --data "$data/cloud" --http "$http" --mqtt-listen "127.0.0.1:$mqtt_port" \
 	>"$data/cloud.log" 2>&1 &
 cloud_pid=$!
 for i in $(seq 150); do
@@ -119,7 +119,7 @@ Canopy demo
   items captured     $captured
   items sent, acked  $sent
   items stored       $stored
-  cloud HTTP         http://$http   (stopped now; look again: bin/canopy-cloud serve --data $data/cloud --mqtt-listen 127.0.0.1:18830)
+  cloud HTTP         http://$http   (stopped now; look again: bin/canopy-cloud serve --auth=off --data $data/cloud --mqtt-listen 127.0.0.1:18830)
   cloud data         $data/cloud    (blobs/raw/..., canopy.db)
   agent data         $data/agent    (outbox.db, state)
   logs               $data/cloud.log, $data/agent.log

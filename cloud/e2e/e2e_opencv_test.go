@@ -207,7 +207,7 @@ func TestAgentToServicesWithCloudKilled(t *testing.T) {
 	})
 	cloudArgs := []string{"serve", "--broker", mq, "--s3-endpoint", s3cfg.Endpoint, "--s3-path-style", "--s3-bucket-prefix", s3cfg.Prefix,
 		"--database-url", dbURL, "--http", httpAddr, "--topic-root", root, "--share-group", randName("g"),
-		"--client-id", cloudID, "--compat-topic", "", "--data", t.TempDir()}
+		"--client-id", cloudID, "--compat-topic", "", "--data", t.TempDir(), "--auth=off"}
 	cloud := start(t, env, filepath.Join(bin, "canopy-cloud"), cloudArgs...)
 	waitReady(t, httpAddr, cloud)
 

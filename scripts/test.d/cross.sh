@@ -157,7 +157,7 @@ if [[ ! -x $CLOUD ]]; then
 fi
 mqtt=$(free_port)
 http=$(free_port)
-"$CLOUD" serve --data "$tmp/cloud" --http "127.0.0.1:$http" --mqtt-listen "127.0.0.1:$mqtt" \
+"$CLOUD" serve --auth=off --data "$tmp/cloud" --http "127.0.0.1:$http" --mqtt-listen "127.0.0.1:$mqtt" \
 	--workers 1 >"$tmp/cloud.log" 2>&1 &
 pids+=($!)
 wait_port "$mqtt" 60 || fail "canopy-cloud serve did not listen on $mqtt: $(tail -20 "$tmp/cloud.log")"
