@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# sweep.sh prints the score-threshold sweep of docs/accuracy.md (section
+# counting): precision, recall, F1 and per-image count error of the learned
+# counter, scored by `canopy-cloud eval` (IoU 0.4), on the sites held out of
+# the detector's training and on ../shared/data/trees, for each score
+# threshold and NMS IoU. The NMS IoU is model metadata (canopy.nms_iou), so
+# each value other than the model's is scored on a temporary copy of the
+# model with that prop rewritten (needs /usr/bin/python3 with onnx).
+#
+#   training/detector/sweep.sh [BIN]     (BIN: canopy-cloud, default bin/canopy-cloud)
+#
+# THRESHOLDS (default 0.100 to 0.400 by 0.025), NMS (default "0.3 0.4"),
+# VAL_SITES (default DELA,BONA,OSBS), DATA (default ../shared/data), MODEL.
+# Choose thresholds on the held-out columns only: trees/ is the test set.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${1:-bin/canopy-cloud}
+DATA=${DATA:-../shared/data}
+VAL_SITES=${VAL_SITES:-DELA,BONA,OSBS}
+MODEL=${MODEL:-models/crown-detector.onnx}
+THRESHOLDS=${THRESHOLDS:-$(seq -f %.3f 0.100 0.025 0.400)}
+NMS=${NMS:-0.3 0.4}
+export CANOPY_ORT_LIB=${CANOPY_ORT_LIB:-$PWD/.cache/onnxruntime/linux-amd64/libonnxruntime.so.1}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# held-out boxes CSVs, as accuracy.sh builds them
+for folder in neon_hist neon_ttv; do
+	d=$DATA/train/$folder
+	for site in ${VAL_SITES//,/ }; do
+		awk -F, -v s="$site" 'NR > 1 && $2 == s { print $1 }' "$d/images.csv" >"$tmp/names"
+		[[ -s $tmp/names ]] || continue
+		awk -F, 'NR == FNR { keep[$1] = 1; next } FNR == 1 || ($1 in keep)' "$tmp/names" "$d/annotations.csv" >"$tmp/$site.$folder.csv"
+	done
+done
+for nms in $NMS; do
+	/usr/bin/python3 - "$MODEL" "$tmp/nms$nms.onnx" "$nms" <<'PY'
+import sys, onnx
+m = onnx.load(sys.argv[1])
+for p in m.metadata_props:
+    if p.key == "canopy.nms_iou":
+        p.value = sys.argv[3]
+onnx.save(m, sys.argv[2])
+PY
+	for t in $THRESHOLDS; do
+		out=$tmp/run/$nms/$t
+		mkdir -p "$out"
+		for f in "$tmp"/*.*.csv; do
+			b=$(basename "$f" .csv)
+			folder=${b#*.}
+			gsd=0.1
+			[[ $folder == neon_ttv ]] && gsd=0.0961538
+			"$BIN" eval --json --method learned --model "$tmp/nms$nms.onnx" --threshold "$t" --gsd "$gsd" \
+				--boxes "$f" "$DATA/train/$folder/images" >"$out/val.$b.json"
+		done
+		"$BIN" eval --json --method learned --model "$tmp/nms$nms.onnx" --threshold "$t" \
+			--boxes "$DATA/trees/boxes.csv" "$DATA/trees" >"$out/trees.json"
+	done
+done
+/usr/bin/python3 - "$tmp/run" <<'PY'
+import glob, json, os, statistics, sys
+root = sys.argv[1]
+
+def summary(imgs):
+    t = sum(i["true_count"] for i in imgs)
+    p = sum(i["predicted_count"] for i in imgs)
+    m = sum(i["matched"] for i in imgs)
+    pr = m / p if p else 0.0
+    rc = m / t if t else 0.0
+    f1 = 2 * pr * rc / (pr + rc) if pr + rc else 0.0
+    rel = [i["count_error_rel"] for i in imgs if i["true_count"] > 0]
+    return f"{p} | {pr:.2f} | {rc:.2f} | {f1:.2f} | {100*statistics.median(rel):.0f}%"
+
+print("| NMS IoU | threshold | held-out found (of 753) | P | R | F1 | median count error | trees/ found (of 107) | P | R | F1 | median count error |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+for nms in sorted(os.listdir(root)):
+    for t in sorted(os.listdir(os.path.join(root, nms)), key=float):
+        d = os.path.join(root, nms, t)
+        val = []
+        for f in sorted(glob.glob(os.path.join(d, "val.*.json"))):
+            val += json.load(open(f))["images"]
+        trees = json.load(open(os.path.join(d, "trees.json")))["images"]
+        print(f"| {nms} | {t} | {summary(val)} | {summary(trees)} |")
+PY
