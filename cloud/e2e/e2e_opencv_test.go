@@ -272,7 +272,7 @@ func TestEmbeddedDefaults(t *testing.T) {
 	const n = 5
 	src := frames(t, n)
 	httpAddr, mqttAddr := freeAddr(t), freeAddr(t)
-	cloud := start(t, nil, filepath.Join(bin, "canopy-cloud"), "serve", "--data", t.TempDir(), "--http", httpAddr, "--mqtt-listen", mqttAddr)
+	cloud := start(t, nil, filepath.Join(bin, "canopy-cloud"), "serve", "--data", t.TempDir(), "--http", httpAddr, "--mqtt-listen", mqttAddr, "--auth=off")
 	waitReady(t, httpAddr, cloud)
 	agent := start(t, nil, filepath.Join(bin, "canopy-agent"), "run", "--once", "--config", agentConfig(t, "canopy"),
 		"--source", src, "--data", t.TempDir(), "--broker", "tcp://"+mqttAddr, "--device", "emb", "--segmenter", "classical")
