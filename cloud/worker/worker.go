@@ -111,6 +111,11 @@ func (p *Pool) Once(ctx context.Context, name string) (bool, error) {
 	}
 	log := p.log.With("item", job.ItemID, "worker", name, "job", job.ID)
 	rec, err := p.process(ctx, job.ItemID)
+	if err != nil && ctx.Err() != nil {
+		// Stopping: the job's lease expires and another worker takes it.
+		log.Info("stopped mid-job; the job is claimed again after its lease", "err", err)
+		return true, nil
+	}
 	if err != nil {
 		log.Warn("count failed", "err", err)
 		if ferr := p.jobs.FailJob(context.WithoutCancel(ctx), job.ID, err.Error()); ferr != nil {
