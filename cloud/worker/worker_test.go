@@ -172,3 +172,34 @@ func TestCorruptImageFails(t *testing.T) {
 		t.Fatal("corrupt image counted")
 	}
 }
+
+// The device's own mask (in the raw bucket) becomes the processed mask.
+func TestDeviceMaskUsed(t *testing.T) {
+	d := dbtest.SQLite(t)
+	bs, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob.EnsureBuckets(t.Context(), bs)
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	raw, mask := blob.Key("dev1", at, "m1", "image.png"), blob.Key("dev1", at, "m1", "mask.png")
+	maskData := pngBytes(t)
+	bs.Put(t.Context(), blob.Raw, raw, pngBytes(t), "image/png")
+	bs.Put(t.Context(), blob.Raw, mask, maskData, "image/png")
+	if _, err := d.PutImage(t.Context(), db.Image{ItemID: "m1", Device: "dev1", Seq: 1, CapturedAt: at, Width: 32, Height: 32,
+		Origin: db.OriginDevice, RawKey: raw, MaskKey: mask}); err != nil {
+		t.Fatal(err)
+	}
+	p := worker.New(worker.Config{}, d, bs, &fakeCounter{}, nil)
+	if did, err := p.Once(t.Context(), "w"); err != nil || !did {
+		t.Fatal(did, err)
+	}
+	img, err := d.GetImage(t.Context(), "m1")
+	if err != nil || img.Count == nil {
+		t.Fatal(img, err)
+	}
+	got, _, err := bs.Get(t.Context(), blob.Processed, img.Count.MaskKey)
+	if err != nil || !bytes.Equal(got, maskData) {
+		t.Errorf("processed mask is not the device's (%v)", err)
+	}
+}
