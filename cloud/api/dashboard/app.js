@@ -34,6 +34,10 @@ function el(tag, attrs, ...kids) {
 async function loadDevices() {
   const d = await json("/v1/devices");
   const tb = $("devices").querySelector("tbody");
+  if (!d.devices.length) {
+    tb.replaceChildren(el("tr", {}, el("td", { colspan: "5" }, "no devices have reported yet")));
+    return;
+  }
   tb.replaceChildren(...d.devices.map((x) => el("tr", {},
     el("td", {}, x.id),
     el("td", { class: x.online ? "online" : "offline" }, x.online ? "online" : "offline"),
