@@ -54,6 +54,11 @@ type flight struct {
 	rec    outbox.Record
 	sentAt time.Time // zero: to be sent (again)
 	sends  int
+	// overdue: sent again because its ack did not come in time. Its frames
+	// may have been lost on a live connection (a broker with no subscriber
+	// drops them), so no new item is started until it is acknowledged: a
+	// newer item must not be stored before it.
+	overdue bool
 }
 
 // Stats are the publisher's counters since New.

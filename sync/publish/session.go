@@ -208,6 +208,9 @@ func (s *sender) status(ctx context.Context, state string) error {
 func (s *sender) fill(ctx context.Context) error {
 	p := s.p
 	p.settled()
+	if slices.ContainsFunc(p.inflight, func(f *flight) bool { return f.overdue }) {
+		return nil // hold new items until the overdue ones are acknowledged
+	}
 	for len(p.inflight) < p.cfg.Window {
 		if len(p.inflight) == 0 {
 			// Nothing in flight: start from the oldest record, so that a
@@ -239,7 +242,10 @@ func (s *sender) fill(ctx context.Context) error {
 }
 
 // resendDue sends again, in outbox order, every item whose ack is overdue
-// or that was in flight over a lost connection.
+// or that was in flight over a lost connection. An overdue item holds back
+// new items (see fill) until it is acknowledged, so that the cloud stores
+// each device's items in outbox order even when frames were lost without
+// the connection dropping.
 func (s *sender) resendDue(ctx context.Context, now time.Time) error {
 	p := s.p
 	for _, f := range slices.Clone(p.inflight) { // send may reject, which edits p.inflight
@@ -254,6 +260,7 @@ func (s *sender) resendDue(ctx context.Context, now time.Time) error {
 			if f.sentAt.IsZero() {
 				p.log.Info("sending item again after a reconnect", "item", f.rec.ID, "sends", f.sends)
 			} else {
+				f.overdue = true
 				p.log.Info("sending item again: no ack in time", "item", f.rec.ID, "sends", f.sends, "unacked_for", now.Sub(f.sentAt).Round(time.Millisecond))
 			}
 		}

@@ -28,6 +28,12 @@ type Receiver struct {
 	// the ack were lost.
 	DropAck func(it wire.Item, n int) bool
 
+	// Lose, when set before items arrive, decides per arrival (n counts the
+	// item's complete arrivals from 1, lost ones included) whether the item
+	// is dropped before storage with no ack, as if the broker had dropped
+	// its frames on a live connection.
+	Lose func(it wire.Item, n int) bool
+
 	t      testing.TB
 	c      mqtt.Client
 	topics wire.Topics
@@ -36,10 +42,26 @@ type Receiver struct {
 	mu      sync.Mutex
 	items   map[string]wire.Item
 	counts  map[string]int // completions per item id
+	arrived map[string]int // complete arrivals per item id, lost ones included
 	order   []string       // item ids in order of first completion
 	changed chan struct{}
 	errs    atomic.Int64
 	subs    atomic.Int64
+
+	// Acks are published by their own goroutine, never inside the message
+	// handler: with OrderMatters, paho runs handlers on its router, and a
+	// Publish there blocks (up to its 30 s write timeout) when the
+	// connection drops, which holds up the client's reconnect and
+	// resubscription for as long (paho's documented rule: handlers must not
+	// call Publish).
+	ackMu   sync.Mutex
+	acks    []pendingAck
+	ackWake chan struct{}
+}
+
+type pendingAck struct {
+	device string
+	a      wire.Ack
 }
 
 // Start connects a receiver to broker (a tcp:// URL) for topic root and
@@ -52,7 +74,9 @@ func Start(t testing.TB, broker, root string) *Receiver {
 		r:       wire.NewReassembler(wire.Limits{}),
 		items:   map[string]wire.Item{},
 		counts:  map[string]int{},
+		arrived: map[string]int{},
 		changed: make(chan struct{}, 1),
+		ackWake: make(chan struct{}, 1),
 	}
 	subscribed := make(chan struct{}, 1)
 	o := mqtt.NewClientOptions().
@@ -83,11 +107,41 @@ func Start(t testing.TB, broker, root string) *Receiver {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("test receiver: no subscription to %s within 10s", broker)
 	}
-	t.Cleanup(func() { rc.c.Disconnect(100) })
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() { defer close(stopped); rc.sendAcks(stop) }()
+	t.Cleanup(func() {
+		close(stop)
+		<-stopped
+		rc.c.Disconnect(100)
+	})
 	return rc
 }
 
-func (rc *Receiver) onFrame(c mqtt.Client, m mqtt.Message) {
+// sendAcks publishes queued acks until stop is closed. A Publish made while
+// the client is reconnecting is stored by paho and sent on reconnection.
+func (rc *Receiver) sendAcks(stop <-chan struct{}) {
+	for {
+		rc.ackMu.Lock()
+		q := rc.acks
+		rc.acks = nil
+		rc.ackMu.Unlock()
+		for _, pa := range q {
+			b, err := wire.EncodeAck(pa.a)
+			if err != nil {
+				rc.t.Errorf("encode ack: %v", err)
+				continue
+			}
+			rc.c.Publish(rc.topics.Ack(pa.device), 1, false, b) // a lost ack only means a resend
+		}
+		select {
+		case <-stop:
+			return
+		case <-rc.ackWake:
+		}
+	}
+}
+
+func (rc *Receiver) onFrame(_ mqtt.Client, m mqtt.Message) {
 	device, kind, ok := rc.topics.Parse(m.Topic())
 	if !ok || kind != "item" {
 		return
@@ -96,7 +150,7 @@ func (rc *Receiver) onFrame(c mqtt.Client, m mqtt.Message) {
 	if err != nil {
 		rc.errs.Add(1)
 		if re, ok := err.(*wire.RejectError); ok && re.ItemID != "" && !re.Temporary() {
-			rc.ack(c, device, wire.Ack{ItemID: re.ItemID, Status: wire.AckRejected, Reason: re.Error()})
+			rc.ack(device, wire.Ack{ItemID: re.ItemID, Status: wire.AckRejected, Reason: re.Error()})
 		}
 		return
 	}
@@ -104,17 +158,22 @@ func (rc *Receiver) onFrame(c mqtt.Client, m mqtt.Message) {
 		return
 	}
 	if it.Meta.Device != device {
-		rc.ack(c, device, wire.Ack{ItemID: it.Meta.ItemID, Status: wire.AckRejected, Reason: "device of topic and header differ"})
+		rc.ack(device, wire.Ack{ItemID: it.Meta.ItemID, Status: wire.AckRejected, Reason: "device of topic and header differ"})
 		return
 	}
 	if rc.Reject != nil {
 		if reason := rc.Reject(*it); reason != "" {
-			rc.ack(c, device, wire.Ack{ItemID: it.Meta.ItemID, Status: wire.AckRejected, Reason: reason})
+			rc.ack(device, wire.Ack{ItemID: it.Meta.ItemID, Status: wire.AckRejected, Reason: reason})
 			return
 		}
 	}
 	rc.mu.Lock()
 	id := it.Meta.ItemID
+	rc.arrived[id]++
+	if rc.Lose != nil && rc.Lose(*it, rc.arrived[id]) {
+		rc.mu.Unlock()
+		return
+	}
 	rc.counts[id]++
 	n := rc.counts[id]
 	dup := n > 1
@@ -130,16 +189,18 @@ func (rc *Receiver) onFrame(c mqtt.Client, m mqtt.Message) {
 	if rc.DropAck != nil && rc.DropAck(*it, n) {
 		return
 	}
-	rc.ack(c, device, wire.Ack{ItemID: id, Status: wire.AckStored, Duplicate: dup})
+	rc.ack(device, wire.Ack{ItemID: id, Status: wire.AckStored, Duplicate: dup})
 }
 
-func (rc *Receiver) ack(c mqtt.Client, device string, a wire.Ack) {
-	b, err := wire.EncodeAck(a)
-	if err != nil {
-		rc.t.Errorf("encode ack: %v", err)
-		return
+// ack queues a for sendAcks; it never blocks, as paho's handlers must not.
+func (rc *Receiver) ack(device string, a wire.Ack) {
+	rc.ackMu.Lock()
+	rc.acks = append(rc.acks, pendingAck{device, a})
+	rc.ackMu.Unlock()
+	select {
+	case rc.ackWake <- struct{}{}:
+	default:
 	}
-	c.Publish(rc.topics.Ack(device), 1, false, b) // not waited on inside a handler
 }
 
 // Order returns the ids of the stored items in order of first arrival.
