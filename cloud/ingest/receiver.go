@@ -355,15 +355,17 @@ func (r *Receiver) rejected(device, id string, rej *RejectError) {
 
 // publishAck publishes an ack at QoS 1 without waiting in the caller: a
 // worker that waits for the PUBACK while paho's ordered handler is blocked
-// on the work queue would stall both.
+// on the work queue would stall both, and Publish itself can block for the
+// write timeout while the connection is down, which inside paho's message
+// handler (rejections are acked from there) would hold up its reconnect.
 func (r *Receiver) publishAck(device string, a wire.Ack) {
 	b, err := wire.EncodeAck(a)
 	if err != nil {
 		r.log.Error("encode ack", "item", a.ItemID, "err", err)
 		return
 	}
-	tok := r.client.Publish(r.cfg.Topics.Ack(device), 1, false, b)
 	go func() {
+		tok := r.client.Publish(r.cfg.Topics.Ack(device), 1, false, b)
 		if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
 			r.log.Warn("ack not confirmed by the broker", "item", a.ItemID, "device", device, "err", tok.Error())
 		}

@@ -247,7 +247,13 @@ func TestReassemblerRejects(t *testing.T) {
 		{"meta names other item", [][]byte{mut(0, func(h *Header, b []byte) []byte { m := it.Meta; m.ItemID = "other"; h.Meta = &m; return b })}, Limits{}, ReasonHeaderMismatch},
 		{"empty chunk", [][]byte{mut(1, func(h *Header, b []byte) []byte { return nil })}, Limits{}, ReasonSizeMismatch},
 		{"too large", [][]byte{good[0]}, Limits{MaxItemBytes: 9999}, ReasonTooLarge},
-		{"too many in progress", [][]byte{good[0], mut(0, func(h *Header, b []byte) []byte { h.ItemID = "other"; m := it.Meta; m.ItemID = "other"; h.Meta = &m; return b })}, Limits{MaxInProgress: 1}, ReasonTooManyInProgress},
+		{"too many in progress", [][]byte{good[0], mut(0, func(h *Header, b []byte) []byte {
+			h.ItemID = "other"
+			m := it.Meta
+			m.ItemID = "other"
+			h.Meta = &m
+			return b
+		})}, Limits{MaxInProgress: 1}, ReasonTooManyInProgress},
 		{"conflicting copy", [][]byte{good[1], mut(1, func(h *Header, b []byte) []byte { b[0] ^= 1; return b })}, Limits{}, ReasonDuplicateChunk},
 		{"conflicting header copy", [][]byte{good[0], mut(0, func(h *Header, b []byte) []byte { h.Meta.TreeType = "pine"; return b })}, Limits{}, ReasonDuplicateChunk},
 		{"seq differs", [][]byte{good[0], mut(1, func(h *Header, b []byte) []byte { h.Seq++; return b })}, Limits{}, ReasonHeaderMismatch},
@@ -477,4 +483,3 @@ func ExampleChunk() {
 	}
 	// Output: 3 frames, 300000 bytes of 01JD4W4F3Y7Q9K2N8V6X5T1R0S
 }
-
