@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,35 +32,7 @@ func SQLite(t *testing.T) *db.DB {
 // end of the test. The test is skipped when the variable is unset.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv("CANOPY_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("CANOPY_TEST_POSTGRES is not set: no PostgreSQL to test against")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("open %s: %v", base, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var b [6]byte
-	rand.Read(b[:])
-	name := "canopy_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close()
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse %s: %v", base, err)
-	}
+	u, name := tempObject(t, "database", "CREATE DATABASE %s", "DROP DATABASE IF EXISTS %s WITH (FORCE)")
 	u.Path = "/" + name
 	return u.String()
 }
@@ -71,9 +44,26 @@ func PostgresURL(t testing.TB) string {
 // second or two that CREATE DATABASE takes. Skips when the variable is unset.
 func PostgresSchemaURL(t testing.TB) string {
 	t.Helper()
+	u, name := tempObject(t, "schema", "CREATE SCHEMA %s", "DROP SCHEMA IF EXISTS %s CASCADE")
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// tempObject creates a database object called canopy_test_<random> with the
+// create statement on the server of $CANOPY_TEST_POSTGRES, drops it with the
+// drop statement at the end of the test, and returns the server's URL and
+// the name. The test is skipped when the variable is unset.
+func tempObject(t testing.TB, kind, create, drop string) (*url.URL, string) {
+	t.Helper()
 	base := os.Getenv("CANOPY_TEST_POSTGRES")
 	if base == "" {
 		t.Skip("CANOPY_TEST_POSTGRES is not set: no PostgreSQL to test against")
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", base, err)
 	}
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
@@ -84,26 +74,19 @@ func PostgresSchemaURL(t testing.TB) string {
 	var b [6]byte
 	rand.Read(b[:])
 	name := "canopy_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+name); err != nil {
+	if _, err := admin.ExecContext(ctx, fmt.Sprintf(create, name)); err != nil {
 		admin.Close()
-		t.Fatalf("create schema %s: %v", name, err)
+		t.Fatalf("create %s %s: %v", kind, name, err)
 	}
 	t.Cleanup(func() {
 		defer admin.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
+		if _, err := admin.ExecContext(ctx, fmt.Sprintf(drop, name)); err != nil {
+			t.Errorf("drop %s %s: %v", kind, name, err)
 		}
 	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse %s: %v", base, err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return u, name
 }
 
 // Postgres opens a new PostgreSQL database made by PostgresURL, closed
