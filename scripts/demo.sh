@@ -110,6 +110,14 @@ for i in $(seq 300); do
 	((i < 300)) || die "the cloud stored $stored of $captured items within 30 s"
 	sleep 0.1
 done
+# --- Wait (up to 60 s) for the counting workers to count the scan's images.
+scan='{}'
+for i in $(seq 600); do
+	scan=$(curl -fsS "http://$http/v1/scans/demo-scan" || echo '{}')
+	python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s.get("counted",0)>=s.get("image_count",1) else 1)' "$scan" && break
+	sleep 0.1
+done
+trees=$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print("%d trees in %d of %d images (scan demo-scan)" % (s.get("total_trees",0), s.get("counted",0), s.get("image_count",0)))' "$scan")
 first=$(curl -fsS "http://$http/v1/images?limit=1" | python3 -c 'import json,sys; i=json.load(sys.stdin)["images"]; print(i[0]["item_id"] if i else "")')
 
 cat <<SUMMARY
@@ -119,6 +127,7 @@ Canopy demo
   items captured     $captured
   items sent, acked  $sent
   items stored       $stored
+  trees counted      $trees
   cloud HTTP         http://$http   (stopped now; look again: bin/canopy-cloud serve --auth=off --data $data/cloud --mqtt-listen 127.0.0.1:18830)
   cloud data         $data/cloud    (blobs/raw/..., canopy.db)
   agent data         $data/agent    (outbox.db, state)
