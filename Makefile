@@ -33,6 +33,7 @@ test-unit: deps ## every Go test with cgo, no services needed (integration tests
 	go test -tags '$(TAGS)' -count=1 ./...
 
 test: deps services build ## every test: unit, integration, end to end, arm64 under qemu
+	@scripts/deps.sh chromium
 	@scripts/test.sh
 
 bench: build services ## benchmarks; figures go to docs/benchmarks.md
