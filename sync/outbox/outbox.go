@@ -28,6 +28,9 @@ type Record struct {
 	Size         int       // bytes stored for the record
 	PutAt        time.Time // when Put committed it
 	ImageEvicted bool      // the image bytes were dropped to respect MaxBytes
+	// Digest is the SHA-256 (lower-case hex) of the item's body, checked
+	// when the record was read; wire.ChunkDigest takes it.
+	Digest string
 }
 
 // DeadLetter is an item the cloud rejected, with the reason it gave.
@@ -325,6 +328,14 @@ func (o *Outbox) Cursor(source string) (string, error) {
 // It seeks with a cursor: the cost does not depend on how many items wait.
 // Records stay in the outbox until Ack or Reject.
 func (o *Outbox) Next(after string, n int) ([]Record, error) {
+	return o.NextSkip(after, n, nil)
+}
+
+// NextSkip is Next that passes over the records whose id skip reports
+// true (a nil skip passes over none): they are not decoded and do not count
+// towards n. A publisher uses it to step over the items it has in flight or
+// is acknowledging without reading their bytes again.
+func (o *Outbox) NextSkip(after string, n int, skip func(id string) bool) ([]Record, error) {
 	var recs []Record
 	err := o.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketItems).Cursor()
@@ -338,6 +349,9 @@ func (o *Outbox) Next(after string, n int) ([]Record, error) {
 			}
 		}
 		for ; k != nil && len(recs) < n; k, v = c.Next() {
+			if skip != nil && skip(string(k)) {
+				continue
+			}
 			r, err := decodeRecord(string(k), v)
 			if err != nil {
 				return err
@@ -363,6 +377,34 @@ func (o *Outbox) Ack(id string) error {
 		return fmt.Errorf("ack item %s: %w", id, err)
 	}
 	return nil
+}
+
+// AckMany removes every id in ids in one commit (one fsync): the cloud has
+// stored them. Ids that are not waiting are passed over (acks may be
+// repeated); it returns how many were removed. On an error none is.
+func (o *Outbox) AckMany(ids ...string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	removed := 0
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		removed = 0
+		for _, id := range ids {
+			_, err := removeItem(tx, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("item %s: %w", id, err)
+			}
+			removed++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ack %d items: %w", len(ids), err)
+	}
+	return removed, nil
 }
 
 func removeItem(tx *bolt.Tx, id string) ([]byte, error) {

@@ -64,11 +64,11 @@ func decodeRecord(id string, v []byte) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("record %s: %w", id, err)
 	}
-	it, err := wire.Unmarshal(v[recHeader:])
+	it, sum, err := wire.UnmarshalDigest(v[recHeader:])
 	if err != nil {
 		return Record{}, fmt.Errorf("record %s: %w", id, err)
 	}
-	return Record{ID: id, Item: it, Size: len(v), PutAt: h.putAt, ImageEvicted: h.flags&flagEvicted != 0}, nil
+	return Record{ID: id, Item: it, Size: len(v), PutAt: h.putAt, ImageEvicted: h.flags&flagEvicted != 0, Digest: sum}, nil
 }
 
 func encodeDead(reason string, at time.Time, rec []byte) []byte {

@@ -217,7 +217,7 @@ func (s *sender) fill(ctx context.Context) error {
 			// record that came back (a replayed dead letter) is not skipped.
 			p.cursor = ""
 		}
-		recs, err := p.ob.Next(p.cursor, p.cfg.Window-len(p.inflight))
+		recs, err := p.next(p.cursor, p.cfg.Window-len(p.inflight))
 		if err != nil {
 			return &fatalError{fmt.Errorf("read outbox: %w", err)}
 		}
@@ -239,6 +239,31 @@ func (s *sender) fill(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// next reads up to n records after the cursor. With an outbox that can
+// pass over records unread (*outbox.Outbox), the items in flight or being
+// acknowledged are not decoded again, each a copy and a SHA-256 of the
+// whole item; fill skips them either way.
+func (p *Publisher) next(after string, n int) ([]outbox.Record, error) {
+	if sn, ok := p.ob.(skipNexter); ok {
+		return sn.NextSkip(after, n, func(id string) bool {
+			_, ok := p.byID[id]
+			return ok || p.applying[id]
+		})
+	}
+	return p.ob.Next(after, n)
+}
+
+// skipNexter is an Outbox whose Next can pass over records unread.
+type skipNexter interface {
+	NextSkip(after string, n int, skip func(id string) bool) ([]outbox.Record, error)
+}
+
+// ackManyer is an Outbox that removes several acknowledged items in one
+// commit.
+type ackManyer interface {
+	AckMany(ids ...string) (int, error)
 }
 
 // resendDue sends again, in outbox order, every item whose ack is overdue
@@ -280,7 +305,13 @@ func (s *sender) send(ctx context.Context, f *flight) error {
 	if it.Meta.Device != p.cfg.Device {
 		return p.reject(f.rec.ID, fmt.Sprintf("item device %q is not this publisher's device %q", it.Meta.Device, p.cfg.Device))
 	}
-	frames, err := wire.Chunk(it, p.cfg.ChunkSize)
+	var frames [][]byte
+	var err error
+	if f.rec.Digest != "" { // checked when the outbox read it: not computed again
+		frames, err = wire.ChunkDigest(it, f.rec.Digest, p.cfg.ChunkSize)
+	} else {
+		frames, err = wire.Chunk(it, p.cfg.ChunkSize)
+	}
 	if err != nil {
 		return p.reject(f.rec.ID, fmt.Sprintf("chunk: %v", err))
 	}
@@ -388,16 +419,53 @@ func (p *Publisher) settled() {
 // is empty.
 func (p *Publisher) applyAcks(stop <-chan struct{}) {
 	for {
-		for _, a := range p.applyQ.take() {
-			p.apply(a)
-		}
+		p.applyAll(p.applyQ.take())
 		select {
 		case <-p.applyQ.ready():
 		case <-stop:
-			for _, a := range p.applyQ.take() {
-				p.apply(a)
-			}
+			p.applyAll(p.applyQ.take())
 			return
+		}
+	}
+}
+
+// applyAll applies acks in order. With an outbox that has AckMany
+// (*outbox.Outbox), each run of stored acks is removed in one commit, so
+// acks that came while the previous commit was syncing share the next one.
+func (p *Publisher) applyAll(acks []wire.Ack) {
+	am, ok := p.ob.(ackManyer)
+	if !ok {
+		for _, a := range acks {
+			p.apply(a)
+		}
+		return
+	}
+	for len(acks) > 0 {
+		if acks[0].Status != wire.AckStored {
+			p.apply(acks[0])
+			acks = acks[1:]
+			continue
+		}
+		n := 1
+		for n < len(acks) && acks[n].Status == wire.AckStored {
+			n++
+		}
+		run := acks[:n]
+		acks = acks[n:]
+		if n == 1 {
+			p.apply(run[0])
+			continue
+		}
+		ids := make([]string, n)
+		for i, a := range run {
+			ids[i] = a.ItemID
+		}
+		removed, err := am.AckMany(ids...)
+		if err == nil && removed < n {
+			p.log.Debug("acks for items no longer in the outbox", "acks", n, "removed", removed)
+		}
+		for _, a := range run {
+			p.applied(a, err)
 		}
 	}
 }
@@ -413,6 +481,11 @@ func (p *Publisher) apply(a wire.Ack) {
 		p.log.Debug("ack for an item no longer in the outbox", "item", a.ItemID)
 		err = nil
 	}
+	p.applied(a, err)
+}
+
+// applied tells Run that a has been applied (or failed with err).
+func (p *Publisher) applied(a wire.Ack, err error) {
 	p.doneQ.push(a)
 	p.nApplying.Add(-1)
 	p.mu.Lock()

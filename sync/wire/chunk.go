@@ -12,6 +12,22 @@ import (
 // when the item is not valid (see Item.Validate) or when maxFrame is too
 // small for the headers.
 func Chunk(it Item, maxFrame int) ([][]byte, error) {
+	return chunk(it, "", maxFrame)
+}
+
+// ChunkDigest is Chunk for an item whose body's SHA-256 (lower-case hex,
+// as UnmarshalDigest returns it) the caller already has, so that it is not
+// computed again. The digest is trusted: a wrong one makes frames that the
+// receiver rejects.
+func ChunkDigest(it Item, sha256Hex string, maxFrame int) ([][]byte, error) {
+	if sha256Hex == "" {
+		return nil, fmt.Errorf("chunk item %s: empty digest", it.Meta.ItemID)
+	}
+	return chunk(it, sha256Hex, maxFrame)
+}
+
+// chunk is Chunk with the body's digest when known ("": compute it).
+func chunk(it Item, sum string, maxFrame int) ([][]byte, error) {
 	if maxFrame == 0 {
 		maxFrame = DefaultChunkSize
 	}
@@ -19,7 +35,10 @@ func Chunk(it Item, maxFrame int) ([][]byte, error) {
 		return nil, fmt.Errorf("chunk item: %w", err)
 	}
 	body := it.body()
-	base := baseHeader(&it, body)
+	if sum == "" {
+		sum = digest(body)
+	}
+	base := baseHeader(&it, body, sum)
 	total := int64(len(body))
 
 	// capacities returns how many body bytes chunk 0 and any other chunk
@@ -111,7 +130,7 @@ func Marshal(it Item) ([]byte, error) {
 		return nil, fmt.Errorf("marshal item: %w", err)
 	}
 	body := it.body()
-	h := baseHeader(&it, body)
+	h := baseHeader(&it, body, digest(body))
 	h.Chunks = 1
 	b, err := appendFrame(make([]byte, 0, len(body)+1024), &h, body)
 	if err != nil {
@@ -123,17 +142,25 @@ func Marshal(it Item) ([]byte, error) {
 // Unmarshal decodes a blob written by Marshal and checks its digest. The
 // item's data does not alias b.
 func Unmarshal(b []byte) (Item, error) {
+	it, _, err := UnmarshalDigest(b)
+	return it, err
+}
+
+// UnmarshalDigest is Unmarshal that also returns the body's SHA-256
+// (lower-case hex) it checked, for ChunkDigest.
+func UnmarshalDigest(b []byte) (Item, string, error) {
 	h, body, err := ParseFrame(b)
 	if err != nil {
-		return Item{}, fmt.Errorf("unmarshal item: %w", err)
+		return Item{}, "", fmt.Errorf("unmarshal item: %w", err)
 	}
 	if h.Chunks != 1 || int64(len(body)) != h.Total {
-		return Item{}, fmt.Errorf("unmarshal item: %w", reject(h.ItemID, h.Device, ReasonSizeMismatch, "blob is chunk %d of %d with %d of %d bytes", h.Chunk, h.Chunks, len(body), h.Total))
+		return Item{}, "", fmt.Errorf("unmarshal item: %w", reject(h.ItemID, h.Device, ReasonSizeMismatch, "blob is chunk %d of %d with %d of %d bytes", h.Chunk, h.Chunks, len(body), h.Total))
 	}
-	if digest(body) != h.SHA256 {
-		return Item{}, fmt.Errorf("unmarshal item: %w", reject(h.ItemID, h.Device, ReasonDigestMismatch, "body does not match its SHA-256"))
+	sum := digest(body)
+	if sum != h.SHA256 {
+		return Item{}, "", fmt.Errorf("unmarshal item: %w", reject(h.ItemID, h.Device, ReasonDigestMismatch, "body does not match its SHA-256"))
 	}
-	return itemFrom(&h, append([]byte(nil), body...)), nil
+	return itemFrom(&h, append([]byte(nil), body...)), sum, nil
 }
 
 // Validate checks what the wire needs of an item: a valid item id and
@@ -161,7 +188,7 @@ func (it *Item) body() []byte {
 	return b
 }
 
-func baseHeader(it *Item, body []byte) Header {
+func baseHeader(it *Item, body []byte, sum string) Header {
 	parts := make([]PartInfo, len(it.Parts))
 	for i, p := range it.Parts {
 		parts[i] = PartInfo{Name: p.Name, ContentType: p.ContentType, Size: int64(len(p.Data))}
@@ -172,7 +199,7 @@ func baseHeader(it *Item, body []byte) Header {
 		Device: m.Device,
 		Seq:    m.Seq,
 		Total:  int64(len(body)),
-		SHA256: digest(body),
+		SHA256: sum,
 		Parts:  parts,
 		Meta:   &m,
 	}
