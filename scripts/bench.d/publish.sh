@@ -43,9 +43,11 @@ removed from the bbolt outbox; the reference publishes the same chunk frames
 (128 KiB, built before the clock starts) with a bare paho client at QoS 1 and
 is timed until the same receiver has reassembled every item (the rate at
 which all its PUBACKs were in is shown beside it). The canopy side also
-reads each item from bbolt, checks its digest, chunks it (a second SHA-256),
-waits for the receiver's ack and commits the removal; on a shared 2-core
-machine these copies and digests are what the ratio mostly measures. A ratio of 1 means the end-to-end acks, the window
+reads each item from bbolt, checks its digest (chunking reuses it: one
+SHA-256 per item), chunks it, waits for the receiver's ack and commits the
+removal (acks that come together share one bbolt commit, \`outbox.AckMany\`);
+on a shared 2-core machine these copies, the digest and the window's round
+trips are what the ratio mostly measures. A ratio of 1 means the end-to-end acks, the window
 (16 items) and the outbox cost nothing over the bare client. The first-publish
 ratio compares opening the outbox and connecting with a backlog of 100,000
 items against a backlog of 10: about 1 means start-up does not grow with the
