@@ -54,8 +54,12 @@ out=$(arm64 version 2>"$tmp/version.err") || fail "version: $out $(cat "$tmp/ver
 grep -q 'platform *linux/arm64' <<<"$out" || fail "version: not linux/arm64: $out"
 grep -q 'opencv *4\.6\.' <<<"$out" || fail "version: no OpenCV 4.6: $out"
 grep -qE 'onnxruntime *1\.[0-9]+\.[0-9]+ ' <<<"$out" || fail "version: ONNX Runtime did not load: $out"
-arm64 version --json | grep -q '"arch": "arm64"' || fail "version --json"
-arm64 boards | grep -q raspberry-pi-5 || fail "boards"
+# Capture first, then grep: with pipefail, grep -q closing the pipe early
+# would fail the pipeline with SIGPIPE at random.
+out_json=$(arm64 version --json) || fail "version --json: $out_json"
+grep -q '"arch": "arm64"' <<<"$out_json" || fail "version --json: $out_json"
+out_boards=$(arm64 boards) || fail "boards: $out_boards"
+grep -q raspberry-pi-5 <<<"$out_boards" || fail "boards: $out_boards"
 log "version: ok ($(grep -o '^canopy-agent [^ ]*' <<<"$out"), onnxruntime $(grep '^ *onnxruntime ' <<<"$out" | awk '{print $2}'))"
 
 # --- images -----------------------------------------------------------------
