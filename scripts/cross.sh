@@ -112,7 +112,7 @@ build_env() {
 	export PKG_CONFIG_LIBDIR=$SYSROOT/usr/lib/$TRIPLET/pkgconfig:$SYSROOT/usr/share/pkgconfig
 	# --as-needed: NEEDED (and so the .deb's Depends) lists only the OpenCV
 	# modules the agent calls, not all of opencv4.pc.
-	export CGO_LDFLAGS="-Wl,--as-needed -L$SYSROOT/usr/lib/$TRIPLET$rpath"
+	export CGO_LDFLAGS="-Wl,--as-needed -Wl,--sysroot=$SYSROOT -L$SYSROOT/usr/lib/$TRIPLET$rpath"
 	# For qemu-aarch64-static -L "$SYSROOT": the loader searches these.
 	export CANOPY_ARM64_SYSROOT=$SYSROOT
 	CANOPY_ARM64_LIBPATH=$(paste -sd: <<<"$dirs")
