@@ -10,6 +10,7 @@
 #   training/detector/sweep.sh [BIN]     (BIN: canopy-cloud, default bin/canopy-cloud)
 #
 # THRESHOLDS (default 0.100 to 0.400 by 0.025), NMS (default "0.3 0.4"),
+# EVAL_ARGS (more flags for the learned counter, e.g. "--tta 8"),
 # VAL_SITES (default DELA,BONA,OSBS), DATA (default ../shared/data), MODEL.
 # Choose thresholds on the held-out columns only: trees/ is the test set.
 set -euo pipefail
@@ -49,10 +50,10 @@ PY
 			folder=${b#*.}
 			gsd=0.1
 			[[ $folder == neon_ttv ]] && gsd=0.0961538
-			"$BIN" eval --json --method learned --model "$tmp/nms$nms.onnx" --threshold "$t" --gsd "$gsd" \
+			"$BIN" eval --json --method learned --model "$tmp/nms$nms.onnx" --threshold "$t" ${EVAL_ARGS:-} --gsd "$gsd" \
 				--boxes "$f" "$DATA/train/$folder/images" >"$out/val.$b.json"
 		done
-		"$BIN" eval --json --method learned --model "$tmp/nms$nms.onnx" --threshold "$t" \
+		"$BIN" eval --json --method learned --model "$tmp/nms$nms.onnx" --threshold "$t" ${EVAL_ARGS:-} \
 			--boxes "$DATA/trees/boxes.csv" "$DATA/trees" >"$out/trees.json"
 	done
 done
