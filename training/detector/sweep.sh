@@ -10,7 +10,7 @@
 #   training/detector/sweep.sh [BIN]     (BIN: canopy-cloud, default bin/canopy-cloud)
 #
 # THRESHOLDS (default 0.100 to 0.400 by 0.025), NMS (default "0.3 0.4"),
-# EVAL_ARGS (more flags for the learned counter, e.g. "--tta 8"),
+# EVAL_ARGS (more flags for canopy-cloud eval, e.g. "--threads 2"),
 # VAL_SITES (default DELA,BONA,OSBS), DATA (default ../shared/data), MODEL.
 # Choose thresholds on the held-out columns only: trees/ is the test set.
 set -euo pipefail
