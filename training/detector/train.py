@@ -215,11 +215,13 @@ class CrownNet(nn.Module):
     """Input at 0.1 m is average-pooled by 2 first (the network sees 0.2 m pixels: a quarter of the
     compute, which is what makes CPU training in an hour possible); output stride 8 input pixels."""
 
-    def __init__(self, width=1.0):
+    def __init__(self, width=1.0, down="avgpool"):
         super().__init__()
         c = [int(round(v * width)) for v in (24, 32, 64, 128)]
         d = int(round(48 * width))
-        self.stem = cbr(3, c[0], 2)                                          # /4
+        # the first halving: a fixed 2x2 average, or a learned stride-2 convolution that sees 0.1 m detail
+        self.down = cbr(3, 16, 2) if down == "conv" else None
+        self.stem = cbr(16 if down == "conv" else 3, c[0], 2)               # /4
         self.s2 = nn.Sequential(cbr(c[0], c[1], 2), Block(c[1]))             # /8
         self.s3 = nn.Sequential(cbr(c[1], c[2], 2), Block(c[2]))             # /16
         self.s4 = nn.Sequential(cbr(c[2], c[3], 2), Block(c[3]), Block(c[3]))  # /32
@@ -238,7 +240,8 @@ class CrownNet(nn.Module):
     def forward(self, x):
         """x: N,3,H,W RGB in 0..1 (H, W multiples of 32). Returns raw heatmap logits, wh (input pixels),
         offset (cells of STRIDE input pixels)."""
-        x = F.avg_pool2d((x - self.mean) / self.std, 2)
+        x = (x - self.mean) / self.std
+        x = self.down(x) if self.down is not None else F.avg_pool2d(x, 2)
         x2 = self.s2(self.stem(x))
         x3 = self.s3(x2)
         x4 = self.s4(x3)
@@ -443,6 +446,8 @@ def main():
     ap.add_argument("--crop", type=int, default=224)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--width", type=float, default=1.0)
+    ap.add_argument("--down", default="avgpool", choices=["avgpool", "conv"],
+                    help="the first halving of the 0.1 m input: a 2x2 average (default) or a learned stride-2 convolution")
     ap.add_argument("--eval-every", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7)
@@ -484,7 +489,7 @@ def main():
         f"{sum(len(r['boxes']) for r in train)} boxes, val {len(val)} images {sum(len(r['boxes']) for r in val)} boxes "
         f"(sites {sorted(val_sites)})")
 
-    net = CrownNet(args.width)
+    net = CrownNet(args.width, args.down)
     nparams = sum(p.numel() for p in net.parameters())
     log(f"model: {nparams} parameters")
     state = dict(best_f1=-1.0, epoch=0)
