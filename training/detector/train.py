@@ -713,7 +713,7 @@ def write_card(path, rep, args):
         "make model    # or: /usr/bin/python3 training/detector/train.py --data ../shared/data --out models/crown-detector.onnx",
         "```",
         "",
-        f"Arguments: `{' '.join(f'--{k.replace(chr(95), chr(45))} {v}' for k, v in rep['args'].items() if k in ('epochs', 'batch', 'crop', 'lr', 'width', 'seed', 'val_sites', 'threads', 'max_minutes', 'preprocess'))}`.",
+        f"Arguments: `{' '.join(f'--{k.replace(chr(95), chr(45))} {v}' for k, v in rep['args'].items() if k in ('epochs', 'batch', 'crop', 'lr', 'width', 'seed', 'val_sites', 'threads', 'max_minutes', 'preprocess') or (k == 'down' and v != 'avgpool'))}`.",
         f"Training took {rep['train_minutes']:.0f} minutes on 2 shared CPU cores (Debian python3-torch 1.13).",
         "Seeded, with torch's deterministic algorithms requested. The learning rate follows a cosine over the",
         "epochs or over the `--max-minutes` budget, whichever is further along, so that a run on a busy",
