@@ -2,7 +2,6 @@ package db_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -76,39 +75,19 @@ func claimAcross(t *testing.T, openDB func() *db.DB) {
 	if created != jobs {
 		t.Fatalf("created %d images, want %d", created, jobs)
 	}
-	claimed := map[int64]string{}
+	var claims dbtest.Claims
 	for h, d := range dbs {
 		for w := 0; w < workers; w++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				name := fmt.Sprintf("h%d-w%d", h, w)
-				for {
-					j, err := d.ClaimJob(ctx, name, time.Minute)
-					if errors.Is(err, db.ErrNoJob) {
-						return
-					}
-					if err != nil {
-						t.Errorf("%s: ClaimJob: %v", name, err)
-						return
-					}
-					mu.Lock()
-					if prev, dup := claimed[j.ID]; dup {
-						t.Errorf("job %d claimed by %s and %s", j.ID, prev, name)
-					}
-					claimed[j.ID] = name
-					mu.Unlock()
-					if err := d.CompleteJob(ctx, j.ID, db.CountRecord{Count: 2, Method: "classical"}); err != nil {
-						t.Errorf("%s: CompleteJob: %v", name, err)
-						return
-					}
-				}
+				claims.Work(ctx, t, d, fmt.Sprintf("h%d-w%d", h, w), 2)
 			}()
 		}
 	}
 	wg.Wait()
-	if len(claimed) != jobs {
-		t.Errorf("%d jobs claimed, want %d", len(claimed), jobs)
+	if n := claims.Len(); n != jobs {
+		t.Errorf("%d jobs claimed, want %d", n, jobs)
 	}
 	st, err := dbs[0].JobStats(ctx)
 	if err != nil || st[db.JobDone] != jobs {

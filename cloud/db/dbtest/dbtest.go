@@ -610,39 +610,18 @@ func testJobConcurrent(t *testing.T, d *db.DB) {
 	for i := 0; i < jobs; i++ {
 		put(t, d, image(fmt.Sprintf("c%03d", i), "dev-1", t0))
 	}
-	var mu sync.Mutex
-	claimed := map[int64]string{}
+	var claims Claims
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			name := fmt.Sprintf("w%d", w)
-			for {
-				j, err := d.ClaimJob(ctx, name, time.Minute)
-				if errors.Is(err, db.ErrNoJob) {
-					return
-				}
-				if err != nil {
-					t.Errorf("%s: ClaimJob: %v", name, err)
-					return
-				}
-				mu.Lock()
-				if prev, dup := claimed[j.ID]; dup {
-					t.Errorf("job %d claimed by %s and %s", j.ID, prev, name)
-				}
-				claimed[j.ID] = name
-				mu.Unlock()
-				if err := d.CompleteJob(ctx, j.ID, db.CountRecord{Count: 1, Method: "classical"}); err != nil {
-					t.Errorf("%s: CompleteJob: %v", name, err)
-					return
-				}
-			}
+			claims.Work(ctx, t, d, fmt.Sprintf("w%d", w), 1)
 		}()
 	}
 	wg.Wait()
-	if len(claimed) != jobs {
-		t.Errorf("%d jobs claimed, want %d", len(claimed), jobs)
+	if n := claims.Len(); n != jobs {
+		t.Errorf("%d jobs claimed, want %d", n, jobs)
 	}
 	if st, _ := d.JobStats(ctx); st[db.JobDone] != jobs {
 		t.Errorf("JobStats = %v, want %d done", st, jobs)
@@ -681,5 +660,48 @@ func testTokens(t *testing.T, d *db.DB) {
 	}
 	if _, err := d.LookupToken(ctx, "h1"); !errors.Is(err, db.ErrNotFound) {
 		t.Errorf("LookupToken(deleted) = %v, want ErrNotFound", err)
+	}
+}
+
+// Claims records which worker claimed each job, so that workers claiming at
+// once, on one handle or several, can show that no job is claimed twice.
+type Claims struct {
+	mu sync.Mutex
+	by map[int64]string
+}
+
+// Len is the number of jobs claimed so far.
+func (c *Claims) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.by)
+}
+
+// Work claims jobs on d as worker name, completing each with a count of
+// trees, until none is left; a job claimed twice (by any worker sharing c)
+// or a failed call is a test error.
+func (c *Claims) Work(ctx context.Context, t testing.TB, d *db.DB, name string, trees int) {
+	for {
+		j, err := d.ClaimJob(ctx, name, time.Minute)
+		if errors.Is(err, db.ErrNoJob) {
+			return
+		}
+		if err != nil {
+			t.Errorf("%s: ClaimJob: %v", name, err)
+			return
+		}
+		c.mu.Lock()
+		if prev, dup := c.by[j.ID]; dup {
+			t.Errorf("job %d claimed by %s and %s", j.ID, prev, name)
+		}
+		if c.by == nil {
+			c.by = map[int64]string{}
+		}
+		c.by[j.ID] = name
+		c.mu.Unlock()
+		if err := d.CompleteJob(ctx, j.ID, db.CountRecord{Count: trees, Method: "classical"}); err != nil {
+			t.Errorf("%s: CompleteJob: %v", name, err)
+			return
+		}
 	}
 }
