@@ -16,19 +16,15 @@ MODEL=${MODEL:-models/crown-detector.onnx}
 export CANOPY_ORT_LIB=${CANOPY_ORT_LIB:-$PWD/.cache/onnxruntime/linux-amd64/libonnxruntime.so.1}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# one boxes CSV per held-out site and folder; neon_ttv is at 0.1 m * 400/416
-for folder in neon_hist neon_ttv; do
-	d=$DATA/train/$folder
-	for site in ${VAL_SITES//,/ }; do
-		awk -F, -v s="$site" 'NR > 1 && $2 == s { print $1 }' "$d/images.csv" >"$tmp/names"
-		[[ -s $tmp/names ]] || continue
-		awk -F, 'NR == FNR { keep[$1] = 1; next } FNR == 1 || ($1 in keep)' "$tmp/names" "$d/annotations.csv" >"$tmp/$site.$folder.csv"
-		gsd=0.1
-		[[ $folder == neon_ttv ]] && gsd=0.0961538
-		for m in learned classical; do
-			"$BIN" eval --json --method "$m" --model "$MODEL" --gsd "$gsd" --boxes "$tmp/$site.$folder.csv" "$d/images" \
-				>"$tmp/val.$m.$site.$folder.json"
-		done
+# one boxes CSV per held-out site and folder
+. training/detector/heldout.sh
+heldout_boxes "$tmp"
+for f in "$tmp"/*.*.csv; do
+	b=$(basename "$f" .csv)
+	folder=${b#*.}
+	for m in learned classical; do
+		"$BIN" eval --json --method "$m" --model "$MODEL" --gsd "$(folder_gsd "$folder")" --boxes "$f" "$DATA/train/$folder/images" \
+			>"$tmp/val.$m.$b.json"
 	done
 done
 for m in learned classical; do

@@ -25,14 +25,8 @@ export CANOPY_ORT_LIB=${CANOPY_ORT_LIB:-$PWD/.cache/onnxruntime/linux-amd64/libo
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # held-out boxes CSVs, as accuracy.sh builds them
-for folder in neon_hist neon_ttv; do
-	d=$DATA/train/$folder
-	for site in ${VAL_SITES//,/ }; do
-		awk -F, -v s="$site" 'NR > 1 && $2 == s { print $1 }' "$d/images.csv" >"$tmp/names"
-		[[ -s $tmp/names ]] || continue
-		awk -F, 'NR == FNR { keep[$1] = 1; next } FNR == 1 || ($1 in keep)' "$tmp/names" "$d/annotations.csv" >"$tmp/$site.$folder.csv"
-	done
-done
+. training/detector/heldout.sh
+heldout_boxes "$tmp"
 for nms in $NMS; do
 	/usr/bin/python3 - "$MODEL" "$tmp/nms$nms.onnx" "$nms" <<'PY'
 import sys, onnx
@@ -48,9 +42,7 @@ PY
 		for f in "$tmp"/*.*.csv; do
 			b=$(basename "$f" .csv)
 			folder=${b#*.}
-			gsd=0.1
-			[[ $folder == neon_ttv ]] && gsd=0.0961538
-			"$BIN" eval --json --method learned --model "$tmp/nms$nms.onnx" --threshold "$t" ${EVAL_ARGS:-} --gsd "$gsd" \
+			"$BIN" eval --json --method learned --model "$tmp/nms$nms.onnx" --threshold "$t" ${EVAL_ARGS:-} --gsd "$(folder_gsd "$folder")" \
 				--boxes "$f" "$DATA/train/$folder/images" >"$out/val.$b.json"
 		done
 		"$BIN" eval --json --method learned --model "$tmp/nms$nms.onnx" --threshold "$t" ${EVAL_ARGS:-} \
