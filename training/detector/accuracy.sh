@@ -31,7 +31,9 @@ for m in learned classical; do
 	"$BIN" eval --json --method "$m" --model "$MODEL" --boxes "$DATA/trees/boxes.csv" "$DATA/trees" >"$tmp/trees.$m.json"
 done
 /usr/bin/python3 - "$tmp" <<'PY'
-import glob, json, os, statistics, sys
+import glob, json, os, sys
+sys.path.insert(0, "training/detector")
+from evalsum import summary
 tmp = sys.argv[1]
 
 def load(pattern):
@@ -39,17 +41,6 @@ def load(pattern):
     for f in sorted(glob.glob(os.path.join(tmp, pattern))):
         imgs += json.load(open(f))["images"]
     return imgs
-
-def summary(imgs):
-    t = sum(i["true_count"] for i in imgs)
-    p = sum(i["predicted_count"] for i in imgs)
-    m = sum(i["matched"] for i in imgs)
-    pr = m / p if p else 0.0
-    rc = m / t if t else 0.0
-    f1 = 2 * pr * rc / (pr + rc) if pr + rc else 0.0
-    rel = [i["count_error_rel"] for i in imgs if i["true_count"] > 0]
-    return dict(n=len(imgs), t=t, p=p, pr=pr, rc=rc, f1=f1,
-                med=statistics.median(rel) if rel else 0.0, mean=statistics.mean(rel) if rel else 0.0)
 
 def cells(s):
     return f"{s['p']} | {s['pr']:.2f} | {s['rc']:.2f} | **{s['f1']:.2f}** | {100*s['med']:.0f}% | {100*s['mean']:.0f}%"

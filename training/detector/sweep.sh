@@ -50,18 +50,14 @@ PY
 	done
 done
 /usr/bin/python3 - "$tmp/run" <<'PY'
-import glob, json, os, statistics, sys
+import glob, json, os, sys
+sys.path.insert(0, "training/detector")
+from evalsum import summary
 root = sys.argv[1]
 
-def summary(imgs):
-    t = sum(i["true_count"] for i in imgs)
-    p = sum(i["predicted_count"] for i in imgs)
-    m = sum(i["matched"] for i in imgs)
-    pr = m / p if p else 0.0
-    rc = m / t if t else 0.0
-    f1 = 2 * pr * rc / (pr + rc) if pr + rc else 0.0
-    rel = [i["count_error_rel"] for i in imgs if i["true_count"] > 0]
-    return f"{p} | {pr:.2f} | {rc:.2f} | {f1:.2f} | {100*statistics.median(rel):.0f}%"
+def cells(imgs):
+    s = summary(imgs)
+    return f"{s['p']} | {s['pr']:.2f} | {s['rc']:.2f} | {s['f1']:.2f} | {100*s['med']:.0f}%"
 
 print("| NMS IoU | threshold | held-out found (of 753) | P | R | F1 | median count error | trees/ found (of 107) | P | R | F1 | median count error |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -72,5 +68,5 @@ for nms in sorted(os.listdir(root)):
         for f in sorted(glob.glob(os.path.join(d, "val.*.json"))):
             val += json.load(open(f))["images"]
         trees = json.load(open(os.path.join(d, "trees.json")))["images"]
-        print(f"| {nms} | {t} | {summary(val)} | {summary(trees)} |")
+        print(f"| {nms} | {t} | {cells(val)} | {cells(trees)} |")
 PY
