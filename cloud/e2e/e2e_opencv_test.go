@@ -12,7 +12,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,31 +24,14 @@ import (
 	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/blob/blobtest"
 	"github.com/canopy-forest/canopy/cloud/db/dbtest"
+	"github.com/canopy-forest/canopy/internal/e2etest"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
+// binDir is the folder of both built binaries.
 func binDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("CANOPY_BIN")
-	if dir == "" {
-		t.Skip("CANOPY_BIN is not set: no built binaries to run")
-	}
-	for _, b := range []string{"canopy-agent", "canopy-cloud"} {
-		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-			t.Skipf("CANOPY_BIN: %v", err)
-		}
-	}
-	return dir
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	e2etest.Bin(t, "canopy-agent")
+	return filepath.Dir(e2etest.Bin(t, "canopy-cloud"))
 }
 
 func randName(prefix string) string {
@@ -194,7 +176,7 @@ func TestAgentToServicesWithCloudKilled(t *testing.T) {
 	store := blobtest.S3With(t, s3cfg) // makes and removes the buckets
 	const n = 40
 	src := frames(t, n)
-	root, device, httpAddr := randName("e2e-"), "e2e-dev", freeAddr(t)
+	root, device, httpAddr := randName("e2e-"), "e2e-dev", e2etest.FreeAddr(t)
 	env := []string{"AWS_ACCESS_KEY_ID=" + os.Getenv("CANOPY_TEST_S3_ACCESS_KEY"), "AWS_SECRET_ACCESS_KEY=" + os.Getenv("CANOPY_TEST_S3_SECRET_KEY"), "AWS_REGION=us-east-1"}
 	cloudID := randName("e2e-cloud-")
 	t.Cleanup(func() { // remove the receiver's persistent sessions from Mosquitto
@@ -271,7 +253,7 @@ func TestEmbeddedDefaults(t *testing.T) {
 	bin := binDir(t)
 	const n = 5
 	src := frames(t, n)
-	httpAddr, mqttAddr := freeAddr(t), freeAddr(t)
+	httpAddr, mqttAddr := e2etest.FreeAddr(t), e2etest.FreeAddr(t)
 	cloud := start(t, nil, filepath.Join(bin, "canopy-cloud"), "serve", "--data", t.TempDir(), "--http", httpAddr, "--mqtt-listen", mqttAddr, "--auth=off")
 	waitReady(t, httpAddr, cloud)
 	agent := start(t, nil, filepath.Join(bin, "canopy-agent"), "run", "--once", "--config", agentConfig(t, "canopy"),

@@ -21,20 +21,10 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/canopy-forest/canopy/internal/cvimg"
+	"github.com/canopy-forest/canopy/internal/e2etest"
 )
 
-func agentBin(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("CANOPY_BIN")
-	if dir == "" {
-		t.Skip("CANOPY_BIN is not set (make build sets it for make test)")
-	}
-	bin := filepath.Join(dir, "canopy-agent")
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("no binary: %v", err)
-	}
-	return bin
-}
+func agentBin(t *testing.T) string { return e2etest.Bin(t, "canopy-agent") }
 
 // forestImage is half green canopy, half grey road; seed varies it.
 func forestImage(w, h, seed int) *image.RGBA {

@@ -14,20 +14,10 @@ import (
 	"testing"
 
 	"github.com/canopy-forest/canopy/cloud/count"
+	"github.com/canopy-forest/canopy/internal/e2etest"
 )
 
-func binary(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("CANOPY_BIN")
-	if dir == "" {
-		t.Skip("CANOPY_BIN is unset")
-	}
-	p := filepath.Join(dir, "canopy-cloud")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("no canopy-cloud in CANOPY_BIN: %v", err)
-	}
-	return p
-}
+func binary(t *testing.T) string { return e2etest.Bin(t, "canopy-cloud") }
 
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()

@@ -9,7 +9,6 @@ import (
 	"image/color"
 	"image/png"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,18 +18,11 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/canopy-forest/canopy/internal/e2etest"
 )
 
 const chromium = "/usr/bin/chromium"
-
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // crowns is a synthetic aerial image: green discs on brown ground.
 func crowns(t *testing.T) []byte {
@@ -63,11 +55,7 @@ func TestDashboard(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Skip("no " + chromium)
 	}
-	binDir := os.Getenv("CANOPY_BIN")
-	if binDir == "" {
-		t.Skip("CANOPY_BIN unset (the folder of the built canopy-cloud)")
-	}
-	bin := filepath.Join(binDir, "canopy-cloud")
+	bin := e2etest.Bin(t, "canopy-cloud")
 	data := t.TempDir()
 	out, err := exec.Command(bin, "token", "create", "--scope", "write", "--name", "e2e", "--data", data).Output()
 	if err != nil {
@@ -75,10 +63,10 @@ func TestDashboard(t *testing.T) {
 	}
 	token := strings.TrimSpace(string(out))
 
-	httpAddr := freePort(t)
+	httpAddr := e2etest.FreeAddr(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
-	srv := exec.CommandContext(ctx, bin, "serve", "--data", data, "--http", httpAddr, "--mqtt-listen", freePort(t), "--log-level", "warn")
+	srv := exec.CommandContext(ctx, bin, "serve", "--data", data, "--http", httpAddr, "--mqtt-listen", e2etest.FreeAddr(t), "--log-level", "warn")
 	var logs bytes.Buffer
 	srv.Stdout, srv.Stderr = &logs, &logs
 	srv.Cancel = func() error { return srv.Process.Signal(os.Interrupt) }
