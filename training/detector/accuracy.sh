@@ -10,13 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-bin/canopy-cloud}
-DATA=${DATA:-../shared/data}
-VAL_SITES=${VAL_SITES:-DELA,BONA,OSBS}
-MODEL=${MODEL:-models/crown-detector.onnx}
-export CANOPY_ORT_LIB=${CANOPY_ORT_LIB:-$PWD/.cache/onnxruntime/linux-amd64/libonnxruntime.so.1}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-# one boxes CSV per held-out site and folder
+# settings, $tmp, and one boxes CSV per held-out site and folder
 . training/detector/heldout.sh
 heldout_boxes "$tmp"
 for f in "$tmp"/*.*.csv; do

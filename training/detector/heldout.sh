@@ -1,5 +1,14 @@
-# heldout.sh is sourced by accuracy.sh and sweep.sh: the boxes of the sites
-# held out of the detector's training, one CSV per site and folder.
+# heldout.sh is sourced, from the repository's root, by accuracy.sh,
+# sweep.sh and countrules.sh: their shared settings, a temporary folder
+# $tmp (removed on exit), and the boxes of the sites held out of the
+# detector's training, one CSV per site and folder.
+
+DATA=${DATA:-../shared/data}
+VAL_SITES=${VAL_SITES:-DELA,BONA,OSBS}
+MODEL=${MODEL:-models/crown-detector.onnx}
+export CANOPY_ORT_LIB=${CANOPY_ORT_LIB:-$PWD/.cache/onnxruntime/linux-amd64/libonnxruntime.so.1}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
 # heldout_boxes DIR writes DIR/<site>.<folder>.csv (the boxes.csv format of
 # `canopy-cloud eval`) for each site in VAL_SITES found in each folder of

@@ -16,15 +16,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-bin/canopy-cloud}
-DATA=${DATA:-../shared/data}
-VAL_SITES=${VAL_SITES:-DELA,BONA,OSBS}
-MODEL=${MODEL:-models/crown-detector.onnx}
 THRESHOLDS=${THRESHOLDS:-$(seq -f %.3f 0.100 0.025 0.400)}
 NMS=${NMS:-0.3 0.4}
-export CANOPY_ORT_LIB=${CANOPY_ORT_LIB:-$PWD/.cache/onnxruntime/linux-amd64/libonnxruntime.so.1}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-# held-out boxes CSVs, as accuracy.sh builds them
+# settings, $tmp and the held-out boxes CSVs, as accuracy.sh builds them
 . training/detector/heldout.sh
 heldout_boxes "$tmp"
 for nms in $NMS; do
