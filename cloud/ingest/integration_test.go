@@ -24,18 +24,23 @@ func dbRows(d *db.DB) func(t *testing.T, device string) int {
 	}
 }
 
-// TestReceiverSQLite: the embedded setup (in-process broker, blob folder,
-// SQLite).
-func TestReceiverSQLite(t *testing.T) {
+// startBroker runs the embedded broker on a free loopback port until the
+// test ends and returns its URL.
+func startBroker(t *testing.T) string {
+	t.Helper()
 	b, err := broker.New(broker.Config{Addr: "127.0.0.1:0"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go b.Run(ctx)
+	go b.Run(t.Context())
+	return b.URL()
+}
+
+// TestReceiverSQLite: the embedded setup (in-process broker, blob folder,
+// SQLite).
+func TestReceiverSQLite(t *testing.T) {
 	d := dbtest.SQLite(t)
-	runReceiverSuite(t, suiteEnv{broker: b.URL(), topics: wire.Topics{Root: "t"}, blobs: blobtest.Local(t), db: d, rows: dbRows(d)})
+	runReceiverSuite(t, suiteEnv{broker: startBroker(t), topics: wire.Topics{Root: "t"}, blobs: blobtest.Local(t), db: d, rows: dbRows(d)})
 }
 
 // TestReceiverServices: the real Mosquitto, S3 server and PostgreSQL.

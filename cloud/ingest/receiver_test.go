@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/canopy-forest/canopy/cloud/blob"
-	"github.com/canopy-forest/canopy/cloud/broker"
 	"github.com/canopy-forest/canopy/sync/wire"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
@@ -158,22 +157,15 @@ func runReceiverSuite(t *testing.T, e suiteEnv) {
 }
 
 func TestReceiverEmbedded(t *testing.T) {
-	b, err := broker.New(broker.Config{Addr: "127.0.0.1:0"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go b.Run(ctx)
 	store, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := blob.EnsureBuckets(ctx, store); err != nil {
+	if err := blob.EnsureBuckets(t.Context(), store); err != nil {
 		t.Fatal(err)
 	}
 	fdb := newFakeDB()
-	e := suiteEnv{broker: b.URL(), topics: wire.Topics{Root: "t"}, blobs: store, db: fdb,
+	e := suiteEnv{broker: startBroker(t), topics: wire.Topics{Root: "t"}, blobs: store, db: fdb,
 		rows: func(_ *testing.T, device string) int {
 			fdb.mu.Lock()
 			defer fdb.mu.Unlock()
