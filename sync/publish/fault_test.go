@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/canopy-forest/canopy/sync/internal/testreceiver"
-	"github.com/canopy-forest/canopy/sync/publish"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -21,10 +20,7 @@ func TestBrokerRestart(t *testing.T) {
 	cfg := testConfig(b.URL(), root, device)
 	cfg.ChunkSize = 8 << 10
 	cfg.AckTimeout = 2 * time.Second
-	p, err := publish.New(cfg, ob, testreceiver.Logger(t, slogLevel()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPublisher(t, cfg, ob)
 	stop := start(t, p)
 
 	const n = 60
@@ -107,10 +103,7 @@ func TestCutMidItem(t *testing.T) {
 	}
 	cfg := testConfig(proxy.URL(), root, device)
 	cfg.MaxBackoff = time.Second
-	p, err := publish.New(cfg, ob, testreceiver.Logger(t, slogLevel()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPublisher(t, cfg, ob)
 	start(t, p)
 	waitDrained(t, p, 40*time.Second)
 	got := rc.Order()
@@ -147,10 +140,7 @@ func TestOverdueHoldsNewItems(t *testing.T) {
 	ob.put(first)
 	cfg := testConfig(b.URL(), root, device)
 	cfg.AckTimeout = 300 * time.Millisecond
-	p, err := publish.New(cfg, ob, testreceiver.Logger(t, slogLevel()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPublisher(t, cfg, ob)
 	start(t, p)
 	deadline := time.Now().Add(60 * time.Second)
 	for p.Stats().Retransmitted < 1 { // first is overdue

@@ -105,6 +105,16 @@ func forgetSession(t testing.TB, broker, device string) {
 	})
 }
 
+// newPublisher makes a publisher of ob's items that logs through the test.
+func newPublisher(t *testing.T, cfg publish.Config, ob publish.Outbox) *publish.Publisher {
+	t.Helper()
+	p, err := publish.New(cfg, ob, testreceiver.Logger(t, slogLevel()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // start runs p until the end of the test, which checks that Run returns nil.
 func start(t *testing.T, p *publish.Publisher) (stop func()) {
 	t.Helper()

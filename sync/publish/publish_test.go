@@ -29,10 +29,7 @@ func TestDrain(t *testing.T) {
 				put(t, ob, it)
 				want = append(want, it)
 			}
-			p, err := publish.New(testConfig(tg.device, root, device), ob, testreceiver.Logger(t, slogLevel()))
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := newPublisher(t, testConfig(tg.device, root, device), ob)
 			stop := start(t, p)
 			// More while running: the outbox's change signal wakes the publisher.
 			for i := 30; i < 40; i++ {
@@ -80,10 +77,7 @@ func TestRejected(t *testing.T) {
 	for i := range 3 {
 		put(t, ob, newItem(t, device, i+1, 1000))
 	}
-	p, err := publish.New(testConfig(b.URL(), root, device), ob, testreceiver.Logger(t, slogLevel()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPublisher(t, testConfig(b.URL(), root, device), ob)
 	start(t, p)
 	waitDrained(t, p, 20*time.Second)
 	dl, err := ob.DeadLetters()
@@ -111,10 +105,7 @@ func TestAckLost(t *testing.T) {
 	ob.put(newItem(t, device, 2, 1000))
 	cfg := testConfig(b.URL(), root, device)
 	cfg.AckTimeout = 300 * time.Millisecond
-	p, err := publish.New(cfg, ob, testreceiver.Logger(t, slogLevel()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPublisher(t, cfg, ob)
 	start(t, p)
 	waitDrained(t, p, 20*time.Second)
 	if n := rc.Count(first.Meta.ItemID); n != 2 {
@@ -133,10 +124,7 @@ func TestStatus(t *testing.T) {
 			root, device := uniq("status"), uniq("dev")
 			forgetSession(t, tg.device, device)
 			ob := openOutbox(t, t.TempDir())
-			p, err := publish.New(testConfig(tg.device, root, device), ob, testreceiver.Logger(t, slogLevel()))
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := newPublisher(t, testConfig(tg.device, root, device), ob)
 			stop := start(t, p)
 			topic := wire.Topics{Root: root}.Status(device)
 			st := readStatus(t, tg.cloud, topic, wire.StateOnline)
@@ -265,10 +253,7 @@ func TestDrainMemory(t *testing.T) {
 		ob.put(it)
 		want = append(want, it.Meta.ItemID)
 	}
-	p, err := publish.New(testConfig(b.URL(), root, device), ob, testreceiver.Logger(t, slogLevel()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPublisher(t, testConfig(b.URL(), root, device), ob)
 	start(t, p)
 	waitDrained(t, p, 20*time.Second)
 	if got := rc.Order(); !slices.Equal(got, want) {
