@@ -71,13 +71,8 @@ func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	img, err := s.opt.Images.GetImage(r.Context(), id)
-	if errors.Is(err, db.ErrNotFound) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no image %q", id))
-		return
-	}
 	if err != nil {
-		s.log.Error("get image", "item", id, "err", err)
-		writeError(w, http.StatusInternalServerError, "get image failed")
+		s.lookupFailed(w, err, "image", "item", id)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.imageView(r.Context(), img))

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -102,13 +101,8 @@ func (s *Server) imageView(ctx context.Context, img db.Image) any {
 func (s *Server) imageObject(w http.ResponseWriter, r *http.Request) {
 	id, kind := r.PathValue("id"), r.PathValue("kind")
 	img, err := s.v1.Store.GetImage(r.Context(), id)
-	if errors.Is(err, db.ErrNotFound) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no image %q", id))
-		return
-	}
 	if err != nil {
-		s.log.Error("get image", "item", id, "err", err)
-		writeError(w, http.StatusInternalServerError, "get image failed")
+		s.lookupFailed(w, err, "image", "item", id)
 		return
 	}
 	var bucket, key string
@@ -151,13 +145,8 @@ func (s *Server) imageObject(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getScan(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("scan_id")
 	sc, err := s.v1.Store.GetScan(r.Context(), id)
-	if errors.Is(err, db.ErrNotFound) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no scan %q", id))
-		return
-	}
 	if err != nil {
-		s.log.Error("get scan", "scan", id, "err", err)
-		writeError(w, http.StatusInternalServerError, "get scan failed")
+		s.lookupFailed(w, err, "scan", "scan", id)
 		return
 	}
 	if sc.Images == nil {
