@@ -49,6 +49,7 @@ type Reassembler struct {
 	l       Limits
 	mu      sync.Mutex
 	pending map[key]*partial
+	held    int64 // frame bytes held in pending
 }
 
 type key struct{ device, id string }
@@ -64,6 +65,7 @@ type partial struct {
 	head     *Header
 	chunks   map[int]piece
 	received int64
+	bytes    int64 // frame bytes held (heads and bodies)
 	last     time.Time
 }
 
@@ -110,7 +112,7 @@ func (r *Reassembler) add(frame []byte, now time.Time, topicDevice string) (*Ite
 		}
 		it := itemFrom(&h, append([]byte(nil), body...))
 		r.mu.Lock()
-		delete(r.pending, key{dev, id})
+		r.remove(key{dev, id})
 		r.mu.Unlock()
 		return &it, nil
 	}
@@ -127,7 +129,7 @@ func (r *Reassembler) add(frame []byte, now time.Time, topicDevice string) (*Ite
 		p.first.Meta, p.first.Parts = nil, nil
 		r.pending[k] = p
 	} else if f := p.first; f.Seq != h.Seq || f.Chunks != h.Chunks || f.Total != h.Total || f.SHA256 != h.SHA256 {
-		delete(r.pending, k)
+		r.remove(k)
 		return nil, reject(id, dev, ReasonHeaderMismatch, "chunk %d disagrees with earlier chunks on seq, count, total or digest", h.Chunk)
 	}
 	if old, ok := p.chunks[h.Chunk]; ok {
@@ -135,11 +137,11 @@ func (r *Reassembler) add(frame []byte, now time.Time, topicDevice string) (*Ite
 			p.last = now
 			return nil, nil // redelivery of a chunk we hold
 		}
-		delete(r.pending, k)
+		r.remove(k)
 		return nil, reject(id, dev, ReasonDuplicateChunk, "second, different copy of chunk %d", h.Chunk)
 	}
 	if p.received+int64(len(body)) > h.Total {
-		delete(r.pending, k)
+		r.remove(k)
 		return nil, reject(id, dev, ReasonSizeMismatch, "chunks add up to more than %d bytes", h.Total)
 	}
 	p.chunks[h.Chunk] = piece{
@@ -148,6 +150,8 @@ func (r *Reassembler) add(frame []byte, now time.Time, topicDevice string) (*Ite
 		data: append([]byte(nil), body...),
 	}
 	p.received += int64(len(body))
+	p.bytes += int64(len(frame))
+	r.held += int64(len(frame))
 	p.last = now
 	if h.Chunk == 0 {
 		hc := h
@@ -157,7 +161,7 @@ func (r *Reassembler) add(frame []byte, now time.Time, topicDevice string) (*Ite
 		return nil, nil
 	}
 	// Complete: every chunk is here. They must tile the body exactly.
-	delete(r.pending, k)
+	r.remove(k)
 	if p.received != h.Total {
 		return nil, reject(id, dev, ReasonSizeMismatch, "chunks add up to %d bytes, header says %d", p.received, h.Total)
 	}
@@ -183,8 +187,16 @@ func (r *Reassembler) add(frame []byte, now time.Time, topicDevice string) (*Ite
 
 func (r *Reassembler) drop(k key) {
 	r.mu.Lock()
-	delete(r.pending, k)
+	r.remove(k)
 	r.mu.Unlock()
+}
+
+// remove forgets the partial item k. r.mu is held.
+func (r *Reassembler) remove(k key) {
+	if p := r.pending[k]; p != nil {
+		r.held -= p.bytes
+		delete(r.pending, k)
+	}
 }
 
 // Expire drops the incomplete items whose last chunk came more than
@@ -196,7 +208,7 @@ func (r *Reassembler) Expire(now time.Time) []string {
 	var ids []string
 	for k, p := range r.pending {
 		if now.Sub(p.last) > r.l.Timeout {
-			delete(r.pending, k)
+			r.remove(k)
 			ids = append(ids, k.id)
 		}
 	}
@@ -209,4 +221,76 @@ func (r *Reassembler) InProgress() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.pending)
+}
+
+// Held is the number of frame bytes held in incomplete items.
+func (r *Reassembler) Held() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.held
+}
+
+// Partial is an incomplete item taken out of a Reassembler by Take: the
+// chunks it had received, each as the frame it came in, so that another
+// Reassembler (on another receiver, or after a restart) can finish it.
+type Partial struct {
+	Device, ItemID string
+	Chunks         int          // the item's number of chunks
+	Frames         []ChunkFrame // in chunk order
+	Last           time.Time    // when its last chunk arrived
+}
+
+// ChunkFrame is one received chunk of a Partial.
+type ChunkFrame struct {
+	Chunk int
+	Frame []byte
+}
+
+// Take removes and returns the incomplete items whose last chunk came at
+// or before idleSince, and then, oldest first, as many more as it takes to
+// bring the bytes held to maxHeld or less (maxHeld <= 0: no byte bound).
+// A receiver uses it to hand incomplete items to shared storage: with
+// several receivers behind one shared subscription, each holds only some
+// of an item's chunks.
+func (r *Reassembler) Take(idleSince time.Time, maxHeld int64) []Partial {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	type entry struct {
+		k key
+		p *partial
+	}
+	var all []entry
+	for k, p := range r.pending {
+		all = append(all, entry{k, p})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].p.last.Equal(all[j].p.last) {
+			return all[i].p.last.Before(all[j].p.last)
+		}
+		return all[i].k.id < all[j].k.id
+	})
+	var out []Partial
+	for _, e := range all {
+		if e.p.last.After(idleSince) && (maxHeld <= 0 || r.held <= maxHeld) {
+			continue
+		}
+		out = append(out, e.p.partial(e.k))
+		r.remove(e.k)
+	}
+	return out
+}
+
+// partial exports p's chunks as frames.
+func (p *partial) partial(k key) Partial {
+	idx := make([]int, 0, len(p.chunks))
+	for i := range p.chunks {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	out := Partial{Device: k.device, ItemID: k.id, Chunks: p.first.Chunks, Last: p.last, Frames: make([]ChunkFrame, 0, len(idx))}
+	for _, i := range idx {
+		c := p.chunks[i]
+		out.Frames = append(out.Frames, ChunkFrame{Chunk: i, Frame: append(c.head, c.data...)})
+	}
+	return out
 }

@@ -20,8 +20,10 @@ type Status struct {
 	OutboxDepth      int       `json:"outbox_depth"`
 	OutboxBytes      int64     `json:"outbox_bytes"`
 	OldestAgeSeconds float64   `json:"oldest_age_seconds"`
-	Evictions        int64     `json:"evictions,omitempty"`    // images dropped by the outbox's byte bound, ever
-	DeadLetters      int       `json:"dead_letters,omitempty"` // items rejected by the cloud, held on the device
+	Evictions        int64     `json:"evictions,omitempty"`        // images dropped by the outbox's byte bound, ever
+	Refused          int64     `json:"refused,omitempty"`          // items the full outbox refused, ever
+	MaxBytes         int64     `json:"outbox_max_bytes,omitempty"` // the outbox's byte bound
+	DeadLetters      int       `json:"dead_letters,omitempty"`     // items rejected by the cloud, held on the device
 	Version          string    `json:"version,omitempty"`
 	Time             time.Time `json:"time"`
 }
@@ -54,7 +56,7 @@ func (s *Status) validate() error {
 	if s.State != StateOnline && s.State != StateOffline {
 		return fmt.Errorf("state %q: want %q or %q", s.State, StateOnline, StateOffline)
 	}
-	if s.OutboxDepth < 0 || s.OutboxBytes < 0 || s.OldestAgeSeconds < 0 || s.Evictions < 0 || s.DeadLetters < 0 {
+	if s.OutboxDepth < 0 || s.OutboxBytes < 0 || s.OldestAgeSeconds < 0 || s.Evictions < 0 || s.Refused < 0 || s.MaxBytes < 0 || s.DeadLetters < 0 {
 		return fmt.Errorf("negative outbox figure")
 	}
 	return nil
