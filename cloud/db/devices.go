@@ -12,20 +12,22 @@ func (d *DB) UpdateDevice(ctx context.Context, s DeviceStatus) error {
 	if err := ValidDevice(s.Device); err != nil {
 		return fmt.Errorf("update device: %w", err)
 	}
-	if s.OutboxDepth < 0 {
-		return fmt.Errorf("update device %q: %w: negative outbox depth", s.Device, ErrInvalid)
+	if s.OutboxDepth < 0 || s.Evictions < 0 || s.Refused < 0 || s.DeadLetters < 0 {
+		return fmt.Errorf("update device %q: %w: negative outbox figures", s.Device, ErrInvalid)
 	}
 	seen := s.Seen
 	if seen.IsZero() {
 		seen = now()
 	}
-	_, err := d.sql.ExecContext(ctx, d.rebind(`INSERT INTO devices (id, first_seen, last_seen, online, outbox_depth, version)
-		VALUES (?, ?, ?, ?, ?, ?)
+	_, err := d.sql.ExecContext(ctx, d.rebind(`INSERT INTO devices (id, first_seen, last_seen, online, outbox_depth,
+		evictions, refused, dead_letters, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 		last_seen = CASE WHEN excluded.last_seen > devices.last_seen THEN excluded.last_seen ELSE devices.last_seen END,
 		online = excluded.online, outbox_depth = excluded.outbox_depth,
+		evictions = excluded.evictions, refused = excluded.refused, dead_letters = excluded.dead_letters,
 		version = CASE WHEN excluded.version = '' THEN devices.version ELSE excluded.version END`),
-		s.Device, d.ts(seen), d.ts(seen), s.Online, s.OutboxDepth, s.Version)
+		s.Device, d.ts(seen), d.ts(seen), s.Online, s.OutboxDepth, s.Evictions, s.Refused, s.DeadLetters, s.Version)
 	if err != nil {
 		return fmt.Errorf("update device %q: %w", s.Device, err)
 	}
@@ -34,7 +36,8 @@ func (d *DB) UpdateDevice(ctx context.Context, s DeviceStatus) error {
 
 // ListDevices returns every device, by id, with the number of its images.
 func (d *DB) ListDevices(ctx context.Context) ([]Device, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT d.id, d.first_seen, d.last_seen, d.online, d.outbox_depth, d.version,
+	rows, err := d.sql.QueryContext(ctx, `SELECT d.id, d.first_seen, d.last_seen, d.online, d.outbox_depth,
+		d.evictions, d.refused, d.dead_letters, d.version,
 		(SELECT COUNT(*) FROM images i WHERE i.device = d.id)
 		FROM devices d ORDER BY d.id`)
 	if err != nil {
@@ -44,7 +47,7 @@ func (d *DB) ListDevices(ctx context.Context) ([]Device, error) {
 	devs := []Device{}
 	for rows.Next() {
 		var v Device
-		if err := rows.Scan(&v.ID, timeCol{&v.FirstSeen}, timeCol{&v.LastSeen}, &v.Online, &v.OutboxDepth, &v.Version, &v.Images); err != nil {
+		if err := rows.Scan(&v.ID, timeCol{&v.FirstSeen}, timeCol{&v.LastSeen}, &v.Online, &v.OutboxDepth, &v.Evictions, &v.Refused, &v.DeadLetters, &v.Version, &v.Images); err != nil {
 			return nil, fmt.Errorf("list devices: %w", err)
 		}
 		devs = append(devs, v)

@@ -15,15 +15,22 @@ import (
 
 // PutImage stores img unless an image with its item id exists: in one
 // transaction it inserts the image in state "stored", upserts its device
-// (last seen) and scan, and queues its count job. created is false for a
-// duplicate, which changes nothing. img.State is ignored; a zero
-// img.ReceivedAt means now.
+// (last seen) and scan, and queues its count job. An image in state
+// StateImageEvicted (its bytes never reached the cloud) is inserted in that
+// state and gets no count job. created is false for a duplicate, which
+// changes nothing. Any other img.State is ignored; a zero img.ReceivedAt
+// means now.
 func (d *DB) PutImage(ctx context.Context, img Image) (created bool, err error) {
 	if err := validateImage(img); err != nil {
 		return false, fmt.Errorf("put image %q: %w", img.ItemID, err)
 	}
 	if img.Origin == "" {
 		img.Origin = OriginDevice
+	}
+	evicted := img.State == StateImageEvicted
+	state := StateStored
+	if evicted {
+		state = StateImageEvicted
 	}
 	t := now()
 	if img.ReceivedAt.IsZero() {
@@ -44,7 +51,7 @@ func (d *DB) PutImage(ctx context.Context, img Image) (created bool, err error) 
 			img.ItemID, img.Device, int64(img.Seq), d.ts(img.CapturedAt), img.ClockSynced, lat, lon,
 			img.Width, img.Height, img.ForestShare, img.Segmenter, img.Model, img.ModelSHA256,
 			img.ScanID, img.AddressID, img.TreeType, img.Source, img.Origin, img.RawKey, img.MaskKey,
-			img.ContentSHA256, StateStored, d.ts(img.ReceivedAt))
+			img.ContentSHA256, state, d.ts(img.ReceivedAt))
 		if err != nil {
 			return fmt.Errorf("insert image: %w", err)
 		}
@@ -71,6 +78,9 @@ func (d *DB) PutImage(ctx context.Context, img Image) (created bool, err error) 
 				img.ScanID, img.AddressID, img.TreeType, d.ts(t)); err != nil {
 				return fmt.Errorf("upsert scan: %w", err)
 			}
+		}
+		if evicted {
+			return nil // nothing to count
 		}
 		if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO jobs (item_id, state, attempts, lease_until, created_at, updated_at)
 			VALUES (?, ?, 0, ?, ?, ?)`), img.ItemID, JobQueued, d.ts(t), d.ts(t), d.ts(t)); err != nil {
@@ -281,13 +291,15 @@ func (d *DB) GetScan(ctx context.Context, scanID string) (Scan, error) {
 	if err != nil {
 		return Scan{}, fmt.Errorf("get scan %q: %w", scanID, err)
 	}
-	var total sql.NullInt64
-	if err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT COUNT(*), COUNT(c.item_id), SUM(c.count)
+	var total, evicted sql.NullInt64
+	if err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT COUNT(*), COUNT(c.item_id), SUM(c.count),
+		SUM(CASE WHEN i.state = 'image_evicted' THEN 1 ELSE 0 END)
 		FROM images i LEFT JOIN counts c ON c.item_id = i.item_id WHERE i.scan_id = ?`), scanID).
-		Scan(&s.ImageCount, &s.Counted, &total); err != nil {
+		Scan(&s.ImageCount, &s.Counted, &total, &evicted); err != nil {
 		return Scan{}, fmt.Errorf("get scan %q: totals: %w", scanID, err)
 	}
 	s.TotalTrees = int(total.Int64)
+	s.Evicted = int(evicted.Int64)
 	s.Images, err = d.queryImages(ctx, `SELECT `+imageCols+imageFrom+` WHERE i.scan_id = ?
 		ORDER BY i.captured_at DESC, i.item_id DESC LIMIT `+fmt.Sprint(MaxScanImages), scanID)
 	if err != nil {
@@ -307,6 +319,19 @@ func (d *DB) HasRawKey(ctx context.Context, key string) (bool, error) {
 	}
 	if err != nil {
 		return false, fmt.Errorf("has raw key %q: %w", key, err)
+	}
+	return true, nil
+}
+
+// HasImage reports whether an image with item id itemID is stored.
+func (d *DB) HasImage(ctx context.Context, itemID string) (bool, error) {
+	var one int
+	err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT 1 FROM images WHERE item_id = ?`), itemID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("has image %q: %w", itemID, err)
 	}
 	return true, nil
 }

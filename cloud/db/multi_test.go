@@ -28,6 +28,18 @@ func TestPostgresManyHandles(t *testing.T) {
 	claimAcross(t, func() *db.DB { return open(t, u) })
 }
 
+// TestSQLiteStageAcross and TestPostgresStageAcross: receivers on several
+// handles staging the chunks of the same items take each item once.
+func TestSQLiteStageAcross(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "canopy.db")
+	dbtest.StageAcross(t, []*db.DB{open(t, path), open(t, path), open(t, path)})
+}
+
+func TestPostgresStageAcross(t *testing.T) {
+	u := dbtest.PostgresSchemaURL(t)
+	dbtest.StageAcross(t, []*db.DB{open(t, u), open(t, u), open(t, u)})
+}
+
 func open(t *testing.T, u string) *db.DB {
 	t.Helper()
 	d, err := db.Open(context.Background(), u, nil)

@@ -12,6 +12,11 @@ const (
 	StateCounting = "counting" // a worker holds its job
 	StateCounted  = "counted"  // a count is recorded
 	StateFailed   = "failed"   // counting failed for good
+	// StateImageEvicted: the device's outbox dropped the image bytes to stay
+	// within its byte bound before the item was sent. The row, its metadata
+	// and the device's mask are kept; there is no image and no count job, so
+	// it is never counted (and never counted as zero trees).
+	StateImageEvicted = "image_evicted"
 )
 
 // Image origins.
@@ -44,7 +49,7 @@ type Image struct {
 	RawKey        string    `json:"raw_key"`            // in bucket "raw"
 	MaskKey       string    `json:"mask_key,omitempty"` // the device's mask, in bucket "raw"
 	ContentSHA256 string    `json:"content_sha256,omitempty"`
-	State         string    `json:"state"`       // set by the database; ignored by PutImage
+	State         string    `json:"state"`       // set by the database; PutImage takes StateImageEvicted, else stores StateStored
 	ReceivedAt    time.Time `json:"received_at"` // zero in PutImage: now
 	// Count is the image's count once it has one.
 	Count *CountRecord `json:"count,omitempty"`
@@ -87,6 +92,7 @@ type Scan struct {
 	Images     []Image   `json:"images"`      // newest first, with counts (at most MaxScanImages)
 	ImageCount int       `json:"image_count"` // all images of the scan
 	Counted    int       `json:"counted"`     // images with a count
+	Evicted    int       `json:"evicted"`     // images evicted on the device (metadata only, never counted)
 	TotalTrees int       `json:"total_trees"` // sum of their counts
 }
 
@@ -95,6 +101,9 @@ type DeviceStatus struct {
 	Device      string
 	Online      bool
 	OutboxDepth int
+	Evictions   int64 // images its outbox dropped to stay within its bound, ever
+	Refused     int64 // items its full outbox refused, ever
+	DeadLetters int64 // items in its dead letters
 	Version     string
 	Seen        time.Time // zero: now
 }
@@ -106,6 +115,9 @@ type Device struct {
 	LastSeen    time.Time `json:"last_seen"`
 	Online      bool      `json:"online"`
 	OutboxDepth int       `json:"outbox_depth"`
+	Evictions   int64     `json:"evictions"`    // images its outbox dropped, ever
+	Refused     int64     `json:"refused"`      // items its full outbox refused, ever
+	DeadLetters int64     `json:"dead_letters"` // items in its dead letters
 	Version     string    `json:"version,omitempty"`
 	Images      int       `json:"images"` // images stored from it
 }

@@ -61,7 +61,7 @@ func validateImage(img Image) error {
 	if img.CapturedAt.IsZero() {
 		errs = append(errs, fmt.Errorf("%w: no capture time", ErrInvalid))
 	}
-	if img.RawKey == "" {
+	if img.RawKey == "" && img.State != StateImageEvicted {
 		errs = append(errs, fmt.Errorf("%w: no raw key", ErrInvalid))
 	}
 	if img.ScanID != "" {

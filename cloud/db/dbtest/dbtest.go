@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) *db.DB) {
 		{"JobFail", testJobFail},
 		{"JobConcurrentClaims", testJobConcurrent},
 		{"Tokens", testTokens},
+		{"Staging", testStaging},
+		{"Evicted", testEvicted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -410,7 +412,7 @@ func testDevices(t *testing.T, d *db.DB) {
 	if err := d.UpdateDevice(ctx, db.DeviceStatus{Device: "dev-a", Online: true, OutboxDepth: 7, Version: "1.2.3", Seen: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.UpdateDevice(ctx, db.DeviceStatus{Device: "dev-b", Online: false, OutboxDepth: 3, Seen: t0.Add(-time.Minute)}); err != nil {
+	if err := d.UpdateDevice(ctx, db.DeviceStatus{Device: "dev-b", Online: false, OutboxDepth: 3, Evictions: 4, Refused: 2, DeadLetters: 1, Seen: t0.Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	devs, err := d.ListDevices(ctx)
@@ -419,7 +421,7 @@ func testDevices(t *testing.T, d *db.DB) {
 	}
 	want := []db.Device{
 		{ID: "dev-a", FirstSeen: t0, LastSeen: t0, Online: true, OutboxDepth: 7, Version: "1.2.3"},
-		{ID: "dev-b", FirstSeen: t0, LastSeen: t0, Online: false, OutboxDepth: 3, Images: 2},
+		{ID: "dev-b", FirstSeen: t0, LastSeen: t0, Online: false, OutboxDepth: 3, Evictions: 4, Refused: 2, DeadLetters: 1, Images: 2},
 	}
 	if !reflect.DeepEqual(devs, want) {
 		t.Errorf("ListDevices:\n got %+v\nwant %+v", devs, want)
