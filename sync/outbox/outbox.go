@@ -46,8 +46,10 @@ type DeadLetter struct {
 type Stats struct {
 	Depth       int       // items waiting
 	Bytes       int64     // bytes of items waiting (bounded by MaxBytes)
+	MaxBytes    int64     // the bound, Options.MaxBytes
 	Oldest      time.Time // PutAt of the oldest waiting item; zero when empty
 	Evictions   int64     // images dropped to respect MaxBytes, ever
+	Refused     int64     // items Put refused with ErrFull, ever
 	DeadLetters int       // items in the dead-letter bucket
 	DeadBytes   int64     // bytes in the dead-letter bucket
 }
@@ -63,6 +65,7 @@ var (
 	keyBytes      = []byte("bytes")
 	keyFreeable   = []byte("freeable")
 	keyEvictions  = []byte("evictions")
+	keyRefused    = []byte("refused")
 	keyDead       = []byte("dead")
 	keyDeadBytes  = []byte("dead_bytes")
 	keyEvictAfter = []byte("evict_after")
@@ -130,7 +133,7 @@ type putReq struct {
 // in the outbox (waiting or dead) stores nothing new but records cur. When
 // it does not fit in MaxBytes, Put first drops the image bytes of the
 // oldest waiting items (see the package doc); if that cannot make room it
-// returns ErrFull and stores nothing.
+// returns ErrFull, stores nothing and counts the refusal (Stats.Refused).
 func (o *Outbox) Put(ctx context.Context, it wire.Item, cur Cursor) error {
 	req, err := o.prepare(it, cur)
 	if err != nil {
@@ -185,6 +188,7 @@ func (o *Outbox) commit(reqs []*putReq) {
 			if err := o.putTx(tx, r); err != nil {
 				if errors.Is(err, ErrFull) {
 					r.err = err
+					addCounter(tx.Bucket(bucketMeta), keyRefused, 1)
 					continue
 				}
 				return err
@@ -530,12 +534,13 @@ func (o *Outbox) Replay(id string) error {
 
 // Stats reads the counters and the oldest item's PutAt.
 func (o *Outbox) Stats() (Stats, error) {
-	var s Stats
+	s := Stats{MaxBytes: o.opt.MaxBytes}
 	err := o.db.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		s.Depth = int(counter(m, keyDepth))
 		s.Bytes = counter(m, keyBytes)
 		s.Evictions = counter(m, keyEvictions)
+		s.Refused = counter(m, keyRefused)
 		s.DeadLetters = int(counter(m, keyDead))
 		s.DeadBytes = counter(m, keyDeadBytes)
 		if k, v := tx.Bucket(bucketItems).Cursor().First(); k != nil {

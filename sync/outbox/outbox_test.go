@@ -135,8 +135,8 @@ func TestLifecycle(t *testing.T) {
 				}
 			}
 			st, _ = ob.Stats()
-			if st != (Stats{}) {
-				t.Errorf("Stats of an empty outbox = %+v, want zero", st)
+			if st != (Stats{MaxBytes: DefaultMaxBytes}) {
+				t.Errorf("Stats of an empty outbox = %+v, want zero but the bound", st)
 			}
 		})
 	}
@@ -179,12 +179,14 @@ func TestEviction(t *testing.T) {
 		t.Errorf("Stats = %+v, want 1 eviction and bytes ≤ %d", st, ob.opt.MaxBytes)
 	}
 	// An item larger than the bound cannot fit, whatever is evicted:
-	// refused, nothing changed.
+	// refused, nothing changed but the refusal counted.
 	if err := ob.Put(ctx, item(id(5), 10*int(full)), Cursor{Source: "s", Position: "5"}); !errors.Is(err, ErrFull) {
 		t.Fatalf("huge Put: %v, want ErrFull", err)
 	}
-	if st2, _ := ob.Stats(); st2 != st {
-		t.Errorf("refused Put changed Stats: %+v -> %+v", st, st2)
+	want := st
+	want.Refused++
+	if st2, _ := ob.Stats(); st2 != want {
+		t.Errorf("refused Put: Stats %+v -> %+v, want only Refused + 1", st, st2)
 	}
 	if pos, _ := ob.Cursor("s"); pos != "" {
 		t.Errorf("refused Put recorded its cursor %q", pos)

@@ -185,8 +185,8 @@ func (s *sender) status(ctx context.Context, state string) error {
 	p := s.p
 	st := wire.Status{Device: p.cfg.Device, State: state, Version: p.cfg.Version, Time: time.Now().UTC()}
 	if os, err := p.ob.Stats(); err == nil {
-		st.OutboxDepth, st.OutboxBytes = os.Depth, os.Bytes
-		st.Evictions, st.DeadLetters = os.Evictions, os.DeadLetters
+		st.OutboxDepth, st.OutboxBytes, st.MaxBytes = os.Depth, os.Bytes, os.MaxBytes
+		st.Evictions, st.Refused, st.DeadLetters = os.Evictions, os.Refused, os.DeadLetters
 		if !os.Oldest.IsZero() {
 			st.OldestAgeSeconds = time.Since(os.Oldest).Seconds()
 		}
