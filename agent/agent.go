@@ -50,6 +50,12 @@ type Agent struct {
 	// segBusy and putBusy hold when their stage took its current frame
 	// (Unix nanoseconds; 0 when idle), for Health.
 	segBusy, putBusy atomic.Int64
+	// full is set while the sink refuses items (owned by the put stage).
+	full struct {
+		on      bool
+		since   time.Time
+		refused int64
+	}
 }
 
 // New checks o and returns an Agent.
@@ -147,7 +153,7 @@ func (a *Agent) Run(ctx context.Context) error {
 				select {
 				case <-t.C:
 					s := a.Stats()
-					a.log.Info("stats", "frames_read", s.FramesRead, "selected", s.Selected, "items_put", s.ItemsPut, "skipped", s.Skipped)
+					a.log.Info("stats", "frames_read", s.FramesRead, "selected", s.Selected, "items_put", s.ItemsPut, "refused", s.Refused, "skipped", s.Skipped)
 				case <-quit:
 					return
 				}
@@ -165,7 +171,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	s := a.Stats()
 	el := time.Since(started).Seconds()
 	a.log.Info("capture stopped", "source", src.Name(), "frames_read", s.FramesRead, "segmented", s.Segmented,
-		"selected", s.Selected, "items_put", s.ItemsPut, "skipped", s.Skipped,
+		"selected", s.Selected, "items_put", s.ItemsPut, "refused", s.Refused, "skipped", s.Skipped,
 		"elapsed_s", round3(el), "fps", round3(float64(s.FramesRead)/max(el, 1e-9)), "peak_rss_mb", round3(float64(peakRSS())/(1<<20)))
 	if first != nil && ctx.Err() != nil && errors.Is(first, context.Canceled) {
 		return nil // the drain ran out of time: what was left is read again next time
@@ -279,10 +285,34 @@ func (a *Agent) put1(ctx context.Context, j segmented) (*wire.Item, error) {
 		a.c.skip(SkipEncodeError)
 		return nil, nil
 	}
-	if err := a.o.Sink.Put(ctx, it, j.cur); err != nil {
+	err = a.o.Sink.Put(ctx, it, j.cur)
+	if errors.Is(err, ErrFull) {
+		a.refuse(it, j, err)
+		return nil, nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("put item %s: %w", it.Meta.ItemID, err)
 	}
+	if a.full.on {
+		a.log.Info("sink has room again: items are accepted", "item", it.Meta.ItemID,
+			"refused_while_full", a.full.refused, "full_for", time.Since(a.full.since).Round(time.Second))
+		a.full.on = false
+	}
 	return &it, nil
+}
+
+// refuse counts and logs an item that the full sink refused: a warning when
+// the sink becomes full, then one debug line an item until it has room.
+func (a *Agent) refuse(it wire.Item, j segmented, err error) {
+	a.c.skip(SkipSinkFull)
+	if !a.full.on {
+		a.full.on, a.full.since, a.full.refused = true, time.Now(), 0
+		a.log.Warn("outbox full: refusing new items until the cloud acknowledges some", "item", it.Meta.ItemID,
+			"frame", j.f.Name, "refused_total", a.c.refused.Load(), "err", err)
+	} else {
+		a.log.Debug("item refused: outbox full", "item", it.Meta.ItemID, "frame", j.f.Name, "refused_total", a.c.refused.Load())
+	}
+	a.full.refused++
 }
 
 func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }

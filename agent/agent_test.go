@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -255,6 +256,35 @@ func TestSinkErrorStops(t *testing.T) {
 	})
 	if err := a.Run(context.Background()); !errors.Is(err, boom) {
 		t.Fatalf("got %v, want the sink's error", err)
+	}
+}
+
+// TestFullSinkIsBackPressure: a full outbox refuses items one at a time;
+// the agent counts the refusals, keeps capturing and resumes when the sink
+// has room again.
+func TestFullSinkIsBackPressure(t *testing.T) {
+	data := t.TempDir()
+	enc, _ := encode.New(encode.Options{Device: "d", JPEGQuality: 80, StateDir: data})
+	defer enc.Close()
+	n := 0
+	a, _ := New(Options{
+		Open:      func(capture.Options) (capture.Source, error) { return &fakeSource{limit: 10}, nil },
+		Segmenter: &fakeSeg{seg: func(context.Context) error { return nil }},
+		Encoder:   enc,
+		Sink: SinkFunc(func(context.Context, wire.Item, Cursor) error {
+			n++
+			if n >= 3 && n <= 7 { // full from the third item to the seventh
+				return fmt.Errorf("put: %w: no room", ErrFull)
+			}
+			return nil
+		}),
+	})
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v, want nil: a full sink must not stop the agent", err)
+	}
+	s := a.Stats()
+	if s.FramesRead != 10 || s.ItemsPut != 5 || s.Refused != 5 || s.Skipped[SkipSinkFull] != 5 {
+		t.Fatalf("got %+v, want 10 read, 5 put, 5 refused", s)
 	}
 }
 

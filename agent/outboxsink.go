@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/canopy-forest/canopy/sync/outbox"
 	"github.com/canopy-forest/canopy/sync/wire"
@@ -14,9 +16,14 @@ type OutboxSink struct {
 	*outbox.Outbox
 }
 
-// Put puts it in the outbox with cur.
+// Put puts it in the outbox with cur. A full outbox (outbox.ErrFull) is
+// reported as ErrFull too.
 func (s OutboxSink) Put(ctx context.Context, it wire.Item, cur Cursor) error {
-	return s.Outbox.Put(ctx, it, outbox.Cursor(cur))
+	err := s.Outbox.Put(ctx, it, outbox.Cursor(cur))
+	if errors.Is(err, outbox.ErrFull) {
+		return fmt.Errorf("%w: %w", ErrFull, err)
+	}
+	return err
 }
 
 // Advance records the position of a frame that was not selected, when the

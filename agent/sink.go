@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 
 	"github.com/canopy-forest/canopy/sync/wire"
 )
@@ -16,9 +17,17 @@ type Cursor struct {
 // Sink receives the items the pipeline selects.
 type Sink interface {
 	// Put stores it durably, recording cur in the same step when cur is not
-	// zero. An error stops the pipeline (nothing is dropped silently).
+	// zero. An error wrapping ErrFull refuses this one item (the sink is
+	// full): the pipeline counts it, logs it and goes on. Any other error
+	// stops the pipeline (nothing is dropped silently).
 	Put(ctx context.Context, it wire.Item, cur Cursor) error
 }
+
+// ErrFull is returned (wrapped) by a Sink that has no room for an item: a
+// full outbox, after its eviction policy has done what it can. It is
+// back-pressure, not a failure: the agent refuses the item, counts the
+// refusal and keeps capturing; puts succeed again once acks free room.
+var ErrFull = errors.New("sink full")
 
 // SinkFunc adapts a function to Sink.
 type SinkFunc func(ctx context.Context, it wire.Item, cur Cursor) error

@@ -9,18 +9,22 @@ type Stats struct {
 	Selected   int64            `json:"selected"`
 	Skipped    map[string]int64 `json:"skipped"` // by reason
 	ItemsPut   int64            `json:"items_put"`
+	// Refused counts the items the sink refused because it was full
+	// (ErrFull); they are also in Skipped under SkipSinkFull.
+	Refused int64 `json:"refused"`
 }
 
 // Reasons a frame is skipped besides the selection policy's.
 const (
 	SkipSegmentError = "segment_error"
 	SkipEncodeError  = "encode_error"
+	SkipSinkFull     = "outbox_full" // the sink refused the item (ErrFull)
 )
 
 type counters struct {
 	read, segmented, selected, put atomic.Int64
 	lowShare, interval, duplicate  atomic.Int64
-	segErr, encErr                 atomic.Int64
+	segErr, encErr, refused        atomic.Int64
 }
 
 func (c *counters) skip(reason string) {
@@ -35,6 +39,8 @@ func (c *counters) skip(reason string) {
 		c.segErr.Add(1)
 	case SkipEncodeError:
 		c.encErr.Add(1)
+	case SkipSinkFull:
+		c.refused.Add(1)
 	}
 }
 
@@ -44,12 +50,14 @@ func (c *counters) snapshot() Stats {
 		Segmented:  c.segmented.Load(),
 		Selected:   c.selected.Load(),
 		ItemsPut:   c.put.Load(),
+		Refused:    c.refused.Load(),
 		Skipped: map[string]int64{
 			"low_share":      c.lowShare.Load(),
 			"interval":       c.interval.Load(),
 			"duplicate":      c.duplicate.Load(),
 			SkipSegmentError: c.segErr.Load(),
 			SkipEncodeError:  c.encErr.Load(),
+			SkipSinkFull:     c.refused.Load(),
 		},
 	}
 }
