@@ -2,9 +2,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,12 +16,18 @@ import (
 
 	_ "golang.org/x/image/tiff"
 
-	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/cloud/ingest"
+	"github.com/canopy-forest/canopy/internal/ulid"
+	"github.com/canopy-forest/canopy/sync/wire"
 )
 
 // UploadMeta is the "metadata" part of POST /v1/images.
 type UploadMeta struct {
+	// ItemID, when given, makes the upload idempotent: sending it again
+	// stores nothing new (1 to 64 of [A-Za-z0-9._-]). Without it, the
+	// cloud makes a ULID.
+	ItemID     string     `json:"item_id,omitempty"`
 	ScanID     string     `json:"scan_id"`
 	AddressID  string     `json:"address_id"`
 	TreeType   string     `json:"tree_type"`
@@ -166,6 +169,11 @@ func decodeMeta(b []byte) (UploadMeta, error) {
 			errs = append(errs, fmt.Errorf("device: %w", err))
 		}
 	}
+	if m.ItemID != "" {
+		if err := wire.ValidItemID(m.ItemID); err != nil {
+			errs = append(errs, fmt.Errorf("item_id: %w", err))
+		}
+	}
 	if (m.Lat == nil) != (m.Lon == nil) {
 		errs = append(errs, errors.New("give both lat and lon, or neither"))
 	}
@@ -183,11 +191,18 @@ func decodeMeta(b []byte) (UploadMeta, error) {
 
 // UploadAccepted is the body of a 202 answer to POST /v1/images.
 type UploadAccepted struct {
-	ItemID string `json:"item_id"`
-	State  string `json:"state"`
+	ItemID    string `json:"item_id"`
+	State     string `json:"state"`
+	Duplicate bool   `json:"duplicate,omitempty"` // an upload with this item_id was stored before
 }
 
-// upload: POST /v1/images, stored like a device item and queued for counting.
+// uploadIDs makes the item ids of uploads that bring none: ULIDs, the
+// scheme of device items.
+var uploadIDs = ulid.NewGenerator(nil)
+
+// upload: POST /v1/images. The upload becomes an item and is stored by the
+// ingest Saver, exactly as a device item is (same keys, meta.json, limits,
+// idempotency by item id), then queued for counting.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.v1.MaxUploadBytes)
 	u, err := ParseUpload(r.Body, r.Header.Get("Content-Type"), s.v1.MaxPixels)
@@ -200,40 +215,56 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	sum := sha256.Sum256(u.Data)
-	id := "up-" + rand.Text()
-	at := time.Now().UTC()
+	it, err := u.Item(time.Now())
+	if err != nil {
+		s.log.Error("make upload id", "err", err)
+		writeError(w, http.StatusInternalServerError, "making an item id failed")
+		return
+	}
+	id := it.Meta.ItemID
+	log := s.log.With("item", id)
+	saved, err := s.v1.Saver.Save(r.Context(), it, ingest.SaveOptions{Origin: ingest.OriginUpload})
+	if rej, ok := ingest.IsReject(err); ok {
+		status := http.StatusUnprocessableEntity
+		switch rej.Reason {
+		case ingest.ReasonTooLarge:
+			status = http.StatusRequestEntityTooLarge
+		case ingest.ReasonBadMeta:
+			status = http.StatusBadRequest
+		}
+		log.Warn("upload rejected", "reason", rej.Reason, "detail", rej.Detail)
+		writeError(w, status, rej.Error())
+		return
+	}
+	if err != nil {
+		log.Error("store upload", "err", err)
+		writeError(w, http.StatusInternalServerError, "storing the upload failed")
+		return
+	}
+	log.Info("upload stored", "scan", u.Meta.ScanID, "bytes", len(u.Data), "format", u.Format, "duplicate", saved.Duplicate)
+	writeJSON(w, http.StatusAccepted, UploadAccepted{ItemID: id, State: saved.Image.State, Duplicate: saved.Duplicate})
+}
+
+// Item is the upload as an item: its own item id or a new ULID, the
+// capture time it names (or now), and the image as the item's only part.
+func (u Upload) Item(now time.Time) (wire.Item, error) {
+	at := now.UTC()
 	if u.Meta.CapturedAt != nil {
 		at = u.Meta.CapturedAt.UTC()
 	}
-	dev := u.Meta.Device
-	prefix := dev
-	if prefix == "" {
-		prefix = "upload"
-	}
-	ext := map[string]string{"jpeg": "jpg", "png": "png", "tiff": "tif"}[u.Format]
-	key := blob.Key(prefix, at, id, "image."+ext)
-	log := s.log.With("item", id)
-	if err := s.v1.Blobs.Put(r.Context(), blob.Raw, key, u.Data, "image/"+u.Format); err != nil {
-		log.Error("store upload", "err", err)
-		writeError(w, http.StatusInternalServerError, "storing the image failed")
-		return
-	}
-	img := db.Image{
-		ItemID: id, Device: dev, CapturedAt: at, Lat: u.Meta.Lat, Lon: u.Meta.Lon,
-		Width: u.Width, Height: u.Height, ScanID: u.Meta.ScanID, AddressID: u.Meta.AddressID, TreeType: u.Meta.TreeType,
-		Source: "upload", Origin: db.OriginUpload, RawKey: key, ContentSHA256: hex.EncodeToString(sum[:]),
-	}
-	if _, err := s.v1.Store.PutImage(r.Context(), img); err != nil {
-		_ = s.v1.Blobs.Delete(r.Context(), blob.Raw, key)
-		if errors.Is(err, db.ErrInvalid) {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
+	id := u.Meta.ItemID
+	if id == "" {
+		var err error
+		if id, err = uploadIDs.New(at); err != nil {
+			return wire.Item{}, err
 		}
-		log.Error("record upload", "err", err)
-		writeError(w, http.StatusInternalServerError, "recording the image failed")
-		return
 	}
-	log.Info("upload stored", "scan", u.Meta.ScanID, "bytes", len(u.Data), "format", u.Format)
-	writeJSON(w, http.StatusAccepted, UploadAccepted{ItemID: id, State: db.StateStored})
+	m := wire.Meta{
+		ItemID: id, Device: u.Meta.Device, CapturedAt: at, Width: u.Width, Height: u.Height,
+		ScanID: u.Meta.ScanID, AddressID: u.Meta.AddressID, TreeType: u.Meta.TreeType, Source: "upload",
+	}
+	if u.Meta.Lat != nil {
+		m.GPS = &wire.GPS{Lat: *u.Meta.Lat, Lon: *u.Meta.Lon}
+	}
+	return wire.Item{Meta: m, Parts: []wire.Part{{Name: wire.PartImage, ContentType: "image/" + u.Format, Data: u.Data}}}, nil
 }

@@ -9,15 +9,23 @@ import (
 
 	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/cloud/ingest"
+	"github.com/canopy-forest/canopy/sync/wire"
 )
 
 // Store is what the issue-5 endpoints need of the database.
 type Store interface {
 	Images
 	PutImage(ctx context.Context, img db.Image) (bool, error)
+	HasImage(ctx context.Context, itemID string) (bool, error)
 	GetScan(ctx context.Context, scanID string) (db.Scan, error)
 	ListDevices(ctx context.Context) ([]db.Device, error)
 	LookupToken(ctx context.Context, hash string) (db.Token, error)
+}
+
+// Saver stores an item: the ingest path that device items take too.
+type Saver interface {
+	Save(ctx context.Context, it wire.Item, o ingest.SaveOptions) (ingest.Saved, error)
 }
 
 // V1Options configure uploads, scans, devices, image objects, auth and the
@@ -25,6 +33,7 @@ type Store interface {
 type V1Options struct {
 	Store          Store
 	Blobs          blob.Store
+	Saver          Saver // stores uploads; nil: an ingest.Saver over Blobs and Store
 	MaxUploadBytes int64 // 0: 32 MiB
 	MaxPixels      int   // 0: 100 megapixels
 	AuthOff        bool  // no bearer tokens asked (local demos only)
@@ -42,6 +51,9 @@ func (s *Server) EnableV1(o V1Options) {
 	}
 	if o.URLTTL <= 0 {
 		o.URLTTL = 15 * time.Minute
+	}
+	if o.Saver == nil {
+		o.Saver = ingest.NewSaver(o.Blobs, o.Store, ingest.ImageLimits{MaxBytes: int(o.MaxUploadBytes), MaxPixels: o.MaxPixels})
 	}
 	s.v1 = &o
 	s.mux.HandleFunc("POST /v1/images", s.upload)
@@ -121,6 +133,10 @@ func (s *Server) imageObject(w http.ResponseWriter, r *http.Request) {
 		}
 	default:
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no object %q (want raw, annotated or mask)", kind))
+		return
+	}
+	if key == "" && kind == "raw" && img.State == db.StateImageEvicted {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("image %q was evicted on the device (its outbox was full): only its metadata and mask reached the cloud", id))
 		return
 	}
 	if key == "" {

@@ -233,6 +233,43 @@ func TestUploadAndRead(t *testing.T) {
 	}
 }
 
+// TestUploadThroughSaver: an upload is stored by the ingest saver like a
+// device item (meta.json beside the image under blob.Key), and an upload
+// that names its item_id is idempotent.
+func TestUploadThroughSaver(t *testing.T) {
+	e := newV1(t, 0)
+	img := testJPEG(t)
+	meta := `{"item_id": "field-plot-7", "scan_id": "scan-9", "device": "cam-1", "captured_at": "2026-06-01T10:00:00Z"}`
+	var first UploadAccepted
+	for i := range 2 {
+		body, ct := multipartBody(t, part{"image", "a", img}, part{"metadata", "", []byte(meta)})
+		w := e.do(t, "POST", "/v1/images", e.write, body, ct)
+		if w.Code != http.StatusAccepted {
+			t.Fatalf("upload %d: %d %s", i, w.Code, w.Body)
+		}
+		var acc UploadAccepted
+		json.Unmarshal(w.Body.Bytes(), &acc)
+		if acc.ItemID != "field-plot-7" || acc.Duplicate != (i == 1) {
+			t.Errorf("upload %d: got %+v, want item field-plot-7, duplicate %v", i, acc, i == 1)
+		}
+		if i == 0 {
+			first = acc
+		}
+	}
+	keys, err := e.blobs.List(t.Context(), blob.Raw, "cam-1/2026/06/01/field-plot-7/")
+	if err != nil || len(keys) != 2 {
+		t.Errorf("objects: %v, %v; want image.jpg and meta.json", keys, err)
+	}
+	if n, _ := e.d.JobStats(t.Context()); n[db.JobQueued] != 1 {
+		t.Errorf("jobs %v, want one for %s", n, first.ItemID)
+	}
+	bad := `{"item_id": "../x", "scan_id": "s"}`
+	body, ct := multipartBody(t, part{"image", "a", img}, part{"metadata", "", []byte(bad)})
+	if w := e.do(t, "POST", "/v1/images", e.write, body, ct); w.Code != http.StatusBadRequest {
+		t.Errorf("hostile item_id: %d %s, want 400", w.Code, w.Body)
+	}
+}
+
 func TestAuth(t *testing.T) {
 	e := newV1(t, 0)
 	body, ct := multipartBody(t, part{"image", "a", testPNG(t, 8, 8)}, part{"metadata", "", []byte(goodMeta)})

@@ -42,7 +42,8 @@ async function loadDevices() {
     el("td", {}, x.id),
     el("td", { class: x.online ? "online" : "offline" }, x.online ? "online" : "offline"),
     el("td", {}, new Date(x.last_seen).toLocaleString()),
-    el("td", {}, String(x.outbox_depth)),
+    el("td", {}, String(x.outbox_depth) +
+      (x.evictions ? ` · ${x.evictions} evicted` : "") + (x.refused ? ` · ${x.refused} refused (full)` : "")),
     el("td", {}, String(x.images)))));
 }
 
@@ -79,16 +80,20 @@ async function loadImages() {
   const scans = await Promise.all(scanIDs.map((s) => json("/v1/scans/" + encodeURIComponent(s))));
   $("scans").replaceChildren(...scans.map((s) => el("div", { class: "scan", "data-scan": s.scan_id },
     el("b", {}, s.scan_id), ` — ${s.address_id || ""} ${s.tree_type || ""} — `,
-    el("span", { class: "total" }, String(s.total_trees)), ` trees in ${s.counted}/${s.image_count} images`)));
+    el("span", { class: "total" }, String(s.total_trees)), ` trees in ${s.counted}/${s.image_count} images`,
+    s.evicted ? el("span", { class: "evicted" }, ` · ${s.evicted} evicted on the device (not counted)`) : "")));
   drawMap(imgs);
   const cards = [];
   for (const i of imgs) {
     const v = await json("/v1/images/" + encodeURIComponent(i.item_id));
-    const raw = el("div", { class: "view" }, el("img", { src: await objectURL(v.links.raw), alt: "raw" }));
+    const evicted = v.state === "image_evicted";
+    const raw = el("div", { class: "view" }, evicted || !v.links.raw
+      ? el("div", { class: "evicted" }, "image evicted on the device: metadata and mask only")
+      : el("img", { src: await objectURL(v.links.raw), alt: "raw" }));
     const proc = el("div", { class: "view" });
     if (v.links.annotated) proc.append(el("img", { src: await objectURL(v.links.annotated), alt: "processed" }));
     if (v.links.mask) proc.append(el("img", { class: "mask", src: await objectURL(v.links.mask), alt: "mask" }));
-    const count = v.count ? String(v.count.count) : "…";
+    const count = v.count ? String(v.count.count) : evicted ? "not counted" : "…";
     cards.push(el("div", { class: "card", "data-item": v.item_id },
       el("div", {}, el("span", { class: "count" }, count), " trees · ", el("span", { class: "state" }, v.state)),
       el("div", {}, `${v.item_id} · scan ${v.scan_id || "-"} · ${v.device || v.origin}`),
