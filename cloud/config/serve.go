@@ -21,7 +21,8 @@ type Serve struct {
 	MQTTListen      string
 	MQTTAllowRemote bool
 	Broker          string // "tcp://host:port", "ssl://host:port"; "" = embedded
-	ClientID        string // persistent-session client id; "" = canopy-cloud-<hostname>
+	ClientID        string // MQTT client id; "" = canopy-cloud-<hostname>-<http port> (+ a random suffix for a clean session)
+	Session         string // the item receiver's MQTT session: "clean" (default) or "persistent"
 	ShareGroup      string
 	NoShare         bool
 	TopicRoot       string
@@ -32,6 +33,9 @@ type Serve struct {
 	ItemTimeout   time.Duration
 	MaxPixels     int
 	IngestWorkers int
+	// Staging of the chunks of items spread over several receivers.
+	SpillAfter   time.Duration // how long an incomplete item waits in memory
+	MaxHeldBytes int64         // chunk bytes held in memory at most
 
 	// Blob store: S3 when S3Endpoint is set (or S3 is forced), else the
 	// folder Data/blobs.
@@ -60,16 +64,33 @@ func DefaultServe() Serve {
 		LogLevel:      "info",
 		MQTTListen:    "127.0.0.1:1883",
 		ShareGroup:    "canopy",
+		Session:       "clean",
 		TopicRoot:     "canopy",
 		MaxItemBytes:  32 << 20,
 		MaxInProgress: 256,
 		ItemTimeout:   2 * time.Minute,
 		MaxPixels:     100_000_000,
 		IngestWorkers: 4,
+		SpillAfter:    500 * time.Millisecond,
+		MaxHeldBytes:  64 << 20,
 		CompatTopic:   "canopy/compat/images,canopy/v1/compat",
 		AMQPQueue:     "canopy.compat",
 		Workers:       1,
 	}
+}
+
+// ClientIDBase is the start of the MQTT client ids of serve: --client-id,
+// else "canopy-cloud-<hostname>-<http port>", which stays the same across
+// restarts and differs between receivers on one host.
+func (s Serve) ClientIDBase(hostname string) string {
+	if s.ClientID != "" {
+		return s.ClientID
+	}
+	id := "canopy-cloud-" + hostname
+	if _, port, err := net.SplitHostPort(s.HTTP); err == nil && port != "" && port != "0" {
+		id += "-" + port
+	}
+	return id
 }
 
 // EmbeddedBroker reports whether serve runs its own broker.
@@ -128,6 +149,14 @@ func (s Serve) Validate() error {
 		if s.AMQPQueue == "" {
 			bad("--amqp-queue: empty")
 		}
+	}
+	if s.Session != "clean" && s.Session != "persistent" {
+		bad("--mqtt-session %q: want clean or persistent", s.Session)
+	} else if s.Session == "persistent" && !s.NoShare {
+		bad("--mqtt-session persistent needs --no-share: a broker keeps handing a shared subscription's items to a persistent receiver that is gone")
+	}
+	if s.SpillAfter <= 0 || s.MaxHeldBytes <= 0 {
+		bad("--spill-after and --max-held-bytes must be positive")
 	}
 	if s.MaxItemBytes <= 0 || s.MaxInProgress <= 0 || s.ItemTimeout <= 0 || s.MaxPixels <= 0 || s.IngestWorkers <= 0 {
 		bad("--max-item-bytes, --max-in-progress, --item-timeout, --max-pixels and --ingest-workers must be positive")

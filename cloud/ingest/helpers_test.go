@@ -25,12 +25,44 @@ type fakeDB struct {
 	mu      sync.Mutex
 	rows    map[string]db.Image
 	devices map[string]db.DeviceStatus
+	staged  map[[2]string]map[int]db.StagedChunk
 	failPut error
 }
 
 func newFakeDB() *fakeDB {
-	return &fakeDB{rows: map[string]db.Image{}, devices: map[string]db.DeviceStatus{}}
+	return &fakeDB{rows: map[string]db.Image{}, devices: map[string]db.DeviceStatus{}, staged: map[[2]string]map[int]db.StagedChunk{}}
 }
+
+func (f *fakeDB) StageChunks(_ context.Context, cs []db.StagedChunk) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := [2]string{cs[0].Device, cs[0].ItemID}
+	if f.staged[k] == nil {
+		f.staged[k] = map[int]db.StagedChunk{}
+	}
+	for _, c := range cs {
+		if _, ok := f.staged[k][c.Chunk]; !ok {
+			f.staged[k][c.Chunk] = c
+		}
+	}
+	return len(f.staged[k]), nil
+}
+
+func (f *fakeDB) TakeStaged(_ context.Context, device, id string) ([]db.StagedChunk, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := [2]string{device, id}
+	var out []db.StagedChunk
+	for i := range len(f.staged[k]) + 64 {
+		if c, ok := f.staged[k][i]; ok {
+			out = append(out, c)
+		}
+	}
+	delete(f.staged, k)
+	return out, nil
+}
+
+func (f *fakeDB) ExpireStaged(context.Context, time.Time) (int64, error) { return 0, nil }
 
 func (f *fakeDB) PutImage(_ context.Context, img db.Image) (bool, error) {
 	f.mu.Lock()
@@ -43,6 +75,13 @@ func (f *fakeDB) PutImage(_ context.Context, img db.Image) (bool, error) {
 	}
 	f.rows[img.ItemID] = img
 	return true, nil
+}
+
+func (f *fakeDB) HasImage(_ context.Context, id string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.rows[id]
+	return ok, nil
 }
 
 func (f *fakeDB) UpdateDevice(_ context.Context, s db.DeviceStatus) error {
@@ -80,6 +119,23 @@ func testJPEG(t testing.TB, w, h int, seed byte) []byte {
 	}
 	var b bytes.Buffer
 	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 80}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// noiseJPEG is a JPEG of w x h pixels of noise: it does not compress, so
+// it takes several chunks.
+func noiseJPEG(t testing.TB, w, h int, seed byte) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	x := uint32(seed) + 1
+	for i := range img.Pix {
+		x = x*1664525 + 1013904223
+		img.Pix[i] = byte(x >> 24)
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()

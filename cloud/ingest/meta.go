@@ -33,7 +33,8 @@ type metaObject struct {
 	TreeType      string    `json:"tree_type,omitempty"`
 	Source        string    `json:"source,omitempty"`
 	Origin        string    `json:"origin"`
-	RawKey        string    `json:"raw_key"`
+	RawKey        string    `json:"raw_key"`         // "" when the device evicted the image
+	State         string    `json:"state,omitempty"` // db.StateImageEvicted; "" = stored
 	MaskKey       string    `json:"mask_key,omitempty"`
 	ContentSHA256 string    `json:"content_sha256"`
 	ReceivedAt    time.Time `json:"received_at"`
@@ -47,8 +48,16 @@ func encodeMeta(img db.Image) ([]byte, error) {
 		Segmenter: img.Segmenter, Model: img.Model, ModelSHA256: img.ModelSHA256,
 		ScanID: img.ScanID, AddressID: img.AddressID, TreeType: img.TreeType, Source: img.Source,
 		Origin: img.Origin, RawKey: img.RawKey, MaskKey: img.MaskKey,
-		ContentSHA256: img.ContentSHA256, ReceivedAt: img.ReceivedAt,
+		ContentSHA256: img.ContentSHA256, ReceivedAt: img.ReceivedAt, State: evictedState(img.State),
 	}, "", "  ")
+}
+
+// evictedState is the meta.json state of an image in state.
+func evictedState(state string) string {
+	if state == db.StateImageEvicted {
+		return state
+	}
+	return ""
 }
 
 func decodeMeta(b []byte) (db.Image, error) {
@@ -56,15 +65,20 @@ func decodeMeta(b []byte) (db.Image, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return db.Image{}, fmt.Errorf("decode meta.json: %w", err)
 	}
-	if m.Version != metaVersion || m.ItemID == "" || m.Device == "" || m.RawKey == "" {
+	evicted := m.State == db.StateImageEvicted
+	if m.Version != metaVersion || m.ItemID == "" || (m.Device == "" && m.Origin == OriginDevice) || (m.RawKey == "" && !evicted) {
 		return db.Image{}, fmt.Errorf("decode meta.json: version %d, item %q, device %q, raw key %q: incomplete", m.Version, m.ItemID, m.Device, m.RawKey)
 	}
-	return db.Image{
+	img := db.Image{
 		ItemID: m.ItemID, Device: m.Device, Seq: m.Seq, CapturedAt: m.CapturedAt,
 		ClockSynced: m.ClockSynced, Lat: m.Lat, Lon: m.Lon, Width: m.Width, Height: m.Height,
 		ForestShare: m.ForestShare, Segmenter: m.Segmenter, Model: m.Model, ModelSHA256: m.ModelSHA256,
 		ScanID: m.ScanID, AddressID: m.AddressID, TreeType: m.TreeType, Source: m.Source,
 		Origin: m.Origin, RawKey: m.RawKey, MaskKey: m.MaskKey, ContentSHA256: m.ContentSHA256,
-		State: "stored", ReceivedAt: m.ReceivedAt,
-	}, nil
+		State: db.StateStored, ReceivedAt: m.ReceivedAt,
+	}
+	if evicted {
+		img.State = db.StateImageEvicted
+	}
+	return img, nil
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,10 +24,30 @@ type Devices interface {
 	UpdateDevice(ctx context.Context, s db.DeviceStatus) error
 }
 
+// Sessions a receiver can ask of the broker (Config.Session).
+const (
+	// SessionClean (the default): the broker forgets the receiver when it
+	// disconnects, so a receiver that dies stops getting a share of the
+	// items at once; what was on its way to it is sent again by the devices.
+	SessionClean = "clean"
+	// SessionPersistent: the broker keeps the receiver's subscriptions and
+	// queues its messages while it is away. Only for a single receiver
+	// without a shared subscription: most brokers keep handing a shared
+	// subscription's messages to a persistent member that is gone.
+	SessionPersistent = "persistent"
+)
+
+// Defaults of the fields of Config that control staging.
+const (
+	DefaultSpillAfter   = 500 * time.Millisecond
+	DefaultMaxHeldBytes = 64 << 20
+)
+
 // Config configures a Receiver.
 type Config struct {
 	Broker     string      // "tcp://host:port", "ssl://..."
-	ClientID   string      // stable id for the persistent session; "" means "canopy-cloud-<hostname>"
+	ClientID   string      // MQTT client id; "" means "canopy-cloud-<hostname>" (persistent) or that plus a random suffix (clean)
+	Session    string      // SessionClean or SessionPersistent; "" means clean
 	Username   string      // optional
 	Password   string      // optional
 	Topics     wire.Topics // topic root ("" = "canopy")
@@ -34,6 +55,24 @@ type Config struct {
 	NoShare    bool        // subscribe without $share (brokers that lack shared subscriptions)
 	Limits     wire.Limits // reassembly limits (zero fields: the wire defaults)
 	Workers    int         // items stored at once; 0 means 4
+
+	// Staging is the storage that receivers share for the chunks of items
+	// that none of them got whole (the database). nil: no staging, which
+	// is right only for a receiver that gets every chunk (one receiver).
+	Staging Staging
+	// SpillAfter is how long an incomplete item waits in memory for its
+	// next chunk before its chunks go to Staging (0: DefaultSpillAfter).
+	SpillAfter time.Duration
+	// MaxHeldBytes bounds the chunk bytes held in memory; beyond it the
+	// oldest incomplete items go to Staging at once (0: DefaultMaxHeldBytes).
+	MaxHeldBytes int64
+}
+
+// Staging is shared, durable storage for chunks (*db.DB has it).
+type Staging interface {
+	StageChunks(ctx context.Context, cs []db.StagedChunk) (staged int, err error)
+	TakeStaged(ctx context.Context, device, itemID string) ([]db.StagedChunk, error)
+	ExpireStaged(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Filter is the item subscription filter that c asks for.
@@ -58,8 +97,9 @@ type Receiver struct {
 	log     *slog.Logger
 	client  mqtt.Client
 
-	mu    sync.Mutex // guards reasm
-	reasm *wire.Reassembler
+	mu      sync.Mutex // guards reasm and spilled
+	reasm   *wire.Reassembler
+	spilled map[spillKey]time.Time // items whose chunks go to Staging, until when
 
 	work   chan job
 	status chan wire.Status
@@ -69,11 +109,16 @@ type Receiver struct {
 	subscribedOnce sync.Once
 }
 
+// job is work for the storage workers: an item to store, or the chunks of
+// an incomplete item to stage.
 type job struct {
 	device string // from the topic
 	item   wire.Item
-	done   time.Time // when the last chunk arrived
+	stage  *wire.Partial // when set: stage these chunks (item is empty)
+	done   time.Time     // when the last chunk arrived
 }
+
+type spillKey struct{ device, id string }
 
 // NewReceiver prepares a Receiver; Run connects and serves.
 func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.Logger) (*Receiver, error) {
@@ -83,9 +128,22 @@ func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.
 	if c.Workers <= 0 {
 		c.Workers = 4
 	}
+	switch c.Session {
+	case "":
+		c.Session = SessionClean
+	case SessionClean, SessionPersistent:
+	default:
+		return nil, fmt.Errorf("ingest: session %q: want %q or %q", c.Session, SessionClean, SessionPersistent)
+	}
+	if c.SpillAfter <= 0 {
+		c.SpillAfter = DefaultSpillAfter
+	}
+	if c.MaxHeldBytes <= 0 {
+		c.MaxHeldBytes = DefaultMaxHeldBytes
+	}
 	if c.ClientID == "" {
 		host, _ := os.Hostname()
-		c.ClientID = "canopy-cloud-" + sanitizeID(host)
+		c.ClientID = DefaultClientID(c.Session, "canopy-cloud-"+SanitizeID(host))
 	}
 	if m == nil {
 		m = NewMetrics(nil)
@@ -95,11 +153,12 @@ func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.
 	}
 	r := &Receiver{
 		cfg: c, saver: saver, devices: devices, metrics: m,
-		log:    log.With("component", "ingest"),
-		reasm:  wire.NewReassembler(c.Limits),
-		work:   make(chan job, c.Workers),
-		status: make(chan wire.Status, 64),
-		stop:   make(chan struct{}),
+		log:     log.With("component", "ingest"),
+		reasm:   wire.NewReassembler(c.Limits),
+		spilled: map[spillKey]time.Time{},
+		work:    make(chan job, c.Workers),
+		status:  make(chan wire.Status, 64),
+		stop:    make(chan struct{}),
 
 		subscribed: make(chan struct{}),
 	}
@@ -108,7 +167,7 @@ func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.
 		SetClientID(c.ClientID).
 		SetUsername(c.Username).
 		SetPassword(c.Password).
-		SetCleanSession(false). // persistent session: the broker keeps what arrives while we are away
+		SetCleanSession(c.Session == SessionClean).
 		SetOrderMatters(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
@@ -122,6 +181,17 @@ func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.
 		})
 	r.client = mqtt.NewClient(opts)
 	return r, nil
+}
+
+// DefaultClientID is the client id of a receiver for session: base for a
+// persistent session (it must stay the same across restarts), and base
+// plus a random suffix for a clean one (so that receivers started with the
+// same settings never take each other's place at the broker).
+func DefaultClientID(session, base string) string {
+	if session == SessionPersistent {
+		return base
+	}
+	return base + "-" + strings.ToLower(rand.Text()[:8])
 }
 
 // Subscribed is closed once the receiver has subscribed for the first time.
@@ -138,7 +208,8 @@ func (r *Receiver) subscribe(cl mqtt.Client) {
 		return
 	}
 	r.subscribedOnce.Do(func() { close(r.subscribed) })
-	r.log.Info("subscribed", "broker", r.cfg.Broker, "item_filter", r.cfg.Filter(), "status_filter", r.cfg.Topics.StatusFilter(), "client_id", r.cfg.ClientID)
+	r.log.Info("subscribed", "broker", r.cfg.Broker, "item_filter", r.cfg.Filter(), "status_filter", r.cfg.Topics.StatusFilter(),
+		"client_id", r.cfg.ClientID, "session", r.cfg.Session, "staging", r.cfg.Staging != nil)
 }
 
 // Run connects (retrying until ctx ends), receives and stores items until ctx
@@ -165,6 +236,10 @@ func (r *Receiver) Run(ctx context.Context) error {
 
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
+	spill := time.NewTicker(max(r.cfg.SpillAfter/4, 10*time.Millisecond))
+	defer spill.Stop()
+	janitor := time.NewTicker(r.janitorEvery())
+	defer janitor.Stop()
 loop:
 	for {
 		select {
@@ -172,6 +247,10 @@ loop:
 			break loop
 		case now := <-ticker.C:
 			r.expire(now)
+		case now := <-spill.C:
+			r.spill(ctx, now)
+		case now := <-janitor.C:
+			r.expireStaged(now)
 		}
 	}
 	// Stop the producer first, then drain.
@@ -213,39 +292,58 @@ func (r *Receiver) onMessage(_ mqtt.Client, msg mqtt.Message) {
 
 func (r *Receiver) onFrame(device string, frame []byte) {
 	now := time.Now()
+	if p := r.spilledFrame(device, frame, now); p != nil {
+		r.enqueue(job{device: device, stage: p, done: now}, r.stop)
+		return
+	}
 	r.mu.Lock()
 	it, err := r.reasm.Add(frame, now)
-	n := r.reasm.InProgress()
+	n, held := r.reasm.InProgress(), r.reasm.Held()
 	r.mu.Unlock()
 	r.metrics.Reassembling.Set(float64(n))
+	r.metrics.HeldBytes.Set(float64(held))
+	if it := r.accept(device, it, err); it != nil {
+		r.enqueue(job{device: device, item: *it, done: now}, r.stop)
+	}
+}
+
+// accept handles the outcome of adding a frame from the topic of device:
+// an error (the item rejected, or the frame ignored), nothing yet, or a
+// complete item, which it returns for storing.
+func (r *Receiver) accept(device string, it *wire.Item, err error) *wire.Item {
 	if err != nil {
 		var we *wire.RejectError
 		if !errors.As(err, &we) {
 			r.log.Warn("frame not added", "device", device, "err", err)
-			return
+			return nil
 		}
 		if ignorable(we) {
 			r.log.Debug("frame ignored", "item", we.ItemID, "device", device, "reason", we.Reason)
-			return
+			return nil
 		}
 		rej := fromWire(we)
 		if we.Device != "" && we.Device != device {
 			rej = reject(ReasonWrongDevice, fmt.Sprintf("topic device %q, header device %q", device, we.Device))
 		}
 		r.rejected(device, we.ItemID, rej)
-		return
+		return nil
 	}
 	if it == nil {
-		return
+		return nil
 	}
 	r.metrics.Received.WithLabelValues("mqtt").Inc()
 	if it.Meta.Device != device {
 		r.rejected(device, it.Meta.ItemID, reject(ReasonWrongDevice, fmt.Sprintf("topic device %q, header device %q", device, it.Meta.Device)))
-		return
+		return nil
 	}
+	return it
+}
+
+// enqueue hands j to the workers, waiting for room unless stop is closed.
+func (r *Receiver) enqueue(j job, stop <-chan struct{}) {
 	select {
-	case r.work <- job{device: device, item: *it, done: now}:
-	case <-r.stop:
+	case r.work <- j:
+	case <-stop:
 	}
 }
 
@@ -295,6 +393,7 @@ func (r *Receiver) statusLoop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := r.devices.UpdateDevice(ctx, db.DeviceStatus{
 			Device: st.Device, Online: st.State == "online", OutboxDepth: st.OutboxDepth,
+			Evictions: st.Evictions, Refused: st.Refused, DeadLetters: int64(st.DeadLetters),
 			Version: st.Version, Seen: seen.UTC(),
 		})
 		cancel()
@@ -311,7 +410,11 @@ func (r *Receiver) worker() {
 	for {
 		select {
 		case j := <-r.work:
-			r.store(j)
+			if j.stage != nil {
+				r.stage(j)
+			} else {
+				r.store(j)
+			}
 		case <-r.stop:
 			return
 		}
@@ -380,7 +483,8 @@ func keys(m map[string]byte) []string {
 	return out
 }
 
-func sanitizeID(s string) string {
+// SanitizeID keeps the characters of s that are safe in an MQTT client id.
+func SanitizeID(s string) string {
 	var b strings.Builder
 	for _, c := range s {
 		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,15 +29,22 @@ type suiteEnv struct {
 	noShare bool
 }
 
-// startReceiver runs a receiver until the test ends.
+// startReceiver runs a receiver until the test ends (or until stop).
 func startReceiver(t *testing.T, e suiteEnv) (*Receiver, *Metrics) {
+	r, m, _ := startReceiverStop(t, e)
+	return r, m
+}
+
+func startReceiverStop(t *testing.T, e suiteEnv) (*Receiver, *Metrics, func()) {
 	t.Helper()
 	m := NewMetrics(nil)
 	id := fmt.Sprintf("test-recv-%d", time.Now().UnixNano())
+	staging, _ := e.db.(Staging)
 	r, err := NewReceiver(Config{
 		Broker: e.broker, ClientID: id,
 		Topics: e.topics, NoShare: e.noShare, ShareGroup: "test",
-		Limits: wire.Limits{MaxItemBytes: 4 << 20},
+		Limits:  wire.Limits{MaxItemBytes: 4 << 20},
+		Staging: staging, SpillAfter: 100 * time.Millisecond,
 	}, NewSaver(e.blobs, e.db, ImageLimits{}), e.db, m, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -44,19 +52,23 @@ func startReceiver(t *testing.T, e suiteEnv) (*Receiver, *Metrics) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		forgetSession(e.broker, id)
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			forgetSession(e.broker, id)
+		})
+	}
+	t.Cleanup(stop)
 	select {
 	case <-r.Subscribed():
 	case <-time.After(20 * time.Second):
 		t.Fatal("receiver did not subscribe within 20 s")
 	}
-	return r, m
+	return r, m, stop
 }
 
 // runReceiverSuite is the receiver's behaviour, the same on every broker,
@@ -152,6 +164,90 @@ func runReceiverSuite(t *testing.T, e suiteEnv) {
 			if got := counterValue(m.Rejected.WithLabelValues("mqtt", reason)); got < 1 {
 				t.Errorf("rejected{reason=%s}: got %v, want at least 1", reason, got)
 			}
+		}
+	})
+
+	t.Run("evicted image: row without image", func(t *testing.T) {
+		d := newDevice(t, e.broker, e.topics, "evict")
+		it := testItem(t, "evict", 9)
+		it.Meta.ImageEvicted = true
+		it.Parts[0].Data = nil // as the outbox sends it
+		d.send(it, 0)
+		if a := d.waitAcks(it.Meta.ItemID)[it.Meta.ItemID]; a.Status != wire.AckStored {
+			t.Fatalf("ack: got %+v, want stored", a)
+		}
+		if n := e.rows(t, "evict"); n != 1 {
+			t.Errorf("rows: got %d, want 1", n)
+		}
+		if n := objects(t, "evict"); n != 2 {
+			t.Errorf("objects: got %d, want 2 (mask, meta.json)", n)
+		}
+	})
+
+	if _, ok := e.db.(Staging); !ok || e.noShare {
+		return
+	}
+	t.Run("items spread over a group of receivers", func(t *testing.T) {
+		// Two more receivers in the group: the broker spreads the chunks
+		// of each item over the three; staging finishes every item.
+		_, m2 := startReceiver(t, e)
+		_, m3, stop3 := startReceiverStop(t, e)
+		d := newDevice(t, e.broker, e.topics, "spread")
+		var ids []string
+		big := func(i int) wire.Item {
+			it := testItem(t, "spread", byte(i))
+			it.Parts[0].Data = noiseJPEG(t, 256, 256, byte(i))
+			it.Meta.Width, it.Meta.Height = 256, 256
+			return it
+		}
+		var items []wire.Item
+		for i := range 12 {
+			it := big(i)
+			d.send(it, 16<<10) // several chunks each
+			ids = append(ids, it.Meta.ItemID)
+			items = append(items, it)
+			if i == 5 {
+				stop3() // a receiver leaves mid-run: nothing it held is needed
+			}
+		}
+		missing := map[string]bool{}
+		for _, id := range ids {
+			missing[id] = true
+		}
+		// Items whose chunks were held by the receiver that left are sent
+		// again, as a device does when no ack comes.
+		for round := 0; round < 5 && len(missing) > 0; round++ {
+			deadline := time.After(3 * time.Second)
+		wait:
+			for len(missing) > 0 {
+				select {
+				case a := <-d.acks:
+					if a.Status != wire.AckStored {
+						t.Fatalf("ack %+v, want stored", a)
+					}
+					delete(missing, a.ItemID)
+				case <-deadline:
+					break wait
+				}
+			}
+			for i, id := range ids {
+				if missing[id] {
+					d.send(items[i], 16<<10) // the same bytes, as a device sends again
+				}
+			}
+		}
+		if len(missing) > 0 {
+			t.Fatalf("%d of %d items never acknowledged", len(missing), len(ids))
+		}
+		if n := e.rows(t, "spread"); n != len(ids) {
+			t.Errorf("rows: got %d, want %d", n, len(ids))
+		}
+		staged := counterValue(m.FromStaging) + counterValue(m2.FromStaging) + counterValue(m3.FromStaging)
+		t.Logf("items assembled from staged chunks: %v of %d; received %v %v %v; staged chunks %v %v %v", staged, len(ids),
+			counterValue(m.Received.WithLabelValues("mqtt")), counterValue(m2.Received.WithLabelValues("mqtt")), counterValue(m3.Received.WithLabelValues("mqtt")),
+			counterValue(m.Staged), counterValue(m2.Staged), counterValue(m3.Staged))
+		if staged == 0 {
+			t.Error("no item was assembled from staged chunks: the broker did not spread them, or staging is not used")
 		}
 	})
 }

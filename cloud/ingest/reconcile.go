@@ -21,6 +21,7 @@ type ReconcileBlobs interface {
 // ReconcileDB is what Reconcile needs of the database.
 type ReconcileDB interface {
 	HasRawKey(ctx context.Context, key string) (bool, error)
+	HasImage(ctx context.Context, itemID string) (bool, error)
 	PutImage(ctx context.Context, img db.Image) (created bool, err error)
 }
 
@@ -99,6 +100,17 @@ func Reconcile(ctx context.Context, blobs ReconcileBlobs, images ReconcileDB, o 
 		}
 		a := Action{ItemID: path.Base(dir), Keys: objs}
 		img, why := linkable(ctx, blobs, imageKey, metaKey)
+		if why == "" && img.State == db.StateImageEvicted {
+			// An item whose image the device evicted has no image object;
+			// its meta.json says so. Linked when its row is there.
+			ok, err := images.HasImage(ctx, img.ItemID)
+			if err != nil {
+				return actions, fmt.Errorf("reconcile: look up %s: %w", img.ItemID, err)
+			}
+			if ok {
+				continue
+			}
+		}
 		switch {
 		case why == "":
 			a.Op, a.ItemID = "linked", img.ItemID
@@ -126,10 +138,10 @@ func Reconcile(ctx context.Context, blobs ReconcileBlobs, images ReconcileDB, o 
 
 // linkable reads the item's meta.json; why says why it cannot be linked.
 func linkable(ctx context.Context, blobs ReconcileBlobs, imageKey, metaKey string) (db.Image, string) {
-	if imageKey == "" {
-		return db.Image{}, "no image object"
-	}
 	if metaKey == "" {
+		if imageKey == "" {
+			return db.Image{}, "no image object"
+		}
 		return db.Image{}, "no meta.json object"
 	}
 	b, _, err := blobs.Get(ctx, blob.Raw, metaKey)
@@ -140,7 +152,13 @@ func linkable(ctx context.Context, blobs ReconcileBlobs, imageKey, metaKey strin
 	if err != nil {
 		return db.Image{}, err.Error()
 	}
-	if img.RawKey != imageKey {
+	switch {
+	case img.State == db.StateImageEvicted && imageKey != "":
+		return db.Image{}, fmt.Sprintf("meta.json says the image was evicted, but %s is there", imageKey)
+	case img.State == db.StateImageEvicted:
+	case imageKey == "":
+		return db.Image{}, "no image object"
+	case img.RawKey != imageKey:
 		return db.Image{}, fmt.Sprintf("meta.json names %s, not %s", img.RawKey, imageKey)
 	}
 	return img, ""

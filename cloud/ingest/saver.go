@@ -27,6 +27,7 @@ type Blobs interface {
 // Images is what the Saver needs of the database.
 type Images interface {
 	PutImage(ctx context.Context, img db.Image) (created bool, err error)
+	HasImage(ctx context.Context, itemID string) (bool, error)
 }
 
 // Origins of items, as recorded in the images table.
@@ -99,13 +100,30 @@ type SaveOptions struct {
 	KeyPrefix string
 }
 
-// Save checks it and stores it. A *RejectError means the item is invalid
-// and nothing was stored; any other error is transient (try again: every
-// step is idempotent).
+// Save checks it and stores it: its objects (image, device mask, meta.json)
+// in the raw bucket, then its row, which queues its count job. An item
+// whose image the device's outbox evicted (Meta.ImageEvicted, no image
+// bytes) is stored without an image, in state db.StateImageEvicted, and is
+// not counted. A *RejectError means the item is invalid and nothing was
+// stored; any other error is transient (try again: every step is
+// idempotent by item id). Uploads, compat messages and device items all
+// come through here.
 func (s *Saver) Save(ctx context.Context, it wire.Item, o SaveOptions) (Saved, error) {
 	img, objs, err := s.check(it, o)
 	if err != nil {
 		return Saved{}, err
+	}
+	if img.State == db.StateImageEvicted {
+		// The same item may have been stored whole before its image was
+		// evicted on the device (an ack lost on the way): keep that
+		// item's meta.json as it is.
+		had, err := s.images.HasImage(ctx, img.ItemID)
+		if err != nil {
+			return Saved{}, fmt.Errorf("look up item %s: %w", img.ItemID, err)
+		}
+		if had {
+			return Saved{Image: img, Duplicate: true}, nil
+		}
 	}
 	for _, o := range objs {
 		if err := s.blobs.Put(ctx, blob.Raw, o.key, o.data, o.contentType); err != nil {
@@ -140,8 +158,14 @@ func (s *Saver) check(it wire.Item, o SaveOptions) (db.Image, []object, error) {
 		}
 		return blob.Key(m.Device, m.CapturedAt, m.ItemID, name)
 	}
-	if err := wire.ValidDevice(m.Device); err != nil {
+	if m.Device == "" && origin == OriginUpload {
+		// An upload that names no device: keyed under "upload/".
+		key = func(name string) string { return blob.Key(OriginUpload, m.CapturedAt, m.ItemID, name) }
+	} else if err := wire.ValidDevice(m.Device); err != nil {
 		return db.Image{}, nil, reject(ReasonBadMeta, err.Error())
+	}
+	if m.CapturedAt.IsZero() {
+		return db.Image{}, nil, reject(ReasonBadMeta, "no capture time")
 	}
 	var imgData, maskData []byte
 	var imgType, maskType string
@@ -153,47 +177,55 @@ func (s *Saver) check(it wire.Item, o SaveOptions) (db.Image, []object, error) {
 			maskData, maskType = p.Data, p.ContentType
 		}
 	}
-	if len(imgData) == 0 {
-		return db.Image{}, nil, reject(ReasonBadImage, "no image part")
+	evicted := m.ImageEvicted && len(imgData) == 0
+	if len(imgData) == 0 && !evicted {
+		return db.Image{}, nil, reject(ReasonBadImage, "no image part (and the item does not say that its image was evicted)")
 	}
-	w, h, format, err := s.decodeConfig(imgData, imgType, "jpeg")
-	if err != nil {
-		return db.Image{}, nil, err
+	w, h, format := m.Width, m.Height, ""
+	if !evicted {
+		var err error
+		if w, h, format, err = s.decodeConfig(imgData, imgType, "jpeg"); err != nil {
+			return db.Image{}, nil, err
+		}
 	}
 	if len(maskData) > 0 {
 		if _, _, _, err := s.decodeConfig(maskData, maskType, "png"); err != nil {
 			return db.Image{}, nil, err
 		}
 	}
-	sum := sha256.Sum256(imgData)
 	at := m.CapturedAt.UTC()
 	img := db.Image{
-		ItemID:        m.ItemID,
-		Device:        m.Device,
-		Seq:           m.Seq,
-		CapturedAt:    at,
-		ClockSynced:   m.ClockSynced,
-		Width:         w,
-		Height:        h,
-		ForestShare:   m.ForestShare,
-		Segmenter:     m.Segmenter,
-		Model:         m.Model,
-		ModelSHA256:   m.ModelSHA256,
-		ScanID:        m.ScanID,
-		AddressID:     m.AddressID,
-		TreeType:      m.TreeType,
-		Source:        m.Source,
-		Origin:        origin,
-		RawKey:        key(imageObject(format)),
-		ContentSHA256: hex.EncodeToString(sum[:]),
-		State:         "stored",
-		ReceivedAt:    s.now().UTC(),
+		ItemID:      m.ItemID,
+		Device:      m.Device,
+		Seq:         m.Seq,
+		CapturedAt:  at,
+		ClockSynced: m.ClockSynced,
+		Width:       w,
+		Height:      h,
+		ForestShare: m.ForestShare,
+		Segmenter:   m.Segmenter,
+		Model:       m.Model,
+		ModelSHA256: m.ModelSHA256,
+		ScanID:      m.ScanID,
+		AddressID:   m.AddressID,
+		TreeType:    m.TreeType,
+		Source:      m.Source,
+		Origin:      origin,
+		State:       db.StateStored,
+		ReceivedAt:  s.now().UTC(),
+	}
+	var objs []object
+	if evicted {
+		img.State = db.StateImageEvicted
+	} else {
+		sum := sha256.Sum256(imgData)
+		img.RawKey, img.ContentSHA256 = key(imageObject(format)), hex.EncodeToString(sum[:])
+		objs = append(objs, object{img.RawKey, "image/" + format, imgData})
 	}
 	if m.GPS != nil {
 		lat, lon := m.GPS.Lat, m.GPS.Lon
 		img.Lat, img.Lon = &lat, &lon
 	}
-	objs := []object{{img.RawKey, "image/" + format, imgData}}
 	if len(maskData) > 0 {
 		img.MaskKey = key(ObjectMask)
 		objs = append(objs, object{img.MaskKey, "image/png", maskData})

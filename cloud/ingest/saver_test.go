@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/canopy-forest/canopy/cloud/blob"
+	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -126,4 +127,64 @@ func TestSaverKeysAndLimits(t *testing.T) {
 func isReason(err error, reason string) bool {
 	rej, ok := IsReject(err)
 	return ok && (reason == "" || rej.Reason == reason)
+}
+
+// TestSaverEvicted: an item whose image the device evicted is stored as a
+// row in state image_evicted with its mask and meta.json, and never
+// replaces an item stored whole before.
+func TestSaverEvicted(t *testing.T) {
+	ctx := context.Background()
+	store, _ := blob.NewLocal(t.TempDir())
+	_ = blob.EnsureBuckets(ctx, store)
+	fdb := newFakeDB()
+	s := NewSaver(store, fdb, ImageLimits{})
+
+	it := testItem(t, "dev1", 1)
+	it.Meta.ImageEvicted = true
+	it.Parts[0].Data = nil
+	saved, err := s.Save(ctx, it, SaveOptions{})
+	if err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	img := saved.Image
+	if img.State != db.StateImageEvicted || img.RawKey != "" || img.MaskKey == "" || img.Width != 64 || img.ForestShare != 0.5 {
+		t.Errorf("row: got %+v, want state image_evicted, no raw key, the mask, the device's size and share", img)
+	}
+	keys, _ := store.List(ctx, blob.Raw, "")
+	if len(keys) != 2 {
+		t.Errorf("objects: got %v, want mask.png and meta.json", keys)
+	}
+	meta, _, err := store.Get(ctx, blob.Raw, blob.Key("dev1", it.Meta.CapturedAt, it.Meta.ItemID, ObjectMeta))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, err := decodeMeta(meta); err != nil || back.State != db.StateImageEvicted {
+		t.Errorf("meta.json: state %q, %v; want image_evicted", back.State, err)
+	}
+
+	// Stored whole first, then sent again without its image (evicted
+	// before the ack came back): a duplicate, the whole item untouched.
+	whole := testItem(t, "dev1", 2)
+	first, err := s.Save(ctx, whole, SaveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evicted := whole
+	evicted.Meta.ImageEvicted = true
+	evicted.Parts = []wire.Part{{Name: wire.PartImage, ContentType: "image/jpeg"}, whole.Parts[1]}
+	again, err := s.Save(ctx, evicted, SaveOptions{})
+	if err != nil || !again.Duplicate {
+		t.Fatalf("evicted copy of a stored item: %+v, %v; want a duplicate", again, err)
+	}
+	meta, _, _ = store.Get(ctx, blob.Raw, blob.Key("dev1", whole.Meta.CapturedAt, whole.Meta.ItemID, ObjectMeta))
+	if back, err := decodeMeta(meta); err != nil || back.State != db.StateStored || back.RawKey != first.Image.RawKey {
+		t.Errorf("meta.json after the evicted copy: %+v, %v; want the whole item's", back, err)
+	}
+
+	// Without the flag, a missing image is still a rejection.
+	bare := testItem(t, "dev1", 3)
+	bare.Parts[0].Data = nil
+	if _, err := s.Save(ctx, bare, SaveOptions{}); !isReason(err, ReasonBadImage) {
+		t.Errorf("no image, not evicted: got %v, want %s", err, ReasonBadImage)
+	}
 }

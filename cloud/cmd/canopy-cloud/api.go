@@ -27,7 +27,7 @@ func init() {
 			s.Log.Warn("authentication is off (--auth=off): anyone who reaches the HTTP port can read and upload")
 		}
 		s.API.EnableV1(api.V1Options{
-			Store: s.DB, Blobs: s.Blobs, MaxUploadBytes: apiFlags.maxUploadBytes,
+			Store: s.DB, Blobs: s.Blobs, Saver: s.Saver, MaxUploadBytes: apiFlags.maxUploadBytes,
 			MaxPixels: s.Config.MaxPixels, AuthOff: apiFlags.auth == "off",
 		})
 		return nil

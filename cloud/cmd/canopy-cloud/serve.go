@@ -38,7 +38,10 @@ func cmdServe(args []string) error {
 	fs.StringVar(&c.MQTTListen, "mqtt-listen", c.MQTTListen, "embedded MQTT broker listen `address` (ignored with --broker)")
 	fs.BoolVar(&c.MQTTAllowRemote, "mqtt-allow-remote", c.MQTTAllowRemote, "embedded broker: accept clients from non-loopback addresses (no authentication!)")
 	fs.StringVar(&c.Broker, "broker", c.Broker, "external MQTT broker `URL` (tcp://host:1883, ssl://host:8883); no embedded broker then. Credentials: $CANOPY_MQTT_USERNAME, $CANOPY_MQTT_PASSWORD")
-	fs.StringVar(&c.ClientID, "client-id", c.ClientID, "MQTT client `id` of the persistent session (default canopy-cloud-HOSTNAME)")
+	fs.StringVar(&c.ClientID, "client-id", c.ClientID, "MQTT client `id` (default canopy-cloud-HOSTNAME-HTTPPORT, plus a random suffix with a clean session)")
+	fs.StringVar(&c.Session, "mqtt-session", c.Session, "item receiver's MQTT session: clean (a receiver that dies gets no more items) or persistent (one receiver with --no-share only)")
+	fs.DurationVar(&c.SpillAfter, "spill-after", c.SpillAfter, "how long an incomplete item waits in memory for its next chunk before its chunks are staged in the database, where any receiver can finish it")
+	fs.Int64Var(&c.MaxHeldBytes, "max-held-bytes", c.MaxHeldBytes, "most chunk `bytes` of incomplete items held in memory; beyond, the oldest are staged in the database")
 	fs.StringVar(&c.ShareGroup, "share-group", c.ShareGroup, "shared-subscription `group` ($share/GROUP/...): receivers in one group split the items")
 	fs.BoolVar(&c.NoShare, "no-share", c.NoShare, "subscribe without $share (brokers without shared subscriptions; run one receiver only)")
 	fs.StringVar(&c.TopicRoot, "topic-root", c.TopicRoot, "topic `root`: ROOT/v1/DEVICE/item")
@@ -135,11 +138,18 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 	saver := ingest.NewSaver(blobs, d, ingest.ImageLimits{MaxBytes: c.MaxItemBytes, MaxPixels: c.MaxPixels})
 	topics := wire.Topics{Root: c.TopicRoot}
 	user, pass := os.Getenv("CANOPY_MQTT_USERNAME"), os.Getenv("CANOPY_MQTT_PASSWORD")
+	host, _ := os.Hostname()
+	cidBase := c.ClientIDBase(ingest.SanitizeID(host))
+	cid := cidBase // --client-id as given, or the default
+	if c.ClientID == "" {
+		cid = ingest.DefaultClientID(c.Session, cidBase)
+	}
 	recv, err := ingest.NewReceiver(ingest.Config{
-		Broker: brokerURL, ClientID: c.ClientID, Username: user, Password: pass,
+		Broker: brokerURL, ClientID: cid, Session: c.Session, Username: user, Password: pass,
 		Topics: topics, ShareGroup: c.ShareGroup, NoShare: c.NoShare,
 		Limits:  wire.Limits{MaxItemBytes: c.MaxItemBytes, MaxInProgress: c.MaxInProgress, Timeout: c.ItemTimeout},
 		Workers: c.IngestWorkers,
+		Staging: d, SpillAfter: c.SpillAfter, MaxHeldBytes: c.MaxHeldBytes,
 	}, saver, d, metrics, log)
 	if err != nil {
 		return err
@@ -189,16 +199,11 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 	g.Go("ingest", func() error { return recv.Run(runCtx) }, stopAll)
 	h := &compat.Handler{Saver: saver, Metrics: metrics, MaxBytes: c.MaxItemBytes, Log: log}
 	if c.CompatTopic != "" {
-		cid := c.ClientID
-		if cid == "" {
-			host, _ := os.Hostname()
-			cid = "canopy-cloud-" + host
-		}
 		group := c.ShareGroup
 		if c.NoShare {
 			group = ""
 		}
-		cm, err := compat.NewMQTT(compat.MQTTConfig{Broker: brokerURL, ClientID: cid + "-compat", Username: user, Password: pass, Topic: c.CompatTopic, ShareGroup: group}, h, log)
+		cm, err := compat.NewMQTT(compat.MQTTConfig{Broker: brokerURL, ClientID: cidBase + "-compat", Username: user, Password: pass, Topic: c.CompatTopic, ShareGroup: group}, h, log)
 		if err != nil {
 			return err
 		}
