@@ -1,0 +1,70 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/canopy-forest/canopy/internal/e2etest"
+)
+
+// TestShareGroupSurvivesSIGKILL: two and then three canopy-cloud receivers
+// in one share group on the real Mosquitto of the test suite, devices
+// sending multi-chunk items, one receiver SIGKILLed mid-run and started
+// again: every item is confirmed, stored exactly once, and every outbox
+// drains.
+func TestShareGroupSurvivesSIGKILL(t *testing.T) {
+	bin := e2etest.Bin(t, "canopy-cloud")
+	mq, pg := os.Getenv("CANOPY_TEST_MQTT"), os.Getenv("CANOPY_TEST_POSTGRES")
+	if mq == "" || pg == "" {
+		t.Skip("CANOPY_TEST_MQTT and CANOPY_TEST_POSTGRES are needed (make test sets them)")
+	}
+	for _, receivers := range []int{2, 3} {
+		t.Run(map[int]string{2: "two receivers", 3: "three receivers"}[receivers], func(t *testing.T) {
+			c := Config{
+				Devices: 6, Items: 8, ItemBytes: 300 << 10, Receivers: receivers,
+				CloudBin: bin, Broker: mq, DatabaseURL: pg,
+				S3Endpoint:  os.Getenv("CANOPY_TEST_S3_ENDPOINT"),
+				S3AccessKey: os.Getenv("CANOPY_TEST_S3_ACCESS_KEY"), S3SecretKey: os.Getenv("CANOPY_TEST_S3_SECRET_KEY"),
+				Dir:     t.TempDir(),
+				PutOver: 6 * time.Second, KillEvery: 3 * time.Second, RestartAfter: time.Second,
+				CutDevices: 1, AckTimeout: 5 * time.Second, Deadline: 3 * time.Minute,
+				Log: t.Logf,
+			}
+			rep, err := Run(context.Background(), c)
+			var b bytes.Buffer
+			rep.Print(&b)
+			t.Logf("report:\n%s", b.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Kills < 1 {
+				t.Errorf("no receiver was killed")
+			}
+			if !rep.OK() || rep.Put != c.Devices*c.Items {
+				t.Errorf("put %d, confirmed %d, stored %d, lost %d, duplicated %d, unconfirmed %d: want all %d confirmed and stored once",
+					rep.Put, rep.Confirmed, rep.Stored, rep.Lost, rep.Duplicated, rep.Unconfirmed, c.Devices*c.Items)
+			}
+			if limit := c.AckTimeout + 30*time.Second; rep.WaitAfterFault > limit {
+				t.Errorf("an item waited %v after the last fault, want at most %v", rep.WaitAfterFault, limit)
+			}
+		})
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	ds := []time.Duration{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
+	for _, tc := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 5}, {0.99, 10}, {1, 10}, {0.1, 1}, {0, 1}} {
+		if got := percentile(ds, tc.q); got != tc.want {
+			t.Errorf("percentile(%v) = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+	if got := percentile(nil, 0.5); got != 0 {
+		t.Errorf("percentile(none) = %v, want 0", got)
+	}
+}

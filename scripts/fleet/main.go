@@ -1,0 +1,95 @@
+// Command fleet runs the fleet harness (internal/fleet) and prints its
+// report; with --json, one JSON object. It exits 1 when an item confirmed
+// by a device is missing from the cloud, stored twice, or not confirmed.
+//
+//	go run ./scripts/fleet --cloud bin/canopy-cloud --devices 100 --items 20 --receivers 3
+//
+// The services come from the environment of make test (.cache/test.env):
+// CANOPY_TEST_POSTGRES, CANOPY_TEST_S3_ENDPOINT, CANOPY_TEST_S3_ACCESS_KEY,
+// CANOPY_TEST_S3_SECRET_KEY.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/canopy-forest/canopy/internal/fleet"
+)
+
+func main() {
+	c := fleet.Defaults
+	flag.IntVar(&c.Devices, "devices", c.Devices, "simulated devices")
+	flag.IntVar(&c.Items, "items", c.Items, "items a device")
+	flag.IntVar(&c.ItemBytes, "item-bytes", c.ItemBytes, "about this many `bytes` an item")
+	flag.IntVar(&c.Receivers, "receivers", c.Receivers, "canopy-cloud receivers in one share group")
+	flag.StringVar(&c.CloudBin, "cloud", "bin/canopy-cloud", "canopy-cloud `binary`")
+	flag.StringVar(&c.Mosquitto, "mosquitto", "", "mosquitto `binary` for the harness's own broker (default: found on PATH or in /usr/sbin)")
+	flag.StringVar(&c.Broker, "broker", "", "use this running broker `URL` instead (no broker restart then)")
+	flag.StringVar(&c.DatabaseURL, "database-url", os.Getenv("CANOPY_TEST_POSTGRES"), "PostgreSQL `URL` (a database of the run is made there)")
+	flag.StringVar(&c.S3Endpoint, "s3-endpoint", os.Getenv("CANOPY_TEST_S3_ENDPOINT"), "S3 `URL` (empty: a shared blob folder)")
+	flag.DurationVar(&c.PutOver, "put-over", c.PutOver, "each device spreads its puts over this long")
+	flag.DurationVar(&c.KillEvery, "kill-every", c.KillEvery, "SIGKILL a receiver this often (0: never)")
+	flag.DurationVar(&c.RestartAfter, "restart-after", c.RestartAfter, "start a killed receiver again after this long")
+	flag.DurationVar(&c.BrokerRestartAt, "broker-restart-at", c.BrokerRestartAt, "SIGKILL and restart the broker at this time (0: never)")
+	flag.IntVar(&c.CutDevices, "cut-devices", c.CutDevices, "devices whose first connection is cut mid-item")
+	flag.DurationVar(&c.FaultsFor, "faults-for", c.FaultsFor, "faults go on this long after the last put")
+	flag.DurationVar(&c.AckTimeout, "ack-timeout", c.AckTimeout, "the devices' sync.ack_timeout")
+	flag.DurationVar(&c.Deadline, "deadline", c.Deadline, "give up after this long")
+	flag.StringVar(&c.Dir, "dir", "", "work `folder` (default: a new temporary one)")
+	flag.BoolVar(&c.Keep, "keep", false, "keep the database, buckets and work folder")
+	asJSON := flag.Bool("json", false, "print the report as JSON")
+	flag.Parse()
+	c.S3AccessKey, c.S3SecretKey = os.Getenv("CANOPY_TEST_S3_ACCESS_KEY"), os.Getenv("CANOPY_TEST_S3_SECRET_KEY")
+	if c.Broker == "" && c.Mosquitto == "" {
+		c.Mosquitto = findMosquitto()
+	}
+	if c.Broker != "" {
+		c.BrokerRestartAt = 0
+	}
+	if c.Dir == "" {
+		d, err := os.MkdirTemp("", "canopy-fleet-")
+		if err != nil {
+			fail(err)
+		}
+		c.Dir = d
+	}
+	if abs, err := filepath.Abs(c.CloudBin); err == nil {
+		c.CloudBin = abs
+	}
+	c.Log = func(format string, a ...any) { fmt.Fprintf(os.Stderr, "fleet: "+format+"\n", a...) }
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := fleet.Run(ctx, c)
+	if *asJSON {
+		_ = json.NewEncoder(os.Stdout).Encode(rep)
+	} else {
+		fmt.Println("Canopy fleet run")
+		rep.Print(os.Stdout)
+	}
+	if err != nil {
+		fail(err)
+	}
+	if !rep.OK() {
+		fmt.Fprintln(os.Stderr, "fleet: FAILED: not every item was confirmed and stored exactly once")
+		os.Exit(1)
+	}
+}
+
+func findMosquitto() string {
+	if p, err := exec.LookPath("mosquitto"); err == nil {
+		return p
+	}
+	return "/usr/sbin/mosquitto"
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "fleet:", err)
+	os.Exit(1)
+}
