@@ -199,12 +199,13 @@ type statsJSON struct {
 	OldestAgeSeconds float64 `json:"oldest_age_seconds"`
 	Oldest           string  `json:"oldest,omitempty"`
 	Evictions        int64   `json:"evictions"`
+	Refused          int64   `json:"refused"` // items refused because the outbox was full, ever
 	DeadLetters      int     `json:"dead_letters"`
 	DeadBytes        int64   `json:"dead_bytes"`
 }
 
 func printStats(w io.Writer, st outbox.Stats, asJSON bool, now time.Time) error {
-	j := statsJSON{Depth: st.Depth, Bytes: st.Bytes, Evictions: st.Evictions, DeadLetters: st.DeadLetters, DeadBytes: st.DeadBytes}
+	j := statsJSON{Depth: st.Depth, Bytes: st.Bytes, Evictions: st.Evictions, Refused: st.Refused, DeadLetters: st.DeadLetters, DeadBytes: st.DeadBytes}
 	if !st.Oldest.IsZero() {
 		j.Oldest = st.Oldest.UTC().Format(time.RFC3339)
 		j.OldestAgeSeconds = now.Sub(st.Oldest).Seconds()
@@ -219,6 +220,7 @@ func printStats(w io.Writer, st outbox.Stats, asJSON bool, now time.Time) error 
 		fmt.Fprintf(tw, "oldest\t%s (%s ago)\n", j.Oldest, time.Duration(j.OldestAgeSeconds*float64(time.Second)).Round(time.Second))
 	}
 	fmt.Fprintf(tw, "evictions\t%d\n", j.Evictions)
+	fmt.Fprintf(tw, "refused (outbox full)\t%d\n", j.Refused)
 	fmt.Fprintf(tw, "dead letters\t%d (%d bytes)\n", j.DeadLetters, j.DeadBytes)
 	return tw.Flush()
 }
