@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bench_section.sh NAME FILE replaces the section NAME of docs/benchmarks.md
-# (between <!-- section: NAME --> and <!-- /section: NAME -->) with FILE's text.
+# bench_section.sh NAME FILE [DOC] replaces the section NAME of DOC (default
+# docs/benchmarks.md), between <!-- section: NAME --> and
+# <!-- /section: NAME -->, with FILE's text.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=$1 file=$2 doc=docs/benchmarks.md
+name=$1 file=$2 doc=${3:-docs/benchmarks.md}
 python3 - "$name" "$file" "$doc" <<'PY'
 import re, sys
 name, file, doc = sys.argv[1:]

@@ -67,7 +67,7 @@ var Defaults = Config{
 	Items:           20,
 	ItemBytes:       300 << 10,
 	Receivers:       3,
-	PutOver:         30 * time.Second,
+	PutOver:         2 * time.Minute,
 	KillEvery:       10 * time.Second,
 	RestartAfter:    2 * time.Second,
 	BrokerRestartAt: 15 * time.Second,

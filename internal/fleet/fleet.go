@@ -86,7 +86,7 @@ func Run(ctx context.Context, c Config) (Report, error) {
 	for i := range devs {
 		cut := int64(0)
 		if i < c.CutDevices {
-			cut = int64(c.ItemBytes)*3/2 + 137 // in the middle of the second item
+			cut = int64(c.ItemBytes)/2 + 137 // in the middle of the first item
 		}
 		d, err := newDevice(fmt.Sprintf("%s-d%03d", root, i), filepath.Join(c.Dir, "devices"), broker, root, c, cut, devLog)
 		if err != nil {
