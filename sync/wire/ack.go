@@ -20,6 +20,11 @@ type Ack struct {
 	Status    string `json:"status"`              // AckStored or AckRejected
 	Reason    string `json:"reason,omitempty"`    // for AckRejected: a Reason constant
 	Duplicate bool   `json:"duplicate,omitempty"` // stored before: this is a redelivery
+	// SHA256 is the item's SHA-256 (lower-case hex) as the cloud received
+	// it; Sig the cloud's Ed25519 signature (standard base64) over the
+	// device, item id, status, reason and SHA256 (SignAck, VerifyAck).
+	SHA256 string `json:"sha256,omitempty"`
+	Sig    string `json:"sig,omitempty"`
 }
 
 // EncodeAck encodes a as JSON.
@@ -55,7 +60,25 @@ func (a *Ack) validate() error {
 	default:
 		return fmt.Errorf("status %q: want %q or %q", a.Status, AckStored, AckRejected)
 	}
+	if a.SHA256 != "" && !isHex64(a.SHA256) {
+		return fmt.Errorf("ack of %s: sha256 is not 64 lower-case hex digits", a.ItemID)
+	}
+	if len(a.Sig) > 200 {
+		return fmt.Errorf("ack of %s: signature too long", a.ItemID)
+	}
 	return nil
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func decodeJSON(b []byte, v any) error {

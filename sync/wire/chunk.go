@@ -208,13 +208,22 @@ func baseHeader(it *Item, body []byte, sum string) Header {
 // itemFrom builds the item of a chunk-0 header and the whole body; the
 // parts alias body.
 func itemFrom(h *Header, body []byte) Item {
-	it := Item{Meta: *h.Meta, Parts: make([]Part, len(h.Parts))}
+	it := Item{Meta: *h.Meta, Parts: make([]Part, len(h.Parts)), Digest: h.SHA256}
 	var off int64
 	for i, p := range h.Parts {
 		it.Parts[i] = Part{Name: p.Name, ContentType: p.ContentType, Data: body[off : off+p.Size : off+p.Size]}
 		off += p.Size
 	}
 	return it
+}
+
+// BodyDigest is the SHA-256 of it's body (lower-case hex): it.Digest when
+// set, else computed.
+func BodyDigest(it Item) string {
+	if it.Digest != "" {
+		return it.Digest
+	}
+	return digest(it.body())
 }
 
 func digest(b []byte) string {

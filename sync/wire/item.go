@@ -7,6 +7,11 @@ import "time"
 type Item struct {
 	Meta  Meta
 	Parts []Part
+	// Digest is the SHA-256 of the item's body (the parts' bytes one after
+	// the other), lower-case hex, when it is known: a Reassembler sets it
+	// (checked against the frames' header), and so does UnmarshalDigest.
+	// It is not part of the wire format: the chunk headers carry it.
+	Digest string
 }
 
 // Part is one named payload of an item, such as the JPEG frame or the PNG

@@ -89,11 +89,16 @@ func (r *Reassembler) AddFrom(device string, frame []byte, now time.Time) (*Item
 	return r.add(frame, now, device)
 }
 
-func (r *Reassembler) add(frame []byte, now time.Time, topicDevice string) (*Item, error) {
+func (r *Reassembler) add(frame []byte, now time.Time, topicDevice string) (_ *Item, err error) {
 	h, body, err := ParseFrame(frame)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if re, ok := err.(*RejectError); ok && re.SHA256 == "" {
+			re.SHA256 = h.SHA256 // so that a signed rejection can name it
+		}
+	}()
 	id, dev := h.ItemID, h.Device
 	if topicDevice != "" && dev != topicDevice {
 		return nil, reject(id, topicDevice, ReasonDeviceMismatch, "frame of device %q on the topic of %q", dev, topicDevice)

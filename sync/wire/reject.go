@@ -26,6 +26,7 @@ const (
 type RejectError struct {
 	ItemID string
 	Device string
+	SHA256 string // the item's SHA-256 as its header says, when known
 	Reason string // one of the Reason constants
 	Detail string // human-readable explanation
 }

@@ -97,6 +97,10 @@ func TestChunkRoundTrip(t *testing.T) {
 			// Any order works.
 			rand.Shuffle(len(frames), func(i, j int) { frames[i], frames[j] = frames[j], frames[i] })
 			got := reassembleAll(t, NewReassembler(Limits{}), frames)
+			if got.Digest != bodyDigest(it) {
+				t.Errorf("reassembled item's Digest %q, want its body's SHA-256", got.Digest)
+			}
+			got.Digest = ""
 			if !reflect.DeepEqual(*got, it) {
 				t.Errorf("reassembled item differs:\ngot  %+v\nwant %+v", got.Meta, it.Meta)
 			}
@@ -155,6 +159,10 @@ func TestMarshalRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if got.Digest != bodyDigest(it) {
+			t.Errorf("size %d: Digest %q, want the body's SHA-256", size, got.Digest)
+		}
+		got.Digest = ""
 		if !reflect.DeepEqual(got, it) {
 			t.Errorf("size %d: round trip differs", size)
 		}
@@ -483,3 +491,5 @@ func ExampleChunk() {
 	}
 	// Output: 3 frames, 300000 bytes of 01JD4W4F3Y7Q9K2N8V6X5T1R0S
 }
+
+func bodyDigest(it Item) string { return digest(it.body()) }
