@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -85,6 +86,13 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the reconnect delay (full jitter);
 	// attempts are never closer than a second apart.
 	MinBackoff, MaxBackoff time.Duration
+
+	// CloudKey is the cloud's Ed25519 public key (wire.ParseCloudKey of
+	// the cloud_key that canopy-cloud device add prints). When set, an item
+	// leaves the outbox only on an ack signed with it that names the item's
+	// SHA-256; other acks are logged, counted (Stats.BadAcks) and ignored.
+	// nil: acks are taken unverified (a warning is logged once).
+	CloudKey ed25519.PublicKey
 
 	// Version is reported in the status message.
 	Version string

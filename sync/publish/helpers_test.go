@@ -90,6 +90,10 @@ func testConfig(broker, root, device string) publish.Config {
 		ChunkSize: 16 << 10, Window: 8,
 		AckTimeout: 3 * time.Second, KeepAlive: 5 * time.Second, ConnectTimeout: 3 * time.Second,
 		MaxBackoff: 2 * time.Second, FlushTimeout: time.Second, Version: "test",
+		CloudKey: testreceiver.PublicKey, // receipts on: every test checks signed acks
+		// Identity on: the test broker's device listener wants the device's
+		// own login (other brokers of the tests ignore it).
+		Username: device, Password: testreceiver.Password(device),
 	}
 }
 

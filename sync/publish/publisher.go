@@ -68,14 +68,15 @@ type Stats struct {
 	Acked          int64 // items the cloud stored
 	Rejected       int64 // items the cloud (or the publisher) rejected
 	Retransmitted  int64 // items sent again (ack timeout or reconnect)
+	BadAcks        int64 // acks ignored: not a valid receipt of the cloud (with Config.CloudKey)
 	Reconnects     int64 // connections made after the first
 	Connected      bool
 	InFlight       int
 }
 
 type counters struct {
-	published, publishedBytes, acked, rejected, retransmitted, connects atomic.Int64
-	connected                                                           atomic.Bool
+	published, publishedBytes, acked, rejected, retransmitted, connects, badAcks atomic.Int64
+	connected                                                                    atomic.Bool
 }
 
 // errConnectionLost ends a session when the client loses the broker.
@@ -136,6 +137,7 @@ func (p *Publisher) Stats() Stats {
 		Acked:          c.acked.Load(),
 		Rejected:       c.rejected.Load(),
 		Retransmitted:  c.retransmitted.Load(),
+		BadAcks:        c.badAcks.Load(),
 		Reconnects:     max(0, c.connects.Load()-1),
 		Connected:      c.connected.Load(),
 		InFlight:       int(p.nInFlight.Load()),
@@ -167,6 +169,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 		return errors.New("publisher: Run called twice")
 	}
 	defer p.running.Store(false)
+	if p.cfg.CloudKey == nil {
+		p.log.Warn("no sync.cloud_key: acks are not verified, so anyone who can publish on this device's ack topic can make it delete items; give it the cloud_key that canopy-cloud device add prints")
+	}
 	stop, applied := make(chan struct{}), make(chan struct{})
 	go func() { defer close(applied); p.applyAcks(stop) }()
 	defer func() { close(stop); <-applied }()

@@ -367,6 +367,9 @@ func (p *Publisher) handleAcks() error {
 // in p.applying, so that fill does not read the record again.
 func (p *Publisher) handleAck(a wire.Ack) error {
 	f, inFlight := p.byID[a.ItemID]
+	if p.cfg.CloudKey != nil && !p.verified(a, f, inFlight) {
+		return nil
+	}
 	switch a.Status {
 	case wire.AckStored:
 		p.counters.acked.Add(1)
@@ -392,6 +395,30 @@ func (p *Publisher) handleAck(a wire.Ack) error {
 	p.forget(a.ItemID)
 	p.applyQ.push(a)
 	return nil
+}
+
+// verified reports whether a is the cloud's signed receipt for the item f
+// in flight, whose SHA-256 it must name. Anything else is logged, counted
+// and ignored: the item stays in the outbox and is sent again.
+func (p *Publisher) verified(a wire.Ack, f *flight, inFlight bool) bool {
+	if !inFlight {
+		// Without the item in hand there is no SHA-256 to check: the item
+		// (if still in the outbox) is sent again and acked again.
+		p.log.Debug("ack for an item not in flight ignored", "item", a.ItemID, "status", a.Status)
+		return false
+	}
+	sum := f.rec.Digest
+	if sum == "" {
+		sum = wire.BodyDigest(f.rec.Item)
+		f.rec.Digest = sum
+	}
+	if err := wire.VerifyAck(p.cfg.CloudKey, p.cfg.Device, a, sum); err != nil {
+		p.counters.badAcks.Add(1)
+		p.log.Warn("ack ignored: not a receipt of the cloud", "item", a.ItemID, "status", a.Status, "err", err,
+			"bad_acks", p.counters.badAcks.Load())
+		return false
+	}
+	return true
 }
 
 // markApplying records that an ack of id is being applied; false if one

@@ -1,21 +1,30 @@
 package testreceiver
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 
 	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
-// Broker is an in-process MQTT broker on 127.0.0.1 that allows every
-// client. It has two listeners: one for devices (URL) and one for the cloud
-// side (CloudURL), so that a restart can let the receiver back in before
-// the devices, as a persistent broker with a persistent subscriber would
-// (an in-process broker forgets its sessions when it stops).
+// Broker is an in-process MQTT broker on 127.0.0.1. It has two listeners:
+// one for devices (URL) and one for the cloud side (CloudURL), so that a
+// restart can let the receiver back in before the devices, as a persistent
+// broker with a persistent subscriber would (an in-process broker forgets
+// its sessions when it stops).
+//
+// Identity is on for devices, as on the cloud's embedded broker: a client
+// of the device listener must log in as a device (its id and Password(id))
+// and may publish only on its own item and status topics and subscribe
+// only to its own acks. The cloud listener lets every client in (it plays
+// the cloud, and in forged-ack tests, whoever else holds the broker).
 type Broker struct {
 	mu              sync.Mutex
 	addr, cloudAddr string // host:port, fixed after the first start
@@ -69,7 +78,7 @@ func (b *Broker) StartStaged(between func()) error {
 		return nil
 	}
 	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+	if err := srv.AddHook(new(deviceAuth), nil); err != nil {
 		b.mu.Unlock()
 		return fmt.Errorf("add auth hook: %w", err)
 	}
@@ -108,4 +117,42 @@ func (b *Broker) Stop() {
 	}
 	_ = b.srv.Close()
 	b.srv = nil
+}
+
+// Password is the MQTT password of device on a test Broker.
+func Password(device string) string {
+	s := sha256.Sum256([]byte("canopy test device " + device))
+	return hex.EncodeToString(s[:12])
+}
+
+// deviceAuth checks the clients of the device listener.
+type deviceAuth struct{ mochi.HookBase }
+
+func (h *deviceAuth) ID() string { return "testreceiver-device-auth" }
+
+func (h *deviceAuth) Provides(b byte) bool {
+	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
+}
+
+func (h *deviceAuth) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
+	if cl.Net.Listener != "device" {
+		return true
+	}
+	user := string(pk.Connect.Username)
+	return user != "" && string(pk.Connect.Password) == Password(user)
+}
+
+func (h *deviceAuth) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
+	if cl.Net.Listener != "device" {
+		return true
+	}
+	parts := strings.Split(topic, "/")
+	if len(parts) < 4 || parts[len(parts)-3] != "v1" || parts[len(parts)-2] != string(cl.Properties.Username) {
+		return false
+	}
+	kind := parts[len(parts)-1]
+	if write {
+		return kind == "item" || kind == "status"
+	}
+	return kind == "ack"
 }

@@ -1,6 +1,8 @@
 package testreceiver
 
 import (
+	"crypto/ed25519"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -13,6 +15,18 @@ import (
 
 	"github.com/canopy-forest/canopy/sync/wire"
 )
+
+// Key signs every ack of a test receiver (a fixed test key); PublicKey is
+// the cloud key that publishers under test verify acks with.
+var (
+	Key       = testKey()
+	PublicKey = Key.Public().(ed25519.PublicKey)
+)
+
+func testKey() ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("canopy test receiver"))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
 
 // Receiver subscribes to every device's items under a topic root,
 // reassembles them, keeps them in memory and acknowledges each completed
@@ -150,7 +164,7 @@ func (rc *Receiver) onFrame(_ mqtt.Client, m mqtt.Message) {
 	if err != nil {
 		rc.errs.Add(1)
 		if re, ok := err.(*wire.RejectError); ok && re.ItemID != "" && !re.Temporary() {
-			rc.ack(device, wire.Ack{ItemID: re.ItemID, Status: wire.AckRejected, Reason: re.Error()})
+			rc.ack(device, wire.Ack{ItemID: re.ItemID, Status: wire.AckRejected, Reason: re.Error(), SHA256: re.SHA256})
 		}
 		return
 	}
@@ -158,12 +172,12 @@ func (rc *Receiver) onFrame(_ mqtt.Client, m mqtt.Message) {
 		return
 	}
 	if it.Meta.Device != device {
-		rc.ack(device, wire.Ack{ItemID: it.Meta.ItemID, Status: wire.AckRejected, Reason: "device of topic and header differ"})
+		rc.ack(device, wire.Ack{ItemID: it.Meta.ItemID, Status: wire.AckRejected, Reason: "device of topic and header differ", SHA256: it.Digest})
 		return
 	}
 	if rc.Reject != nil {
 		if reason := rc.Reject(*it); reason != "" {
-			rc.ack(device, wire.Ack{ItemID: it.Meta.ItemID, Status: wire.AckRejected, Reason: reason})
+			rc.ack(device, wire.Ack{ItemID: it.Meta.ItemID, Status: wire.AckRejected, Reason: reason, SHA256: it.Digest})
 			return
 		}
 	}
@@ -189,11 +203,13 @@ func (rc *Receiver) onFrame(_ mqtt.Client, m mqtt.Message) {
 	if rc.DropAck != nil && rc.DropAck(*it, n) {
 		return
 	}
-	rc.ack(device, wire.Ack{ItemID: id, Status: wire.AckStored, Duplicate: dup})
+	rc.ack(device, wire.Ack{ItemID: id, Status: wire.AckStored, Duplicate: dup, SHA256: it.Digest})
 }
 
-// ack queues a for sendAcks; it never blocks, as paho's handlers must not.
+// ack signs a with Key and queues it for sendAcks; it never blocks, as
+// paho's handlers must not.
 func (rc *Receiver) ack(device string, a wire.Ack) {
+	a = wire.SignAck(Key, device, a)
 	rc.ackMu.Lock()
 	rc.acks = append(rc.acks, pendingAck{device, a})
 	rc.ackMu.Unlock()
