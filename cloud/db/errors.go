@@ -12,3 +12,7 @@ var ErrNoJob = errors.New("no job ready")
 // ErrInvalid is wrapped by errors about arguments that can never succeed
 // (an empty item id, a bad device id, an unknown scope): retrying is useless.
 var ErrInvalid = errors.New("invalid argument")
+
+// ErrExists is returned when what is being added is there already (a
+// credential whose username is taken).
+var ErrExists = errors.New("already exists")
