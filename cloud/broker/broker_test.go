@@ -14,7 +14,7 @@ import (
 
 func start(t *testing.T) *Broker {
 	t.Helper()
-	b, err := New(Config{Addr: "127.0.0.1:0"}, nil)
+	b, err := New(Config{Addr: "127.0.0.1:0", Anonymous: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestAddrInUse(t *testing.T) {
 	}
 	defer ln.Close()
 	start := time.Now()
-	_, err = New(Config{Addr: ln.Addr().String()}, nil)
+	_, err = New(Config{Addr: ln.Addr().String(), Anonymous: true}, nil)
 	if !errors.Is(err, ErrAddrInUse) {
 		t.Fatalf("New on a taken port: got %v, want ErrAddrInUse", err)
 	}
