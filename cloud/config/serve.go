@@ -20,6 +20,10 @@ type Serve struct {
 	// external one.
 	MQTTListen      string
 	MQTTAllowRemote bool
+	// TLS listener of the embedded broker, for devices in the field.
+	MQTTTLSListen   string // host:port; "" = none
+	TLSCert, TLSKey string // the broker's certificate and key (PEM files)
+	MQTTClientCerts string // off, optional or require: client certificates signed by the cloud's device CA
 	Broker          string // "tcp://host:port", "ssl://host:port"; "" = embedded
 	ClientID        string // MQTT client id; "" = canopy-cloud-<hostname>-<http port> (+ a random suffix for a clean session)
 	Session         string // the item receiver's MQTT session: "clean" (default) or "persistent"
@@ -59,23 +63,24 @@ type Serve struct {
 // DefaultServe is the embedded setup.
 func DefaultServe() Serve {
 	return Serve{
-		Data:          "canopy-data",
-		HTTP:          "127.0.0.1:8080",
-		LogLevel:      "info",
-		MQTTListen:    "127.0.0.1:1883",
-		ShareGroup:    "canopy",
-		Session:       "clean",
-		TopicRoot:     "canopy",
-		MaxItemBytes:  32 << 20,
-		MaxInProgress: 256,
-		ItemTimeout:   2 * time.Minute,
-		MaxPixels:     100_000_000,
-		IngestWorkers: 4,
-		SpillAfter:    500 * time.Millisecond,
-		MaxHeldBytes:  64 << 20,
-		CompatTopic:   "canopy/compat/images,canopy/v1/compat",
-		AMQPQueue:     "canopy.compat",
-		Workers:       1,
+		Data:            "canopy-data",
+		HTTP:            "127.0.0.1:8080",
+		LogLevel:        "info",
+		MQTTListen:      "127.0.0.1:1883",
+		MQTTClientCerts: "off",
+		ShareGroup:      "canopy",
+		Session:         "clean",
+		TopicRoot:       "canopy",
+		MaxItemBytes:    32 << 20,
+		MaxInProgress:   256,
+		ItemTimeout:     2 * time.Minute,
+		MaxPixels:       100_000_000,
+		IngestWorkers:   4,
+		SpillAfter:      500 * time.Millisecond,
+		MaxHeldBytes:    64 << 20,
+		CompatTopic:     "canopy/compat/images,canopy/v1/compat",
+		AMQPQueue:       "canopy.compat",
+		Workers:         1,
 	}
 }
 
@@ -123,6 +128,22 @@ func (s Serve) Validate() error {
 		}
 	} else if u, err := url.Parse(s.Broker); err != nil || u.Host == "" || !oneOf(u.Scheme, "tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss") {
 		bad("--broker %q: want a URL such as tcp://host:1883 or ssl://host:8883", s.Broker)
+	}
+	if s.MQTTTLSListen != "" {
+		if s.Broker != "" {
+			bad("--mqtt-tls-listen: the embedded broker's TLS listener, not used with --broker")
+		}
+		if _, _, err := net.SplitHostPort(s.MQTTTLSListen); err != nil {
+			bad("--mqtt-tls-listen %q: want HOST:PORT: %v", s.MQTTTLSListen, err)
+		}
+		if s.TLSCert == "" || s.TLSKey == "" {
+			bad("--mqtt-tls-listen needs --tls-cert and --tls-key (the broker's certificate and key)")
+		}
+	}
+	if !oneOf(s.MQTTClientCerts, "off", "optional", "require") {
+		bad("--mqtt-client-certs %q: want off, optional or require", s.MQTTClientCerts)
+	} else if s.MQTTClientCerts != "off" && s.MQTTTLSListen == "" {
+		bad("--mqtt-client-certs %s needs --mqtt-tls-listen", s.MQTTClientCerts)
 	}
 	if !oneOf(strings.ToLower(s.LogLevel), "debug", "info", "warn", "error") {
 		bad("--log-level %q: want debug, info, warn or error", s.LogLevel)

@@ -28,7 +28,7 @@ func dbRows(d *db.DB) func(t *testing.T, device string) int {
 // test ends and returns its URL.
 func startBroker(t *testing.T) string {
 	t.Helper()
-	b, err := broker.New(broker.Config{Addr: "127.0.0.1:0"}, nil)
+	b, err := broker.New(broker.Config{Addr: "127.0.0.1:0", Anonymous: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

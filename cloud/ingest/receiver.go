@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -55,6 +56,10 @@ type Config struct {
 	NoShare    bool        // subscribe without $share (brokers that lack shared subscriptions)
 	Limits     wire.Limits // reassembly limits (zero fields: the wire defaults)
 	Workers    int         // items stored at once; 0 means 4
+
+	// Signer, when set, signs every ack (wire.SignAck): the cloud's
+	// receipt, which devices given the public key verify.
+	Signer ed25519.PrivateKey
 
 	// Staging is the storage that receivers share for the chunks of items
 	// that none of them got whole (the database). nil: no staging, which
@@ -325,7 +330,7 @@ func (r *Receiver) accept(device string, it *wire.Item, err error) *wire.Item {
 		if we.Device != "" && we.Device != device {
 			rej = reject(ReasonWrongDevice, fmt.Sprintf("topic device %q, header device %q", device, we.Device))
 		}
-		r.rejected(device, we.ItemID, rej)
+		r.rejected(device, we.ItemID, we.SHA256, rej)
 		return nil
 	}
 	if it == nil {
@@ -333,7 +338,7 @@ func (r *Receiver) accept(device string, it *wire.Item, err error) *wire.Item {
 	}
 	r.metrics.Received.WithLabelValues("mqtt").Inc()
 	if it.Meta.Device != device {
-		r.rejected(device, it.Meta.ItemID, reject(ReasonWrongDevice, fmt.Sprintf("topic device %q, header device %q", device, it.Meta.Device)))
+		r.rejected(device, it.Meta.ItemID, it.Digest, reject(ReasonWrongDevice, fmt.Sprintf("topic device %q, header device %q", device, it.Meta.Device)))
 		return nil
 	}
 	return it
@@ -428,7 +433,7 @@ func (r *Receiver) store(j job) {
 	saved, err := r.saver.Save(ctx, j.item, SaveOptions{Origin: OriginDevice})
 	cancel()
 	if rej, ok := IsReject(err); ok {
-		r.rejected(j.device, id, rej)
+		r.rejected(j.device, id, j.item.Digest, rej)
 		return
 	}
 	if err != nil {
@@ -436,7 +441,7 @@ func (r *Receiver) store(j job) {
 		log.Warn("item not stored; no ack, the device will send it again", "err", err)
 		return
 	}
-	r.publishAck(j.device, wire.Ack{ItemID: id, Status: "stored", Duplicate: saved.Duplicate})
+	r.publishAck(j.device, wire.Ack{ItemID: id, Status: wire.AckStored, Duplicate: saved.Duplicate, SHA256: j.item.Digest})
 	r.metrics.Stored.WithLabelValues("mqtt").Inc()
 	if saved.Duplicate {
 		r.metrics.Duplicates.WithLabelValues("mqtt").Inc()
@@ -447,13 +452,13 @@ func (r *Receiver) store(j job) {
 
 // rejected counts, logs and (when the item id is known) acknowledges a
 // rejection to the device of the topic.
-func (r *Receiver) rejected(device, id string, rej *RejectError) {
+func (r *Receiver) rejected(device, id, sha string, rej *RejectError) {
 	r.metrics.Rejected.WithLabelValues("mqtt", rej.Reason).Inc()
 	r.log.Warn("item rejected", "item", id, "device", device, "reason", rej.Reason, "detail", rej.Detail)
 	if id == "" {
 		return
 	}
-	r.publishAck(device, wire.Ack{ItemID: id, Status: "rejected", Reason: rej.AckReason()})
+	r.publishAck(device, wire.Ack{ItemID: id, Status: wire.AckRejected, Reason: rej.AckReason(), SHA256: sha})
 }
 
 // publishAck publishes an ack at QoS 1 without waiting in the caller: a
@@ -462,6 +467,9 @@ func (r *Receiver) rejected(device, id string, rej *RejectError) {
 // write timeout while the connection is down, which inside paho's message
 // handler (rejections are acked from there) would hold up its reconnect.
 func (r *Receiver) publishAck(device string, a wire.Ack) {
+	if r.cfg.Signer != nil {
+		a = wire.SignAck(r.cfg.Signer, device, a)
+	}
 	b, err := wire.EncodeAck(a)
 	if err != nil {
 		r.log.Error("encode ack", "item", a.ItemID, "err", err)

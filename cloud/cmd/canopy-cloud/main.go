@@ -5,6 +5,8 @@
 //	canopy-cloud count [--json] IMAGE...
 //	canopy-cloud eval --boxes FILE [--json] DIR
 //	canopy-cloud token create --scope read|write --data DIR
+//	canopy-cloud device add|list|revoke ID
+//	canopy-cloud broker-config --out DIR
 //	canopy-cloud reconcile [flags]
 //	canopy-cloud version
 package main
@@ -22,12 +24,14 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve":     {"run the receiver: ingest, storage, counting workers, HTTP", cmdServe},
-	"count":     {"count the trees in image files", cmdCount},
-	"eval":      {"score the counter against ground-truth boxes", cmdEval},
-	"token":     {"create API tokens (token create --scope read|write)", cmdToken},
-	"reconcile": {"find stored objects with no database row and remove or link them", cmdReconcile},
-	"version":   {"print versions", cmdVersion},
+	"serve":         {"run the receiver: ingest, storage, counting workers, HTTP", cmdServe},
+	"count":         {"count the trees in image files", cmdCount},
+	"eval":          {"score the counter against ground-truth boxes", cmdEval},
+	"token":         {"create API tokens (token create --scope read|write)", cmdToken},
+	"device":        {"register, list and revoke devices (and receivers, producers): device add|list|revoke", cmdDevice},
+	"broker-config": {"write Mosquitto's password and ACL files from the device registry", cmdBrokerConfig},
+	"reconcile":     {"find stored objects with no database row and remove or link them", cmdReconcile},
+	"version":       {"print versions", cmdVersion},
 }
 
 func main() {
@@ -55,6 +59,6 @@ func usage() {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(os.Stderr, "  %-14s %s\n", n, commands[n].summary)
 	}
 }

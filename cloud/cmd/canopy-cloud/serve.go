@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/compat"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/cloud/identity"
 	"github.com/canopy-forest/canopy/cloud/ingest"
 	"github.com/canopy-forest/canopy/sync/wire"
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,7 +39,11 @@ func cmdServe(args []string) error {
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "HTTP listen `address`")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.MQTTListen, "mqtt-listen", c.MQTTListen, "embedded MQTT broker listen `address` (ignored with --broker)")
-	fs.BoolVar(&c.MQTTAllowRemote, "mqtt-allow-remote", c.MQTTAllowRemote, "embedded broker: accept clients from non-loopback addresses (no authentication!)")
+	fs.BoolVar(&c.MQTTAllowRemote, "mqtt-allow-remote", c.MQTTAllowRemote, "embedded broker: accept clients from non-loopback addresses on --mqtt-listen (they still authenticate; prefer --mqtt-tls-listen)")
+	fs.StringVar(&c.MQTTTLSListen, "mqtt-tls-listen", c.MQTTTLSListen, "embedded broker: TLS listener `address` for devices in the field (with --tls-cert, --tls-key)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "the embedded broker's TLS certificate (PEM `file`)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "the embedded broker's TLS key (PEM `file`)")
+	fs.StringVar(&c.MQTTClientCerts, "mqtt-client-certs", c.MQTTClientCerts, "TLS listener: off, optional or require client certificates signed by the cloud's device CA (device add --cert)")
 	fs.StringVar(&c.Broker, "broker", c.Broker, "external MQTT broker `URL` (tcp://host:1883, ssl://host:8883); no embedded broker then. Credentials: $CANOPY_MQTT_USERNAME, $CANOPY_MQTT_PASSWORD")
 	fs.StringVar(&c.ClientID, "client-id", c.ClientID, "MQTT client `id` (default canopy-cloud-HOSTNAME-HTTPPORT, plus a random suffix with a clean session)")
 	fs.StringVar(&c.Session, "mqtt-session", c.Session, "item receiver's MQTT session: clean (a receiver that dies gets no more items) or persistent (one receiver with --no-share only)")
@@ -101,16 +108,6 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 	if err := os.MkdirAll(c.Data, 0o750); err != nil && (c.DatabaseURL == "" || c.S3Endpoint == "") {
 		return fmt.Errorf("data folder: %w", err)
 	}
-	// The embedded broker first: a taken port fails before anything is opened.
-	var brk *broker.Broker
-	brokerURL := c.Broker
-	if c.EmbeddedBroker() {
-		var err error
-		if brk, err = broker.New(broker.Config{Addr: c.MQTTListen, AllowRemote: c.MQTTAllowRemote}, log); err != nil {
-			return err
-		}
-		brokerURL = brk.URL()
-	}
 	httpLn, err := api.Listen(c.HTTP)
 	if err != nil {
 		return err
@@ -132,12 +129,46 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		return fmt.Errorf("blob store: %w", err)
 	}
 
+	// Identity: the cloud's keys (made on first start), and the registry
+	// of devices, receivers and producers that the embedded broker checks.
+	keys, err := identity.LoadKeys(openCtx, d)
+	if err != nil {
+		return fmt.Errorf("cloud keys: %w", err)
+	}
+	creds := identity.NewRegistry(d, log.With("component", "identity"))
+	if _, err := creds.Refresh(openCtx); err != nil {
+		return err
+	}
+	topics := wire.Topics{Root: c.TopicRoot}
+	user, pass := os.Getenv("CANOPY_MQTT_USERNAME"), os.Getenv("CANOPY_MQTT_PASSWORD")
+
+	var brk *broker.Broker
+	brokerURL := c.Broker
+	if c.EmbeddedBroker() {
+		// This process's own receiver gets an identity that exists only
+		// in memory.
+		user, pass = "canopy-cloud-self-"+strings.ToLower(rand.Text()[:8]), identity.NewPassword()
+		creds.AddInternal(user, pass, db.RoleReceiver)
+		bc := broker.Config{Addr: c.MQTTListen, AllowRemote: c.MQTTAllowRemote, Registry: creds,
+			Policy:  identity.Policy{Topics: topics, Compat: splitTopics(c.CompatTopic)},
+			TLSAddr: c.MQTTTLSListen, ClientCerts: c.MQTTClientCerts, ClientCA: keys.CA.Pool()}
+		if c.MQTTTLSListen != "" {
+			cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+			if err != nil {
+				return fmt.Errorf("--tls-cert, --tls-key: %w", err)
+			}
+			bc.TLSCert = &cert
+		}
+		if brk, err = broker.New(bc, log); err != nil {
+			return err
+		}
+		brokerURL = brk.URL()
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg)
 	saver := ingest.NewSaver(blobs, d, ingest.ImageLimits{MaxBytes: c.MaxItemBytes, MaxPixels: c.MaxPixels})
-	topics := wire.Topics{Root: c.TopicRoot}
-	user, pass := os.Getenv("CANOPY_MQTT_USERNAME"), os.Getenv("CANOPY_MQTT_PASSWORD")
 	host, _ := os.Hostname()
 	cidBase := c.ClientIDBase(ingest.SanitizeID(host))
 	cid := cidBase // --client-id as given, or the default
@@ -150,6 +181,7 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		Limits:  wire.Limits{MaxItemBytes: c.MaxItemBytes, MaxInProgress: c.MaxInProgress, Timeout: c.ItemTimeout},
 		Workers: c.IngestWorkers,
 		Staging: d, SpillAfter: c.SpillAfter, MaxHeldBytes: c.MaxHeldBytes,
+		Signer: keys.Signer,
 	}, saver, d, metrics, log)
 	if err != nil {
 		return err
@@ -197,6 +229,14 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		brokerDone <- nil
 	}
 	g.Go("ingest", func() error { return recv.Run(runCtx) }, stopAll)
+	g.Go("identity", func() error {
+		return creds.Run(runCtx, 2*time.Second, func(names []string) {
+			log.Warn("identities revoked", "usernames", names)
+			if brk != nil {
+				brk.Revoke(names)
+			}
+		})
+	}, stopAll)
 	h := &compat.Handler{Saver: saver, Metrics: metrics, MaxBytes: c.MaxItemBytes, Log: log}
 	if c.CompatTopic != "" {
 		group := c.ShareGroup
@@ -224,7 +264,8 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		blobDesc = c.S3Endpoint
 	}
 	log.Info("canopy-cloud serving", "http", "http://"+httpLn.Addr().String(), "mqtt", brokerURL,
-		"embedded_broker", brk != nil, "database", redact(c.DatabaseDSN()), "blobs", blobDesc)
+		"embedded_broker", brk != nil, "database", redact(c.DatabaseDSN()), "blobs", blobDesc,
+		"cloud_key", keys.Public())
 	err = g.Wait()
 	stopBroker()
 	err = errors.Join(err, <-brokerDone)
@@ -257,4 +298,15 @@ func redact(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+// splitTopics splits a comma-separated list of topics.
+func splitTopics(s string) []string {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
