@@ -144,6 +144,11 @@ type Sync struct {
 	AckTimeout Duration `yaml:"ack_timeout"`
 	// Keepalive is the MQTT keepalive interval.
 	Keepalive Duration `yaml:"keepalive"`
+	// CloudKey is the cloud's public key ("ed25519:BASE64", the cloud_key
+	// that canopy-cloud device add prints). With it, an item leaves the
+	// outbox only on an ack the cloud signed for exactly that item; without
+	// it, acks are taken unverified (a warning is logged).
+	CloudKey string `yaml:"cloud_key"`
 }
 
 // Outbox sync modes.

@@ -87,6 +87,11 @@ func Load(s Sources) (Config, boards.Profile, error) {
 	if s.Flags != nil {
 		s.Flags(&c)
 	}
+	if c.Sync.Username == "" && c.Sync.Password != "" {
+		// Canopy's device identities use the device id as the MQTT
+		// username (canopy-cloud device add).
+		c.Sync.Username = c.Device
+	}
 	if err := c.Validate(); err != nil {
 		return c, prof, fmt.Errorf("invalid config:\n%w", err)
 	}

@@ -119,6 +119,11 @@ func (c Config) Validate() error {
 	if y.Keepalive <= 0 {
 		bad("sync.keepalive must be positive")
 	}
+	if y.CloudKey != "" {
+		if _, err := wire.ParseCloudKey(y.CloudKey); err != nil {
+			bad("sync.cloud_key: %v", err)
+		}
+	}
 
 	o := c.Outbox
 	if o.MaxBytes < 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -18,6 +19,7 @@ import (
 	"github.com/canopy-forest/canopy/internal/version"
 	"github.com/canopy-forest/canopy/sync/outbox"
 	"github.com/canopy-forest/canopy/sync/publish"
+	"github.com/canopy-forest/canopy/sync/wire"
 )
 
 // outboxFile is the outbox's file name under the agent's data folder.
@@ -63,13 +65,20 @@ func openSync(cfg config.Config, log *slog.Logger) (syncParts, error) {
 		return parts, nil
 	}
 	s := cfg.Sync
+	var cloudKey ed25519.PublicKey
+	if s.CloudKey != "" {
+		if cloudKey, err = wire.ParseCloudKey(s.CloudKey); err != nil {
+			_ = ob.Close()
+			return syncParts{}, fmt.Errorf("sync.cloud_key: %w", err)
+		}
+	}
 	p, err := publish.New(publish.Config{
 		Broker: s.Broker, TopicRoot: s.TopicRoot, Device: cfg.Device, ClientID: cfg.ClientID(),
 		CAFile: s.CAFile, CertFile: s.CertFile, KeyFile: s.KeyFile,
 		Username: s.Username, Password: s.Password,
 		ChunkSize: s.ChunkSize, Window: s.Window, BandwidthBytes: s.Bandwidth,
 		AckTimeout: s.AckTimeout.D(), KeepAlive: s.Keepalive.D(),
-		Version: version.Version,
+		CloudKey: cloudKey, Version: version.Version,
 	}, ob, log)
 	if err != nil {
 		_ = ob.Close()
@@ -220,7 +229,7 @@ func printStats(w io.Writer, st outbox.Stats, asJSON bool, now time.Time) error 
 		fmt.Fprintf(tw, "oldest\t%s (%s ago)\n", j.Oldest, time.Duration(j.OldestAgeSeconds*float64(time.Second)).Round(time.Second))
 	}
 	fmt.Fprintf(tw, "evictions\t%d\n", j.Evictions)
-	fmt.Fprintf(tw, "refused (outbox full)\t%d\n", j.Refused)
+	fmt.Fprintf(tw, "refused\t%d\n", j.Refused)
 	fmt.Fprintf(tw, "dead letters\t%d (%d bytes)\n", j.DeadLetters, j.DeadBytes)
 	return tw.Flush()
 }

@@ -44,6 +44,7 @@ func cmdRun(args []string) error {
 		logFormat = fs.String("log-format", "", "text | json")
 		fps       = fs.Float64("fps", 0, "at most this many frames a second from a live source")
 		scanID    = fs.String("scan-id", "", "scan id recorded in every item")
+		cloudKey  = fs.String("cloud-key", "", "the cloud's public `key` (ed25519:..., printed by canopy-cloud device add): items leave the outbox only on acks it signed")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -74,6 +75,7 @@ func cmdRun(args []string) error {
 			str("log-level", &c.Log.Level, *logLevel)
 			str("log-format", &c.Log.Format, *logFormat)
 			str("scan-id", &c.Scan.ScanID, *scanID)
+			str("cloud-key", &c.Sync.CloudKey, *cloudKey)
 			if set["fps"] {
 				c.Capture.FPS = *fps
 			}
