@@ -103,6 +103,33 @@ func start(t *testing.T, env []string, name string, args ...string) *proc {
 	return p
 }
 
+// credentials are what canopy-cloud device add prints.
+type credentials struct {
+	Device   string `json:"device"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+	CloudKey string `json:"cloud_key"`
+}
+
+// env is the agent's environment for c.
+func (c credentials) env() []string {
+	return []string{"CANOPY_MQTT_USERNAME=" + c.Username, "CANOPY_MQTT_PASSWORD=" + c.Password}
+}
+
+// register runs canopy-cloud device add id with the database flags dbArgs.
+func register(t *testing.T, bin, id string, dbArgs ...string) credentials {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(bin, "canopy-cloud"), append([]string{"device", "add", id}, dbArgs...)...).Output()
+	if err != nil {
+		t.Fatalf("device add %s: %v", id, err)
+	}
+	var c credentials
+	if err := json.Unmarshal(out, &c); err != nil || c.Password == "" || c.CloudKey == "" {
+		t.Fatalf("device add printed %q: %v", out, err)
+	}
+	return c
+}
+
 func tail(s string, n int) string {
 	if len(s) > n {
 		return "..." + s[len(s)-n:]
@@ -192,9 +219,14 @@ func TestAgentToServicesWithCloudKilled(t *testing.T) {
 		"--client-id", cloudID, "--compat-topic", "", "--data", t.TempDir(), "--auth=off"}
 	cloud := start(t, env, filepath.Join(bin, "canopy-cloud"), cloudArgs...)
 	waitReady(t, httpAddr, cloud)
+	// Receipts on: the agent deletes an item only on an ack signed by this
+	// cloud (Mosquitto here is anonymous; identity is the embedded
+	// broker's and broker-config's business).
+	cred := register(t, bin, device, "--database-url", dbURL)
 
 	agent := start(t, nil, filepath.Join(bin, "canopy-agent"), "run", "--once", "--config", agentConfig(t, root),
-		"--source", src, "--data", t.TempDir(), "--broker", mq, "--device", device, "--segmenter", "classical")
+		"--source", src, "--data", t.TempDir(), "--broker", mq, "--device", device, "--segmenter", "classical",
+		"--cloud-key", cred.CloudKey)
 
 	// Kill the cloud once some, not all, items are in.
 	deadline := time.Now().Add(60 * time.Second)
@@ -253,11 +285,13 @@ func TestEmbeddedDefaults(t *testing.T) {
 	bin := binDir(t)
 	const n = 5
 	src := frames(t, n)
-	httpAddr, mqttAddr := e2etest.FreeAddr(t), e2etest.FreeAddr(t)
-	cloud := start(t, nil, filepath.Join(bin, "canopy-cloud"), "serve", "--data", t.TempDir(), "--http", httpAddr, "--mqtt-listen", mqttAddr, "--auth=off")
+	httpAddr, mqttAddr, data := e2etest.FreeAddr(t), e2etest.FreeAddr(t), t.TempDir()
+	cred := register(t, bin, "emb", "--data", data)
+	cloud := start(t, nil, filepath.Join(bin, "canopy-cloud"), "serve", "--data", data, "--http", httpAddr, "--mqtt-listen", mqttAddr, "--auth=off")
 	waitReady(t, httpAddr, cloud)
-	agent := start(t, nil, filepath.Join(bin, "canopy-agent"), "run", "--once", "--config", agentConfig(t, "canopy"),
-		"--source", src, "--data", t.TempDir(), "--broker", "tcp://"+mqttAddr, "--device", "emb", "--segmenter", "classical")
+	agent := start(t, cred.env(), filepath.Join(bin, "canopy-agent"), "run", "--once", "--config", agentConfig(t, "canopy"),
+		"--source", src, "--data", t.TempDir(), "--broker", "tcp://"+mqttAddr, "--device", "emb", "--segmenter", "classical",
+		"--cloud-key", cred.CloudKey)
 	if err := wait(t, agent, 60*time.Second); err != nil {
 		t.Fatalf("agent: %v\n%s", err, tail(agent.log.String(), 3000))
 	}

@@ -46,11 +46,13 @@ func TestFullOutboxThenEvictedItemsArrive(t *testing.T) {
 	}
 	t.Logf("offline: %d items waiting, %d images evicted, %d items refused", st.Depth, st.Evictions, st.Refused)
 
-	httpAddr, mqttAddr := e2etest.FreeAddr(t), e2etest.FreeAddr(t)
-	cloud := start(t, nil, filepath.Join(bin, "canopy-cloud"), "serve", "--data", t.TempDir(), "--http", httpAddr, "--mqtt-listen", mqttAddr, "--auth=off", "--workers", "0")
+	httpAddr, mqttAddr, cloudData := e2etest.FreeAddr(t), e2etest.FreeAddr(t), t.TempDir()
+	cred := register(t, bin, "tiny", "--data", cloudData)
+	cloud := start(t, nil, filepath.Join(bin, "canopy-cloud"), "serve", "--data", cloudData, "--http", httpAddr, "--mqtt-listen", mqttAddr, "--auth=off", "--workers", "0")
 	waitReady(t, httpAddr, cloud)
-	online := start(t, nil, filepath.Join(bin, "canopy-agent"), "run", "--once", "--config", cfg,
-		"--source", t.TempDir(), "--data", data, "--broker", "tcp://"+mqttAddr, "--device", "tiny", "--segmenter", "classical")
+	online := start(t, cred.env(), filepath.Join(bin, "canopy-agent"), "run", "--once", "--config", cfg,
+		"--source", t.TempDir(), "--data", data, "--broker", "tcp://"+mqttAddr, "--device", "tiny", "--segmenter", "classical",
+		"--cloud-key", cred.CloudKey)
 	if err := wait(t, online, 60*time.Second); err != nil {
 		t.Fatalf("online run: %v\n%s", err, tail(online.log.String(), 3000))
 	}

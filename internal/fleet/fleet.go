@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/cloud/identity"
 	"github.com/canopy-forest/canopy/internal/ulid"
 )
 
@@ -72,6 +75,12 @@ func Run(ctx context.Context, c Config) (Report, error) {
 	}
 	defer rs.stop()
 	logf("%d receivers ready", c.Receivers)
+	// Receipts on: devices act only on acks signed with the cloud's key,
+	// which the receivers made in the run's database.
+	cloudKey, err := loadCloudKey(ctx, dsn)
+	if err != nil {
+		return Report{}, err
+	}
 
 	// The devices.
 	maker, err := newItemMaker(c.ItemBytes)
@@ -88,7 +97,7 @@ func Run(ctx context.Context, c Config) (Report, error) {
 		if i < c.CutDevices {
 			cut = int64(c.ItemBytes)/2 + 137 // in the middle of the first item
 		}
-		d, err := newDevice(fmt.Sprintf("%s-d%03d", root, i), filepath.Join(c.Dir, "devices"), broker, root, c, cut, devLog)
+		d, err := newDevice(fmt.Sprintf("%s-d%03d", root, i), filepath.Join(c.Dir, "devices"), broker, root, c, cut, cloudKey, devLog)
 		if err != nil {
 			return Report{}, err
 		}
@@ -281,4 +290,18 @@ func redactDSN(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+// loadCloudKey reads the cloud's ack-signing public key from the database.
+func loadCloudKey(ctx context.Context, dsn string) (ed25519.PublicKey, error) {
+	d, err := db.Open(ctx, dsn, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	keys, err := identity.LoadKeys(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return keys.Signer.Public().(ed25519.PublicKey), nil
 }

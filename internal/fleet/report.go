@@ -37,6 +37,7 @@ type Report struct {
 	BrokerRestarts    int
 	Cuts              int   // device connections cut mid-item
 	Retransmitted     int64 // items sent again by the devices
+	BadAcks           int64 // acks the devices ignored (not a valid receipt of the cloud)
 	Reconnects        int64 // device reconnections
 	Elapsed           time.Duration
 	LostIDs, DupIDs   []string `json:",omitempty"` // at most 20 each, for the log
@@ -47,7 +48,7 @@ type Report struct {
 // OK reports whether every confirmed item was stored exactly once and
 // every item put was confirmed.
 func (r Report) OK() bool {
-	return r.Lost == 0 && r.Duplicated == 0 && r.Unconfirmed == 0 && r.Rejected == 0 && r.Confirmed == r.Put
+	return r.Lost == 0 && r.Duplicated == 0 && r.Unconfirmed == 0 && r.Rejected == 0 && r.BadAcks == 0 && r.Confirmed == r.Put
 }
 
 // collect reads the devices' puts and confirmations.
@@ -88,6 +89,7 @@ func (r *Report) collect(devs []*device, lastFault time.Time) {
 		d.mu.Unlock()
 		st := d.pub.Stats()
 		r.Retransmitted += st.Retransmitted
+		r.BadAcks += st.BadAcks
 		r.Reconnects += st.Reconnects
 	}
 	r.start = first
@@ -250,6 +252,7 @@ func (r Report) Print(w io.Writer) {
 		{"put -> ack p50 / p99 / max", ms(r.P50) + " / " + ms(r.P99) + " / " + ms(r.Max)},
 		{"longest wait after the last fault", ms(r.WaitAfterFault)},
 		{"retransmissions, reconnects", fmt.Sprintf("%d, %d", r.Retransmitted, r.Reconnects)},
+		{"acks not signed by the cloud", fmt.Sprint(r.BadAcks)},
 		{"elapsed", ms(r.Elapsed)},
 	}
 	for _, l := range lines {

@@ -170,6 +170,8 @@ wait_port "$http" 30 || fail "canopy-cloud serve did not listen on $http"
 mkdir -p "$tmp/frames"
 cp "${images[@]}" "$tmp/frames/"
 device=qemu-arm64-$$
+# Register the device: the embedded broker refuses unknown clients.
+"$CLOUD" device add "$device" --data "$tmp/cloud" --out "$tmp/cred" >/dev/null 2>&1 || fail "canopy-cloud device add $device"
 cat >"$tmp/agent.yaml" <<EOF
 device: $device
 board: raspberry-pi-5
@@ -184,6 +186,8 @@ select:
   duplicates: keep
 sync:
   broker: tcp://127.0.0.1:$mqtt
+  password_file: $tmp/cred/$device.password
+  cloud_key: $(cat "$tmp/cred/cloud.key")
 EOF
 if ! timeout 150 env LD_LIBRARY_PATH="$CANOPY_ARM64_LIBPATH" CANOPY_ORT_LIB="$ORT_ARM64" \
 	qemu-aarch64-static -L "$CANOPY_ARM64_SYSROOT" "$BIN" run --config "$tmp/agent.yaml" --once >"$tmp/agent.log" 2>&1; then
