@@ -1,0 +1,68 @@
+package db
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"testing/fstest"
+)
+
+// Migration numbers may have gaps (numbers reserved for changes still being
+// written), and a number filled in later is applied even though a higher
+// one already was.
+func TestMigrationGaps(t *testing.T) {
+	fsys := fstest.MapFS{
+		"m/9001_init.sql":   {Data: []byte("CREATE TABLE gap_a (x INTEGER);")},
+		"m/9005_later.sql":  {Data: []byte("CREATE TABLE gap_c (x INTEGER);")},
+		"m/9002_second.sql": {Data: []byte("CREATE TABLE gap_b (x INTEGER);")},
+		"m/README":          {Data: []byte("not a migration")},
+	}
+	ms, err := readMigrations(fsys, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, m := range ms {
+		got = append(got, m.Version)
+	}
+	if want := []int{9001, 9002, 9005}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("versions %v, want %v", got, want)
+	}
+	for name, bad := range map[string]fstest.MapFS{
+		"duplicate": {"m/0001_a.sql": {Data: []byte("")}, "m/1_b.sql": {Data: []byte("")}},
+		"no number": {"m/init.sql": {Data: []byte("")}},
+		"zero":      {"m/0000_init.sql": {Data: []byte("")}},
+	} {
+		if _, err := readMigrations(bad, "m"); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+
+	ctx := context.Background()
+	d, err := Open(ctx, filepath.Join(t.TempDir(), "canopy.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// Open applied the real migrations; then 9001 and 9005 (9002 not
+	// written yet), then 9002 arrives.
+	if err := d.migrate(ctx, []Migration{ms[0], ms[2]}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.migrate(ctx, ms); err != nil {
+		t.Fatalf("migrate with the gap filled: %v", err)
+	}
+	if err := d.migrate(ctx, ms); err != nil {
+		t.Fatalf("migrate again: %v", err)
+	}
+	for _, table := range []string{"gap_a", "gap_b", "gap_c"} {
+		if _, err := d.sql.ExecContext(ctx, "INSERT INTO "+table+" (x) VALUES (1)"); err != nil {
+			t.Errorf("table %s: %v", table, err)
+		}
+	}
+	var n int
+	if err := d.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version IN (9001, 9002, 9005)").Scan(&n); err != nil || n != 3 {
+		t.Errorf("schema_migrations rows 9001, 9002, 9005: %d, %v; want 3", n, err)
+	}
+}
