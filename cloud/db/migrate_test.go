@@ -2,10 +2,13 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"log/slog"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // Migration numbers may have gaps (numbers reserved for changes still being
@@ -64,5 +67,44 @@ func TestMigrationGaps(t *testing.T) {
 	var n int
 	if err := d.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version IN (9001, 9002, 9005)").Scan(&n); err != nil || n != 3 {
 		t.Errorf("schema_migrations rows 9001, 9002, 9005: %d, %v; want 3", n, err)
+	}
+}
+
+// A token made before migration 0005 (expiry, device, revocation) is, after
+// it, an active, unbound token that never expires.
+func TestTokenUpgrade(t *testing.T) {
+	ctx := context.Background()
+	all, err := Migrations(SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old []Migration
+	for _, m := range all {
+		if m.Version < 5 {
+			old = append(old, m)
+		}
+	}
+	d := &DB{dialect: SQLite, log: slog.New(slog.DiscardHandler), policy: DefaultJobPolicy}
+	if d.sql, err = sql.Open("sqlite", sqliteDSN(filepath.Join(t.TempDir(), "canopy.db"))); err != nil {
+		t.Fatal(err)
+	}
+	d.sql.SetMaxOpenConns(1)
+	defer d.Close()
+	if err := d.migrate(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.sql.ExecContext(ctx, `INSERT INTO tokens (hash, scope, name, created_at) VALUES ('old', 'write', 'ci', '2026-01-02T03:04:05.000000Z')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := d.LookupToken(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Token{Hash: "old", Scope: ScopeWrite, Name: "ci", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	if !reflect.DeepEqual(tok, want) || tok.State(time.Now()) != TokenActive {
+		t.Errorf("old token after the upgrade: %+v (%s), want %+v, active", tok, tok.State(time.Now()), want)
 	}
 }
