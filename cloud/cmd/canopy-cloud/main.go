@@ -4,7 +4,9 @@
 //	canopy-cloud serve [flags]
 //	canopy-cloud count [--json] IMAGE...
 //	canopy-cloud eval --boxes FILE [--json] DIR
-//	canopy-cloud token create --scope read|write --data DIR
+//	canopy-cloud token create --scope read|write [--device ID] [--expires D] --data DIR
+//	canopy-cloud token list [--json] --data DIR
+//	canopy-cloud token revoke ID-or-NAME --data DIR
 //	canopy-cloud reconcile [flags]
 //	canopy-cloud version
 package main
@@ -25,7 +27,7 @@ var commands = map[string]command{
 	"serve":     {"run the receiver: ingest, storage, counting workers, HTTP", cmdServe},
 	"count":     {"count the trees in image files", cmdCount},
 	"eval":      {"score the counter against ground-truth boxes", cmdEval},
-	"token":     {"create API tokens (token create --scope read|write)", cmdToken},
+	"token":     {"create, list and revoke API tokens (token create|list|revoke)", cmdToken},
 	"reconcile": {"find stored objects with no database row and remove or link them", cmdReconcile},
 	"version":   {"print versions", cmdVersion},
 }
