@@ -202,7 +202,8 @@ var uploadIDs = ulid.NewGenerator(nil)
 
 // upload: POST /v1/images. The upload becomes an item and is stored by the
 // ingest Saver, exactly as a device item is (same keys, meta.json, limits,
-// idempotency by item id), then queued for counting.
+// idempotency by item id), then queued for counting. Its device is checked
+// against the token's bound device first (uploadDevice).
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.v1.MaxUploadBytes)
 	u, err := ParseUpload(r.Body, r.Header.Get("Content-Type"), s.v1.MaxPixels)
@@ -214,6 +215,16 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	if t, ok := tokenFrom(r.Context()); ok {
+		dev, err := uploadDevice(t, u.Meta.Device)
+		if err != nil {
+			s.log.Warn("upload refused", "reason", "device", "token", t.ID(), "name", t.Name,
+				"device", u.Meta.Device, "bound_device", t.Device, "remote", r.RemoteAddr)
+			writeError(w, http.StatusForbidden, err.Error())
+			return
+		}
+		u.Meta.Device = dev
 	}
 	it, err := u.Item(time.Now())
 	if err != nil {

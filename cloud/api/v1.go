@@ -20,7 +20,7 @@ type Store interface {
 	HasImage(ctx context.Context, itemID string) (bool, error)
 	GetScan(ctx context.Context, scanID string) (db.Scan, error)
 	ListDevices(ctx context.Context) ([]db.Device, error)
-	LookupToken(ctx context.Context, hash string) (db.Token, error)
+	TokenLookup
 }
 
 // Saver stores an item: the ingest path that device items take too.
@@ -63,7 +63,7 @@ func (s *Server) EnableV1(o V1Options) {
 	s.mux.HandleFunc("GET /v1/openapi.json", s.openapi)
 	s.mux.Handle("GET /", dashboardHandler())
 	if !o.AuthOff {
-		s.wrap = authMiddleware(o.Store, s.log)
+		s.wrap = newAuth(o.Store, s.log, nil).middleware
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +28,8 @@ type v1env struct {
 	blobs *blob.Local
 	write string
 	read  string
+	cam1  string // write, bound to device cam-1
+	logs  *syncBuffer
 }
 
 func newV1(t *testing.T, maxBytes int64) *v1env {
@@ -39,11 +42,16 @@ func newV1(t *testing.T, maxBytes int64) *v1env {
 	if err := blob.EnsureBuckets(t.Context(), bs); err != nil {
 		t.Fatal(err)
 	}
-	s := New(Options{Images: d})
+	logs := &syncBuffer{}
+	s := New(Options{Images: d, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	s.EnableV1(V1Options{Store: d, Blobs: bs, MaxUploadBytes: maxBytes, MaxPixels: 1_000_000})
-	e := &v1env{srv: s, d: d, blobs: bs, write: NewToken(), read: NewToken()}
-	for tok, scope := range map[string]string{e.write: db.ScopeWrite, e.read: db.ScopeRead} {
-		if err := d.CreateToken(t.Context(), db.Token{Hash: HashToken(tok), Scope: scope}); err != nil {
+	e := &v1env{srv: s, d: d, blobs: bs, write: NewToken(), read: NewToken(), cam1: NewToken(), logs: logs}
+	for _, tok := range []db.Token{
+		{Hash: HashToken(e.write), Scope: db.ScopeWrite},
+		{Hash: HashToken(e.read), Scope: db.ScopeRead},
+		{Hash: HashToken(e.cam1), Scope: db.ScopeWrite, Device: "cam-1"},
+	} {
+		if err := d.CreateToken(t.Context(), tok); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -243,7 +251,7 @@ func TestUploadThroughSaver(t *testing.T) {
 	var first UploadAccepted
 	for i := range 2 {
 		body, ct := multipartBody(t, part{"image", "a", img}, part{"metadata", "", []byte(meta)})
-		w := e.do(t, "POST", "/v1/images", e.write, body, ct)
+		w := e.do(t, "POST", "/v1/images", e.cam1, body, ct)
 		if w.Code != http.StatusAccepted {
 			t.Fatalf("upload %d: %d %s", i, w.Code, w.Body)
 		}

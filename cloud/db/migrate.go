@@ -21,10 +21,16 @@ type Migration struct {
 	SQL     string
 }
 
-// Migrations lists the embedded migrations of dialect in order.
+// Migrations lists the embedded migrations of dialect in order. Numbers
+// may have gaps (a number is reserved for a change still being written);
+// only a number used twice is an error.
 func Migrations(dialect Dialect) ([]Migration, error) {
-	dir := path.Join("migrations", string(dialect))
-	ents, err := fs.ReadDir(migrationFS, dir)
+	return readMigrations(migrationFS, path.Join("migrations", string(dialect)))
+}
+
+// readMigrations reads the NNNN_name.sql files of dir in fsys, by number.
+func readMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	ents, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
 	}
@@ -39,7 +45,7 @@ func Migrations(dialect Dialect) ([]Migration, error) {
 		if !ok || err != nil || v <= 0 {
 			return nil, fmt.Errorf("migration %q: name is not NNNN_name.sql", n)
 		}
-		b, err := fs.ReadFile(migrationFS, path.Join(dir, n))
+		b, err := fs.ReadFile(fsys, path.Join(dir, n))
 		if err != nil {
 			return nil, fmt.Errorf("read migration %q: %w", n, err)
 		}
@@ -60,11 +66,23 @@ const migrationLockKey = 0x63616e6f7079
 
 // Migrate applies the embedded migrations not yet recorded, all in one
 // transaction. Open calls it; calling it again is a no-op, and on PostgreSQL
-// concurrent callers (other processes included) take turns.
+// concurrent callers (other processes included) take turns. What is applied
+// is decided by number, not by the highest number recorded: a migration
+// whose number lies below one already applied (a gap filled later, when
+// branches merge) is applied too.
 func (d *DB) Migrate(ctx context.Context) error {
 	ms, err := Migrations(d.dialect)
 	if err != nil {
 		return err
+	}
+	return d.migrate(ctx, ms)
+}
+
+// migrate applies those of ms (in order) that schema_migrations does not
+// record.
+func (d *DB) migrate(ctx context.Context, ms []Migration) error {
+	if len(ms) == 0 {
+		return nil
 	}
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {

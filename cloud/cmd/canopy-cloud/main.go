@@ -4,7 +4,9 @@
 //	canopy-cloud serve [flags]
 //	canopy-cloud count [--json] IMAGE...
 //	canopy-cloud eval --boxes FILE [--json] DIR
-//	canopy-cloud token create --scope read|write --data DIR
+//	canopy-cloud token create --scope read|write [--device ID] [--expires D] --data DIR
+//	canopy-cloud token list [--json] --data DIR
+//	canopy-cloud token revoke ID-or-NAME --data DIR
 //	canopy-cloud device add|list|revoke ID
 //	canopy-cloud broker-config --out DIR
 //	canopy-cloud reconcile [flags]
@@ -27,7 +29,7 @@ var commands = map[string]command{
 	"serve":         {"run the receiver: ingest, storage, counting workers, HTTP", cmdServe},
 	"count":         {"count the trees in image files", cmdCount},
 	"eval":          {"score the counter against ground-truth boxes", cmdEval},
-	"token":         {"create API tokens (token create --scope read|write)", cmdToken},
+	"token":         {"create, list and revoke API tokens (token create|list|revoke)", cmdToken},
 	"device":        {"register, list and revoke devices (and receivers, producers): device add|list|revoke", cmdDevice},
 	"broker-config": {"write Mosquitto's password and ACL files from the device registry", cmdBrokerConfig},
 	"reconcile":     {"find stored objects with no database row and remove or link them", cmdReconcile},

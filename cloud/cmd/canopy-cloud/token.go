@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/canopy-forest/canopy/cloud/api"
@@ -13,46 +18,344 @@ import (
 	"github.com/canopy-forest/canopy/cloud/db"
 )
 
-// cmdToken: canopy-cloud token create --scope read|write [--name N] --data DIR | --database-url URL.
+const tokenUsage = `usage:
+  canopy-cloud token create --scope read|write [--name NAME] [--device ID] [--expires DURATION|RFC3339] [--data DIR | --database-url URL]
+  canopy-cloud token list [--json] [--data DIR | --database-url URL]
+  canopy-cloud token revoke ID-or-NAME [--data DIR | --database-url URL]`
+
+// cmdToken: canopy-cloud token create|list|revoke.
 func cmdToken(args []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: canopy-cloud token create --scope read|write [--name NAME] [--data DIR | --database-url URL]")
+	return runToken(args, os.Stdout, os.Stderr)
+}
+
+func runToken(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(tokenUsage)
 	}
-	c := config.DefaultServe()
-	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
-	scope := fs.String("scope", "read", "read, or write (which includes read)")
-	name := fs.String("name", "", "a `name` to remember the token by")
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintln(stderr, tokenUsage)
+		return nil
+	case "create":
+		return tokenCreate(args[1:], stdout, stderr)
+	case "list":
+		return tokenList(args[1:], stdout)
+	case "revoke":
+		return tokenRevoke(args[1:], stdout, stderr)
+	}
+	return fmt.Errorf("unknown token command %q\n%s", args[0], tokenUsage)
+}
+
+// tokenFlags are the flags every token command takes: where the database is.
+func tokenFlags(name string, c *config.Serve, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("token "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	fs.StringVar(&c.Data, "data", c.Data, "data `folder` of the embedded setup (its SQLite database)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://... or a SQLite file (default DATA/canopy.db)")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+	return fs
+}
+
+// parseFlags parses fs from args, flags before or after the positional
+// arguments (token revoke ID --data DIR), and returns the positional ones.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
 		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// openTokenDB opens the database of c. With mustExist, a SQLite file that is
+// not there is an error (listing or revoking never creates a database).
+func openTokenDB(ctx context.Context, c config.Serve, mustExist bool) (*db.DB, error) {
+	if c.DatabaseURL == "" {
+		if mustExist {
+			p := c.DatabaseDSN()
+			if _, err := os.Stat(p); err != nil {
+				return nil, fmt.Errorf("no database at %s: give the receiver's --data folder or --database-url", p)
+			}
+		} else if err := os.MkdirAll(c.Data, 0o750); err != nil {
+			return nil, fmt.Errorf("data folder: %w", err)
+		}
+	}
+	d, err := db.Open(ctx, c.DatabaseDSN(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return d, nil
+}
+
+// tokenCreate: token create --scope read|write [--name N] [--device ID]
+// [--expires D]. The secret alone goes to stdout.
+func tokenCreate(args []string, stdout, stderr io.Writer) error {
+	c := config.DefaultServe()
+	fs := tokenFlags("create", &c, stderr)
+	scope := fs.String("scope", "read", "read, or write (which includes read)")
+	name := fs.String("name", "", "a `name` to remember the token by")
+	device := fs.String("device", "", "bind the token to the device `ID`: it may upload only that device's images (needs --scope write)")
+	expires := fs.String("expires", "", "when the token stops working: a `duration` from now (90d, 720h, 30m) or an RFC 3339 time; default never")
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	if len(pos) > 0 {
+		return fmt.Errorf("unexpected arguments %q", pos)
 	}
+	created := time.Now().UTC().Truncate(time.Microsecond)
+	var errs []error
 	if *scope != db.ScopeRead && *scope != db.ScopeWrite {
-		return fmt.Errorf("--scope %q: want read or write", *scope)
+		errs = append(errs, fmt.Errorf("--scope %q: want read or write", *scope))
 	}
-	if c.DatabaseURL == "" {
-		if err := os.MkdirAll(c.Data, 0o750); err != nil {
-			return fmt.Errorf("data folder: %w", err)
+	if *device != "" {
+		if err := db.ValidDevice(*device); err != nil {
+			errs = append(errs, fmt.Errorf("--device: %w", err))
+		} else if *scope != db.ScopeWrite {
+			errs = append(errs, errors.New("--device binds a token for uploads: give --scope write too"))
 		}
+	}
+	if len(*name) > 128 {
+		errs = append(errs, errors.New("--name: longer than 128 bytes"))
+	}
+	exp, err := parseExpiry(*expires, created)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	d, err := db.Open(ctx, c.DatabaseDSN(), nil)
+	d, err := openTokenDB(ctx, c, false)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer d.Close()
 	secret := api.NewToken()
-	if err := d.CreateToken(ctx, db.Token{Hash: api.HashToken(secret), Scope: *scope, Name: *name}); err != nil {
+	t := db.Token{Hash: api.HashToken(secret), Scope: *scope, Name: *name, Device: *device, CreatedAt: created, ExpiresAt: exp}
+	if err := d.CreateToken(ctx, t); err != nil {
 		return err
 	}
-	fmt.Println(secret)
-	fmt.Fprintf(os.Stderr, "token created (scope %s); it is shown only once: keep it\n", *scope)
+	fmt.Fprintln(stdout, secret)
+	var what []string
+	what = append(what, "scope "+t.Scope)
+	if t.Device != "" {
+		what = append(what, "device "+t.Device)
+	}
+	if !t.ExpiresAt.IsZero() {
+		what = append(what, "expires "+t.ExpiresAt.Format(time.RFC3339))
+	}
+	fmt.Fprintf(stderr, "token %s created (%s); it is shown only once: keep it\n", t.ID(), strings.Join(what, ", "))
 	return nil
+}
+
+// parseExpiry reads --expires: "" (never), a positive duration from now
+// (Go's units, and d for days: 90d, 720h, 1h30m) or an RFC 3339 time after
+// now.
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		if !t.After(now) {
+			return time.Time{}, fmt.Errorf("--expires %s: that time has passed", s)
+		}
+		return t.UTC(), nil
+	}
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days > 100*365 {
+			return time.Time{}, fmt.Errorf("--expires %q: want a duration (90d, 720h, 30m) or an RFC 3339 time (2027-01-01T00:00:00Z)", s)
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return time.Time{}, fmt.Errorf("--expires %q: want a duration (90d, 720h, 30m) or an RFC 3339 time (2027-01-01T00:00:00Z)", s)
+		}
+	}
+	if d <= 0 {
+		return time.Time{}, fmt.Errorf("--expires %s: want a duration after now", s)
+	}
+	return now.Add(d).UTC(), nil
+}
+
+// tokenView is one token in token list --json: never its hash or secret.
+type tokenView struct {
+	ID         string     `json:"id"`
+	Scope      string     `json:"scope"`
+	Name       string     `json:"name"`
+	Device     string     `json:"device"` // "": not bound
+	State      string     `json:"state"`  // active, expired or revoked
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`   // null: never
+	RevokedAt  *time.Time `json:"revoked_at"`   // null: not revoked
+	LastUsedAt *time.Time `json:"last_used_at"` // null: never used
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// tokenList: token list [--json], oldest first, revoked and expired ones
+// included.
+func tokenList(args []string, stdout io.Writer) error {
+	c := config.DefaultServe()
+	fs := tokenFlags("list", &c, os.Stderr)
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("unexpected arguments %q", pos)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := openTokenDB(ctx, c, true)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ts, err := d.ListTokens(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	views := make([]tokenView, 0, len(ts))
+	for _, t := range ts {
+		views = append(views, tokenView{
+			ID: t.ID(), Scope: t.Scope, Name: t.Name, Device: t.Device, State: t.State(now),
+			CreatedAt: t.CreatedAt, ExpiresAt: timePtr(t.ExpiresAt), RevokedAt: timePtr(t.RevokedAt), LastUsedAt: timePtr(t.LastUsedAt),
+		})
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(views)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSCOPE\tNAME\tDEVICE\tSTATE\tCREATED\tEXPIRES\tLAST USED")
+	show := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	at := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	for _, v := range views {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Scope, show(v.Name), show(v.Device), v.State,
+			at(&v.CreatedAt), at(v.ExpiresAt), at(v.LastUsedAt))
+	}
+	return tw.Flush()
+}
+
+// tokenRevoke: token revoke ID-or-NAME.
+func tokenRevoke(args []string, stdout, stderr io.Writer) error {
+	c := config.DefaultServe()
+	fs := tokenFlags("revoke", &c, stderr)
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("want one token id or name (canopy-cloud token list shows them)\n%s", tokenUsage)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := openTokenDB(ctx, c, true)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ts, err := d.ListTokens(ctx)
+	if err != nil {
+		return err
+	}
+	t, err := findToken(ts, pos[0])
+	if err != nil {
+		return err
+	}
+	revoked, err := d.RevokeToken(ctx, t.Hash)
+	if err != nil {
+		return err
+	}
+	if !revoked {
+		fmt.Fprintf(stderr, "token %s%s was already revoked at %s\n", t.ID(), nameSuffix(t.Name), t.RevokedAt.UTC().Format(time.RFC3339))
+		return nil
+	}
+	fmt.Fprintf(stdout, "revoked token %s%s\n", t.ID(), nameSuffix(t.Name))
+	fmt.Fprintln(stderr, "requests with it get 401 from now on")
+	return nil
+}
+
+func nameSuffix(name string) string {
+	if name == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (%q)", name)
+}
+
+// minIDPrefix is the shortest hash prefix that token revoke takes as an id.
+const minIDPrefix = 8
+
+// findToken picks the token that ref names: its id (or any prefix of its
+// hash at least minIDPrefix hex digits long) or its name. When ref names
+// several, those not yet revoked are preferred; more than one is an error.
+func findToken(ts []db.Token, ref string) (db.Token, error) {
+	if ref == "" {
+		return db.Token{}, errors.New("empty token id or name")
+	}
+	isHex := len(ref) >= minIDPrefix && strings.Trim(strings.ToLower(ref), "0123456789abcdef") == ""
+	var found []db.Token
+	for _, t := range ts {
+		if t.Name == ref || isHex && strings.HasPrefix(t.Hash, strings.ToLower(ref)) {
+			found = append(found, t)
+		}
+	}
+	if len(found) > 1 {
+		var live []db.Token
+		for _, t := range found {
+			if t.RevokedAt.IsZero() {
+				live = append(live, t)
+			}
+		}
+		if len(live) > 0 {
+			found = live
+		}
+	}
+	switch len(found) {
+	case 0:
+		return db.Token{}, fmt.Errorf("no token with id or name %q (canopy-cloud token list shows them)", ref)
+	case 1:
+		return found[0], nil
+	}
+	ids := make([]string, len(found))
+	for i, t := range found {
+		ids[i] = t.ID()
+	}
+	return db.Token{}, fmt.Errorf("%q names %d tokens (ids %s): revoke one by its id", ref, len(found), strings.Join(ids, ", "))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,9 @@ func Run(t *testing.T, open func(t *testing.T) *db.DB) {
 		{"JobFail", testJobFail},
 		{"JobConcurrentClaims", testJobConcurrent},
 		{"Tokens", testTokens},
+		{"TokenExpiryAndDevice", testTokenExpiryAndDevice},
+		{"TokenRevoke", testTokenRevoke},
+		{"TokenTouch", testTokenTouch},
 		{"Staging", testStaging},
 		{"Evicted", testEvicted},
 	}
@@ -662,6 +666,121 @@ func testTokens(t *testing.T, d *db.DB) {
 	}
 	if _, err := d.LookupToken(ctx, "h1"); !errors.Is(err, db.ErrNotFound) {
 		t.Errorf("LookupToken(deleted) = %v, want ErrNotFound", err)
+	}
+	if err := d.DeleteToken(ctx, "h1"); !errors.Is(err, db.ErrNotFound) {
+		t.Errorf("DeleteToken(deleted) = %v, want ErrNotFound", err)
+	}
+}
+
+func testTokenExpiryAndDevice(t *testing.T, d *db.DB) {
+	ctx := context.Background()
+	bound := db.Token{Hash: "hb", Scope: db.ScopeWrite, Name: "pi-07 uploads", Device: "pi-07", CreatedAt: t0, ExpiresAt: t0.Add(90 * 24 * time.Hour)}
+	plain := db.Token{Hash: "hp", Scope: db.ScopeRead, CreatedAt: t0.Add(time.Second)}
+	for _, tok := range []db.Token{bound, plain} {
+		if err := d.CreateToken(ctx, tok); err != nil {
+			t.Fatalf("CreateToken(%+v): %v", tok, err)
+		}
+		got, err := d.LookupToken(ctx, tok.Hash)
+		if err != nil || !reflect.DeepEqual(got, tok) {
+			t.Errorf("LookupToken(%s) = %+v, %v; want %+v", tok.Hash, got, err, tok)
+		}
+	}
+	ts, err := d.ListTokens(ctx)
+	if err != nil || !reflect.DeepEqual(ts, []db.Token{bound, plain}) {
+		t.Errorf("ListTokens = %+v, %v; want %+v", ts, err, []db.Token{bound, plain})
+	}
+	cases := []struct {
+		at   time.Time
+		tok  db.Token
+		want string
+	}{
+		{t0, bound, db.TokenActive},
+		{bound.ExpiresAt.Add(-time.Microsecond), bound, db.TokenActive},
+		{bound.ExpiresAt, bound, db.TokenExpired},
+		{bound.ExpiresAt.Add(time.Hour), bound, db.TokenExpired},
+		{t0.Add(100 * 365 * 24 * time.Hour), plain, db.TokenActive},
+	}
+	for _, c := range cases {
+		if got := c.tok.State(c.at); got != c.want {
+			t.Errorf("%s.State(%s) = %s, want %s", c.tok.Hash, c.at, got, c.want)
+		}
+	}
+	for _, bad := range []db.Token{
+		{Hash: "x1", Scope: db.ScopeWrite, Device: "../etc"},
+		{Hash: "x2", Scope: db.ScopeWrite, Device: strings.Repeat("d", 65)},
+		{Hash: "x3", Scope: db.ScopeWrite, CreatedAt: t0, ExpiresAt: t0},
+		{Hash: "x4", Scope: db.ScopeWrite, CreatedAt: t0, ExpiresAt: t0.Add(-time.Hour)},
+		{Hash: "x5", Scope: db.ScopeWrite, Name: strings.Repeat("n", 129)},
+	} {
+		if err := d.CreateToken(ctx, bad); !errors.Is(err, db.ErrInvalid) {
+			t.Errorf("CreateToken(%+v) = %v, want ErrInvalid", bad, err)
+		}
+		if _, err := d.LookupToken(ctx, bad.Hash); !errors.Is(err, db.ErrNotFound) {
+			t.Errorf("refused token %s was stored: %v", bad.Hash, err)
+		}
+	}
+}
+
+func testTokenRevoke(t *testing.T, d *db.DB) {
+	ctx := context.Background()
+	tok := db.Token{Hash: "hr", Scope: db.ScopeWrite, Device: "pi-1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := d.CreateToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CreateToken(ctx, db.Token{Hash: "other", Scope: db.ScopeRead}); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().Add(-time.Second)
+	revoked, err := d.RevokeToken(ctx, "hr")
+	if err != nil || !revoked {
+		t.Fatalf("RevokeToken = %v, %v; want true, nil", revoked, err)
+	}
+	got, err := d.LookupToken(ctx, "hr")
+	if err != nil {
+		t.Fatalf("LookupToken(revoked) = %v: a revoked token stays, refused by its state", err)
+	}
+	if got.RevokedAt.Before(before) || got.RevokedAt.After(time.Now().Add(time.Second)) {
+		t.Errorf("RevokedAt = %v, want about now", got.RevokedAt)
+	}
+	if s := got.State(t0); s != db.TokenRevoked {
+		t.Errorf("State of a revoked token = %s, want revoked", s)
+	}
+	if got.Device != tok.Device || !got.ExpiresAt.Equal(tok.ExpiresAt) {
+		t.Errorf("revoking changed the token: %+v", got)
+	}
+	again, err := d.RevokeToken(ctx, "hr")
+	if err != nil || again {
+		t.Errorf("RevokeToken again = %v, %v; want false, nil", again, err)
+	}
+	if g2, _ := d.LookupToken(ctx, "hr"); !g2.RevokedAt.Equal(got.RevokedAt) {
+		t.Errorf("revoking again moved RevokedAt from %v to %v", got.RevokedAt, g2.RevokedAt)
+	}
+	if _, err := d.RevokeToken(ctx, "absent"); !errors.Is(err, db.ErrNotFound) {
+		t.Errorf("RevokeToken(absent) = %v, want ErrNotFound", err)
+	}
+	if o, _ := d.LookupToken(ctx, "other"); o.State(time.Now()) != db.TokenActive {
+		t.Errorf("the other token is %s, want active", o.State(time.Now()))
+	}
+	if ts, _ := d.ListTokens(ctx); len(ts) != 2 {
+		t.Errorf("ListTokens after revoke: %d tokens, want 2 (revoked ones stay listed)", len(ts))
+	}
+}
+
+func testTokenTouch(t *testing.T, d *db.DB) {
+	ctx := context.Background()
+	if err := d.CreateToken(ctx, db.Token{Hash: "ht", Scope: db.ScopeRead, CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{t0.Add(time.Minute), t0.Add(3 * time.Minute), t0.Add(2 * time.Minute)} {
+		if err := d.TouchToken(ctx, "ht", at); err != nil {
+			t.Fatalf("TouchToken(%v): %v", at, err)
+		}
+	}
+	if got, err := d.LookupToken(ctx, "ht"); err != nil || !got.LastUsedAt.Equal(t0.Add(3*time.Minute)) {
+		t.Errorf("LastUsedAt = %v, %v; want %v (it only moves forward)", got.LastUsedAt, err, t0.Add(3*time.Minute))
+	}
+	if err := d.TouchToken(ctx, "absent", t0); err != nil {
+		t.Errorf("TouchToken(absent) = %v, want nil", err)
 	}
 }
 
