@@ -188,6 +188,7 @@ func (s *Saver) check(it wire.Item, o SaveOptions) (db.Image, []object, error) {
 		ContentSHA256: hex.EncodeToString(sum[:]),
 		State:         "stored",
 		ReceivedAt:    s.now().UTC(),
+		Ground:        groundOf(m), // geo.go
 	}
 	if m.GPS != nil {
 		lat, lon := m.GPS.Lat, m.GPS.Lon
