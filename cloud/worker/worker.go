@@ -239,7 +239,7 @@ func (p *Pool) store(ctx context.Context, img db.Image, view *image.RGBA, f floa
 			drawn[i] = b.Scale(1 / f)
 		}
 	}
-	annotated := count.Draw(view, drawn, color.RGBA{255, 40, 40, 255}, 2)
+	annotated := count.Draw(view, drawn, color.RGBA{255, 40, 40, 255}, count.LineWidth(view.Rect.Dx(), view.Rect.Dy()))
 	var jb bytes.Buffer
 	if err := jpeg.Encode(&jb, annotated, &jpeg.Options{Quality: 85}); err != nil {
 		return db.CountRecord{}, fmt.Errorf("encode annotated: %w", err)
