@@ -18,18 +18,18 @@ func registerAPIFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&apiFlags.maxUploadBytes, "max-upload-bytes", 32<<20, "largest POST /v1/images body, in `bytes`")
 }
 
-func init() {
-	extendAPI = func(s *services) error {
-		if apiFlags.auth != "on" && apiFlags.auth != "off" {
-			return fmt.Errorf("--auth %q: want on or off", apiFlags.auth)
-		}
-		if apiFlags.auth == "off" {
-			s.Log.Warn("authentication is off (--auth=off): anyone who reaches the HTTP port can read and upload")
-		}
-		s.API.EnableV1(api.V1Options{
-			Store: s.DB, Blobs: s.Blobs, MaxUploadBytes: apiFlags.maxUploadBytes,
-			MaxPixels: s.Config.MaxPixels, AuthOff: apiFlags.auth == "off",
-		})
-		return nil
+// extendAPI adds the /v1 routes (uploads, scans, devices, auth, the
+// dashboard) to s.API before serving starts.
+func extendAPI(s *services) error {
+	if apiFlags.auth != "on" && apiFlags.auth != "off" {
+		return fmt.Errorf("--auth %q: want on or off", apiFlags.auth)
 	}
+	if apiFlags.auth == "off" {
+		s.Log.Warn("authentication is off (--auth=off): anyone who reaches the HTTP port can read and upload")
+	}
+	s.API.EnableV1(api.V1Options{
+		Store: s.DB, Blobs: s.Blobs, MaxUploadBytes: apiFlags.maxUploadBytes,
+		MaxPixels: s.Config.MaxPixels, AuthOff: apiFlags.auth == "off",
+	})
+	return nil
 }
