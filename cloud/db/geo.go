@@ -34,6 +34,7 @@ type GeoRef struct {
 type Ground struct {
 	GSD            float64  `json:"gsd_m,omitempty"`      // metres per pixel; 0: unknown
 	GSDSource      string   `json:"gsd_source,omitempty"` // "config", "geotiff", "camera"
+	GPSAltM        *float64 `json:"gps_alt_m,omitempty"`  // GPS altitude above sea level
 	HeightM        *float64 `json:"height_m,omitempty"`   // camera above ground
 	YawDeg         *float64 `json:"yaw_deg,omitempty"`    // heading of the image's top edge
 	GimbalPitchDeg *float64 `json:"gimbal_pitch_deg,omitempty"`
@@ -74,7 +75,7 @@ func validGround(g Ground) []error {
 		name   string
 		v      *float64
 		lo, hi float64
-	}{{"height", g.HeightM, -1000, 100000}, {"yaw", g.YawDeg, -360, 360}, {"gimbal pitch", g.GimbalPitchDeg, -360, 360}} {
+	}{{"height", g.HeightM, -1000, 100000}, {"GPS altitude", g.GPSAltM, -12000, 100000}, {"yaw", g.YawDeg, -360, 360}, {"gimbal pitch", g.GimbalPitchDeg, -360, 360}} {
 		if a.v != nil && (math.IsNaN(*a.v) || *a.v < a.lo || *a.v > a.hi) {
 			errs = append(errs, fmt.Errorf("%w: %s %v out of range", ErrInvalid, a.name, *a.v))
 		}

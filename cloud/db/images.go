@@ -40,14 +40,14 @@ func (d *DB) PutImage(ctx context.Context, img Image) (created bool, err error) 
 		res, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO images (item_id, device, seq, captured_at,
 			clock_synced, lat, lon, width, height, forest_share, segmenter, model, model_sha256,
 			scan_id, address_id, tree_type, source, origin, raw_key, mask_key, content_sha256,
-			state, received_at, gsd_m, gsd_source, height_m, yaw_deg, gimbal_pitch_deg, georef, geo_note)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			state, received_at, gsd_m, gsd_source, height_m, yaw_deg, gimbal_pitch_deg, georef, geo_note, gps_alt_m)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (item_id) DO NOTHING`),
 			img.ItemID, img.Device, int64(img.Seq), d.ts(img.CapturedAt), img.ClockSynced, lat, lon,
 			img.Width, img.Height, img.ForestShare, img.Segmenter, img.Model, img.ModelSHA256,
 			img.ScanID, img.AddressID, img.TreeType, img.Source, img.Origin, img.RawKey, img.MaskKey,
 			img.ContentSHA256, StateStored, d.ts(img.ReceivedAt),
-			img.GSD, img.GSDSource, nullFloat(img.HeightM), nullFloat(img.YawDeg), nullFloat(img.GimbalPitchDeg), georef, img.GeoNote)
+			img.GSD, img.GSDSource, nullFloat(img.HeightM), nullFloat(img.YawDeg), nullFloat(img.GimbalPitchDeg), georef, img.GeoNote, nullFloat(img.GPSAltM))
 		if err != nil {
 			return fmt.Errorf("insert image: %w", err)
 		}
@@ -113,7 +113,7 @@ const imageCols = `i.item_id, i.device, i.seq, i.captured_at, i.clock_synced, i.
 	i.width, i.height, i.forest_share, i.segmenter, i.model, i.model_sha256, i.scan_id,
 	i.address_id, i.tree_type, i.source, i.origin, i.raw_key, i.mask_key, i.content_sha256,
 	i.state, i.received_at,
-	i.gsd_m, i.gsd_source, i.height_m, i.yaw_deg, i.gimbal_pitch_deg, i.georef, i.geo_note,
+	i.gsd_m, i.gsd_source, i.height_m, i.yaw_deg, i.gimbal_pitch_deg, i.georef, i.geo_note, i.gps_alt_m,
 	c.count, c.boxes, c.method, c.model, c.model_sha256, c.annotated_key, c.mask_key, c.counted_at,
 	c.gsd_m, c.gsd_source, c.positions, c.position_note, c.footprint`
 
@@ -135,25 +135,25 @@ func scanImage(r scanner) (Image, error) {
 		cMask     sql.NullString
 		countedAt time.Time
 
-		height, yaw, pitch sql.NullFloat64
-		georef             string
-		cGSD               sql.NullFloat64
-		cGSDSource         sql.NullString
-		cPositions         sql.NullString
-		cPosNote           sql.NullString
-		cFootprint         sql.NullString
+		height, yaw, pitch, alt sql.NullFloat64
+		georef                  string
+		cGSD                    sql.NullFloat64
+		cGSDSource              sql.NullString
+		cPositions              sql.NullString
+		cPosNote                sql.NullString
+		cFootprint              sql.NullString
 	)
 	err := r.Scan(&img.ItemID, &img.Device, &seq, timeCol{&img.CapturedAt}, &img.ClockSynced, &lat, &lon,
 		&img.Width, &img.Height, &img.ForestShare, &img.Segmenter, &img.Model, &img.ModelSHA256, &img.ScanID,
 		&img.AddressID, &img.TreeType, &img.Source, &img.Origin, &img.RawKey, &img.MaskKey, &img.ContentSHA256,
 		&img.State, timeCol{&img.ReceivedAt},
-		&img.GSD, &img.GSDSource, &height, &yaw, &pitch, &georef, &img.GeoNote,
+		&img.GSD, &img.GSDSource, &height, &yaw, &pitch, &georef, &img.GeoNote, &alt,
 		&cCount, &cBoxes, &cMethod, &cModel, &cSHA, &cAnnot, &cMask, timeCol{&countedAt},
 		&cGSD, &cGSDSource, &cPositions, &cPosNote, &cFootprint)
 	if err != nil {
 		return Image{}, err
 	}
-	img.HeightM, img.YawDeg, img.GimbalPitchDeg = floatPtr(height), floatPtr(yaw), floatPtr(pitch)
+	img.HeightM, img.YawDeg, img.GimbalPitchDeg, img.GPSAltM = floatPtr(height), floatPtr(yaw), floatPtr(pitch), floatPtr(alt)
 	if georef != "" {
 		img.GeoRef = &GeoRef{}
 		if err := json.Unmarshal([]byte(georef), img.GeoRef); err != nil {

@@ -20,7 +20,7 @@ func groundOf(m wire.Meta) db.Ground {
 	} else if m.GSD != 0 {
 		dropped = append(dropped, fmt.Sprintf("gsd_m %v", m.GSD))
 	}
-	angle := func(name string, v *float64, lo, hi float64) *float64 {
+	checked := func(name string, v *float64, lo, hi float64) *float64 {
 		if v == nil {
 			return nil
 		}
@@ -31,9 +31,12 @@ func groundOf(m wire.Meta) db.Ground {
 		x := *v
 		return &x
 	}
-	g.HeightM = angle("height_m", m.HeightM, -1000, 100000)
-	g.YawDeg = angle("yaw_deg", m.YawDeg, -360, 360)
-	g.GimbalPitchDeg = angle("gimbal_pitch_deg", m.GimbalPitchDeg, -360, 360)
+	g.HeightM = checked("height_m", m.HeightM, -1000, 100000)
+	if m.GPS != nil {
+		g.GPSAltM = checked("gps.alt", m.GPS.Alt, -12000, 100000)
+	}
+	g.YawDeg = checked("yaw_deg", m.YawDeg, -360, 360)
+	g.GimbalPitchDeg = checked("gimbal_pitch_deg", m.GimbalPitchDeg, -360, 360)
 	if r := m.GeoRef; r != nil {
 		ok := len(r.CRS) <= db.MaxCRSBytes && r.Transform[1]*r.Transform[5]-r.Transform[2]*r.Transform[4] != 0
 		for _, v := range r.Transform {

@@ -113,7 +113,7 @@ func testPutGet(t *testing.T, d *db.DB) {
 		TreeType: "oak", Source: "DJI_0042.JPG", Origin: db.OriginDevice,
 		RawKey: "pi-5.north_1/2026/05/17/01J0ABCDEF/image.jpg", MaskKey: "pi-5.north_1/2026/05/17/01J0ABCDEF/mask.png",
 		ContentSHA256: "cafe", ReceivedAt: t0.Add(time.Minute),
-		Ground: db.Ground{GSD: 0.0171, GSDSource: "camera", HeightM: f64(40.1), YawDeg: f64(-130), GimbalPitchDeg: f64(-89.9),
+		Ground: db.Ground{GSD: 0.0171, GSDSource: "camera", HeightM: f64(40.1), GPSAltM: f64(198.6), YawDeg: f64(-130), GimbalPitchDeg: f64(-89.9),
 			GeoRef: &db.GeoRef{CRS: "EPSG:32615", Transform: [6]float64{1, 0.1, 0, 2, 0, -0.1}}, GeoNote: "x"},
 	}
 	put(t, d, want)

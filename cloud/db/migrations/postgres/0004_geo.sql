@@ -5,6 +5,8 @@
 ALTER TABLE images ADD COLUMN gsd_m DOUBLE PRECISION NOT NULL DEFAULT 0;
 ALTER TABLE images ADD COLUMN gsd_source TEXT NOT NULL DEFAULT '';
 ALTER TABLE images ADD COLUMN height_m DOUBLE PRECISION;
+-- the GPS altitude above sea level, when the device gave one
+ALTER TABLE images ADD COLUMN gps_alt_m DOUBLE PRECISION;
 ALTER TABLE images ADD COLUMN yaw_deg DOUBLE PRECISION;
 ALTER TABLE images ADD COLUMN gimbal_pitch_deg DOUBLE PRECISION;
 -- {"crs": "EPSG:32617", "transform": [x0, dx, rx, y0, ry, dy]}, or ''.
