@@ -15,6 +15,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"time"
 
 	_ "golang.org/x/image/tiff"
@@ -32,6 +33,7 @@ type UploadMeta struct {
 	CapturedAt *time.Time `json:"captured_at,omitempty"`
 	Lat        *float64   `json:"lat,omitempty"`
 	Lon        *float64   `json:"lon,omitempty"`
+	GSD        *float64   `json:"gsd_m,omitempty"` // metres per pixel, overriding what the image says
 }
 
 // Upload is a validated upload, ready to store.
@@ -41,6 +43,10 @@ type Upload struct {
 	Format string // "jpeg", "png" or "tiff"
 	Width  int
 	Height int
+	// File is a TIFF written to disk as it arrived (raster_upload.go), its
+	// SHA-256 in SHA256; Data is nil then, and the caller removes File.
+	File   string
+	SHA256 string
 }
 
 // UploadError is a refused upload with its HTTP status.
@@ -58,12 +64,23 @@ func bad(status int, format string, a ...any) *UploadError {
 // ParseUpload reads and fully validates a multipart upload (the image is
 // decoded once, after its declared size is checked against maxPixels).
 func ParseUpload(body io.Reader, contentType string, maxPixels int) (Upload, error) {
+	return parseUpload(body, contentType, maxPixels, spool{})
+}
+
+// parseUpload is ParseUpload with a TIFF image part spooled to disk (sp,
+// raster_upload.go), left for GDAL to check.
+func parseUpload(body io.Reader, contentType string, maxPixels int, sp spool) (_ Upload, err error) {
+	var u Upload
+	defer func() {
+		if err != nil && u.File != "" {
+			os.Remove(u.File) // a refused upload leaves nothing behind
+		}
+	}()
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return Upload{}, bad(http.StatusUnsupportedMediaType, "want a multipart/form-data body with parts image and metadata")
 	}
 	mr := multipart.NewReader(body, params["boundary"])
-	var u Upload
 	var haveImage, haveMeta bool
 	for {
 		p, err := mr.NextPart()
@@ -79,8 +96,12 @@ func ParseUpload(body io.Reader, contentType string, maxPixels int) (Upload, err
 				return Upload{}, bad(http.StatusBadRequest, "more than one image part")
 			}
 			haveImage = true
-			if u.Data, err = io.ReadAll(p); err != nil {
-				return Upload{}, tooLargeOr(err, bad(http.StatusBadRequest, "reading the image part: %v", err))
+			if u.Data, u.File, u.SHA256, err = sp.read(p); err != nil {
+				var ue *UploadError
+				if errors.As(err, &ue) {
+					return u, ue
+				}
+				return u, tooLargeOr(err, bad(http.StatusBadRequest, "reading the image part: %v", err))
 			}
 		case "metadata":
 			if haveMeta {
@@ -101,11 +122,14 @@ func ParseUpload(body io.Reader, contentType string, maxPixels int) (Upload, err
 			return Upload{}, bad(http.StatusBadRequest, "unknown part %q (want image and metadata)", p.FormName())
 		}
 	}
-	if !haveImage || len(u.Data) == 0 {
-		return Upload{}, bad(http.StatusBadRequest, "no image part (a JPEG, PNG or TIFF file named \"image\")")
+	if !haveImage || (len(u.Data) == 0 && u.File == "") {
+		return u, bad(http.StatusBadRequest, "no image part (a JPEG, PNG or TIFF file named \"image\")")
 	}
 	if !haveMeta {
-		return Upload{}, bad(http.StatusBadRequest, "no metadata part (JSON with scan_id, address_id, tree_type)")
+		return u, bad(http.StatusBadRequest, "no metadata part (JSON with scan_id, address_id, tree_type)")
+	}
+	if u.File != "" {
+		return u, nil // a TIFF on disk: GDAL checks it (uploadRaster)
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(u.Data))
 	if err != nil {
@@ -175,6 +199,9 @@ func decodeMeta(b []byte) (UploadMeta, error) {
 	if m.Lon != nil && (*m.Lon < -180 || *m.Lon > 180 || *m.Lon != *m.Lon) {
 		errs = append(errs, fmt.Errorf("lon %v not in [-180, 180]", *m.Lon))
 	}
+	if m.GSD != nil && !(*m.GSD > 0 && *m.GSD <= 100) {
+		errs = append(errs, fmt.Errorf("gsd_m %v not in (0, 100] metres per pixel", *m.GSD))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return m, bad(http.StatusBadRequest, "metadata: %v", err)
 	}
@@ -189,8 +216,8 @@ type UploadAccepted struct {
 
 // upload: POST /v1/images, stored like a device item and queued for counting.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, s.v1.MaxUploadBytes)
-	u, err := ParseUpload(r.Body, r.Header.Get("Content-Type"), s.v1.MaxPixels)
+	r.Body = http.MaxBytesReader(w, r.Body, s.uploadLimit())
+	u, err := parseUpload(r.Body, r.Header.Get("Content-Type"), s.v1.MaxPixels, s.spool())
 	if err != nil {
 		var ue *UploadError
 		if errors.As(err, &ue) {
@@ -198,6 +225,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if u.File != "" { // a TIFF orthophoto on disk (raster_upload.go)
+		defer os.Remove(u.File)
+		s.uploadRaster(w, r, u)
 		return
 	}
 	sum := sha256.Sum256(u.Data)
@@ -224,6 +256,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		Width: u.Width, Height: u.Height, ScanID: u.Meta.ScanID, AddressID: u.Meta.AddressID, TreeType: u.Meta.TreeType,
 		Source: "upload", Origin: db.OriginUpload, RawKey: key, ContentSHA256: hex.EncodeToString(sum[:]),
 	}
+	uploadGround(&img, u) // raster_upload.go: gsd_m, EXIF and DJI XMP
 	if _, err := s.v1.Store.PutImage(r.Context(), img); err != nil {
 		_ = s.v1.Blobs.Delete(r.Context(), blob.Raw, key)
 		if errors.Is(err, db.ErrInvalid) {

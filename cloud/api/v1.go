@@ -29,6 +29,12 @@ type V1Options struct {
 	MaxPixels      int   // 0: 100 megapixels
 	AuthOff        bool  // no bearer tokens asked (local demos only)
 	URLTTL         time.Duration
+	// Scans reads whole scans for their maps and exports (nil: the Store,
+	// when it has EachScanImage). See scans.go.
+	Scans ScanImages
+	// Rasters takes TIFF uploads (GeoTIFF orthophotos) onto disk and reads
+	// them through GDAL; see raster_upload.go.
+	Rasters RasterUploads
 }
 
 // EnableV1 registers the issue-5 routes and wraps the handler with bearer
@@ -43,10 +49,16 @@ func (s *Server) EnableV1(o V1Options) {
 	if o.URLTTL <= 0 {
 		o.URLTTL = 15 * time.Minute
 	}
+	if o.Rasters.Enabled && o.Rasters.MaxBytes <= 0 {
+		o.Rasters.MaxBytes = DefaultMaxRasterBytes
+	}
 	s.v1 = &o
 	s.mux.HandleFunc("POST /v1/images", s.upload)
 	s.mux.HandleFunc("GET /v1/images/{id}/{kind}", s.imageObject)
 	s.mux.HandleFunc("GET /v1/scans/{scan_id}", s.getScan)
+	s.mux.HandleFunc("GET /v1/scans/{scan_id}/trees.geojson", s.scanExport("trees.geojson"))
+	s.mux.HandleFunc("GET /v1/scans/{scan_id}/trees.csv", s.scanExport("trees.csv"))
+	s.mux.HandleFunc("GET /v1/scans/{scan_id}/geo.txt", s.scanExport("geo.txt"))
 	s.mux.HandleFunc("GET /v1/devices", s.listDevices)
 	s.mux.HandleFunc("GET /v1/openapi.json", s.openapi)
 	s.mux.Handle("GET /", dashboardHandler())
@@ -152,7 +164,7 @@ func (s *Server) getScan(w http.ResponseWriter, r *http.Request) {
 	if sc.Images == nil {
 		sc.Images = []db.Image{}
 	}
-	writeJSON(w, http.StatusOK, sc)
+	writeJSON(w, http.StatusOK, s.scanView(r.Context(), sc)) // scans.go: trees merged by position
 }
 
 // DeviceList is the body of GET /v1/devices.
