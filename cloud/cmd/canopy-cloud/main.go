@@ -4,6 +4,7 @@
 //	canopy-cloud serve [flags]
 //	canopy-cloud count [--json] IMAGE...
 //	canopy-cloud eval --boxes FILE [--json] DIR
+//	canopy-cloud export --scan ID [--format geojson|csv|gpkg|geotxt|odm]
 //	canopy-cloud token create --scope read|write --data DIR
 //	canopy-cloud reconcile [flags]
 //	canopy-cloud version
@@ -25,6 +26,7 @@ var commands = map[string]command{
 	"serve":     {"run the receiver: ingest, storage, counting workers, HTTP", cmdServe},
 	"count":     {"count the trees in image files", cmdCount},
 	"eval":      {"score the counter against ground-truth boxes", cmdEval},
+	"export":    {"export a scan's trees (GeoJSON, CSV, GeoPackage) or photos (OpenDroneMap)", cmdExport},
 	"token":     {"create API tokens (token create --scope read|write)", cmdToken},
 	"reconcile": {"find stored objects with no database row and remove or link them", cmdReconcile},
 	"version":   {"print versions", cmdVersion},
