@@ -79,12 +79,17 @@ async function loadImages() {
   const scans = await Promise.all(scanIDs.map((s) => json("/v1/scans/" + encodeURIComponent(s))));
   $("scans").replaceChildren(...scans.map((s) => el("div", { class: "scan", "data-scan": s.scan_id },
     el("b", {}, s.scan_id), ` — ${s.address_id || ""} ${s.tree_type || ""} — `,
-    el("span", { class: "total" }, String(s.total_trees)), ` trees in ${s.counted}/${s.image_count} images`)));
+    el("span", { class: "total" }, String(s.total_trees)), ` trees in ${s.counted}/${s.image_count} images`,
+    s.trees_per_ha != null ? el("span", { class: "perha" }, ` · ${s.trees_per_ha.toFixed(0)} trees/ha`) : "")));
   drawMap(imgs);
+  if (typeof updateScanMap === "function") await updateScanMap(scans); // map.js
   const cards = [];
   for (const i of imgs) {
     const v = await json("/v1/images/" + encodeURIComponent(i.item_id));
-    const raw = el("div", { class: "view" }, el("img", { src: await objectURL(v.links.raw), alt: "raw" }));
+    // Browsers show no TIFF: an orthophoto's raw view is its annotated overview.
+    const tiff = /\.tiff?$/i.test(v.raw_key || "");
+    const raw = el("div", { class: "view" }, tiff ? el("span", { class: "note" }, "GeoTIFF (" + v.width + "×" + v.height + ")")
+      : el("img", { src: await objectURL(v.links.raw), alt: "raw" }));
     const proc = el("div", { class: "view" });
     if (v.links.annotated) proc.append(el("img", { src: await objectURL(v.links.annotated), alt: "processed" }));
     if (v.links.mask) proc.append(el("img", { class: "mask", src: await objectURL(v.links.mask), alt: "mask" }));
