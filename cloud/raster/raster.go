@@ -195,7 +195,7 @@ func ReadWindow(ctx context.Context, path string, in Info, src image.Rectangle, 
 // and returns its standard output; a failure carries its standard error.
 func run(ctx context.Context, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), "GDAL_CACHEMAX=64", "GDAL_PAM_ENABLED=NO", "CPL_LOG=OFF")
+	cmd.Env = append(os.Environ(), "GDAL_CACHEMAX=64", "GDAL_PAM_ENABLED=NO")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
