@@ -4,8 +4,8 @@ SHELL := bash
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-# cgo parts sit behind these tags: opencv (GoCV) and onnx (ONNX Runtime).
-TAGS    ?= opencv,onnx
+# cgo parts sit behind these tags: opencv (GoCV), onnx (ONNX Runtime) and proj (PROJ).
+TAGS    ?= opencv,onnx,proj
 LDFLAGS := -X github.com/canopy-forest/canopy/internal/version.Version=$(VERSION) \
            -X github.com/canopy-forest/canopy/internal/version.Commit=$(COMMIT)
 export CANOPY_ORT_LIB ?= $(CURDIR)/.cache/onnxruntime/linux-amd64/libonnxruntime.so.1

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # deps.sh installs what the build needs, and only what is missing:
-# Debian's OpenCV 4.6 and pkg-config (for GoCV), and the ONNX Runtime shared
+# Debian's OpenCV 4.6 and pkg-config (for GoCV), PROJ's headers (libproj-dev,
+# for github.com/twpayne/go-proj, build tag proj), GDAL's command-line tools
+# (gdal-bin: gdalinfo, gdal_translate and ogr2ogr read orthophotos window by
+# window and write GeoPackages), and the ONNX Runtime shared
 # library for linux/amd64 and linux/arm64, unpacked from the onnxruntime-node
 # npm package into .cache/onnxruntime/ (no npm install script runs).
 #
@@ -13,7 +16,7 @@ source scripts/lib.sh
 
 ORT_VERSION=${ORT_VERSION:-1.24.3}
 
-pkgs=(libopencv-dev pkg-config gstreamer1.0-plugins-base)
+pkgs=(libopencv-dev pkg-config gstreamer1.0-plugins-base libproj-dev gdal-bin)
 for extra in "$@"; do
 	case "$extra" in
 	python) pkgs+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-pil) ;;

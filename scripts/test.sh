@@ -13,7 +13,7 @@ set +a
 export CANOPY_ORT_LIB=${CANOPY_ORT_LIB:-$PWD/.cache/onnxruntime/linux-amd64/libonnxruntime.so.1}
 export CANOPY_BIN=$PWD/bin
 if [[ -d ../shared/data ]]; then export CANOPY_SHARED_DATA=$(cd ../shared/data && pwd); fi
-TAGS=${TAGS:-opencv,onnx}
+TAGS=${TAGS:-opencv,onnx,proj}
 
 log "pure Go (CGO_ENABLED=0): vet and test"
 CGO_ENABLED=0 go vet ./...

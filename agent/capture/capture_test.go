@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,6 +158,15 @@ func TestFolderMissing(t *testing.T) {
 	}
 }
 
+func TestOpenMissingSource(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "a", "missing", "folder")
+	_, err := Open(Options{Source: spec})
+	if err == nil || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "no such folder or video file") ||
+		strings.Contains(err.Error(), "video file: stat") {
+		t.Fatalf("got %v, want \"source ...: no such folder or video file\"", err)
+	}
+}
+
 func TestDecodeImageRefusesHuge(t *testing.T) {
 	// A PNG header claiming 100000x100000 pixels.
 	var buf bytes.Buffer
@@ -299,7 +309,11 @@ func TestOpenLiveWithoutOpenCV(t *testing.T) {
 	if videoSupported {
 		t.Skip("built with OpenCV")
 	}
-	for _, spec := range []string{"0", "rtsp://x/y", "a ! b", "video.avi"} {
+	video := filepath.Join(t.TempDir(), "video.avi")
+	if err := os.WriteFile(video, []byte("not really"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range []string{"0", "rtsp://x/y", "a ! b", video} {
 		if _, err := Open(Options{Source: spec}); !errors.Is(err, ErrNoOpenCV) {
 			t.Errorf("Open(%q): got %v, want ErrNoOpenCV", spec, err)
 		}

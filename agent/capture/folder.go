@@ -146,7 +146,8 @@ func (f *Folder) Close() error { return nil }
 
 // ReadImageFile decodes a JPEG, PNG or TIFF file into a frame: the image,
 // the EXIF time and GPS when present (else the file's modification time),
-// and the base name. It never panics on a corrupt file.
+// the photo's metadata (camera, DJI XMP, GeoTIFF tags) and the base name.
+// It never panics on a corrupt file.
 func ReadImageFile(path string) (Frame, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -160,12 +161,14 @@ func ReadImageFile(path string) (Frame, error) {
 	if fi, err := os.Stat(path); err == nil {
 		fr.Time = fi.ModTime()
 	}
-	if x := readEXIF(b); x.ok {
+	x := readEXIF(b)
+	if x.ok {
 		if !x.time.IsZero() {
 			fr.Time, fr.Clock = x.time, ClockEXIF
 		}
 		fr.GPS = x.gps
 	}
+	fr.Photo = x.photo
 	return fr, nil
 }
 

@@ -3,10 +3,14 @@ package capture
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
+	"io/fs"
 	"log/slog"
+	"os"
 	"time"
 
+	"github.com/canopy-forest/canopy/internal/photo"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -38,6 +42,9 @@ type Frame struct {
 	Position string
 	// GPS is the position from the photo's EXIF, when known.
 	GPS *wire.GPS
+	// Photo is what a photo file's metadata says (camera, height, yaw,
+	// GeoTIFF georeferencing); nil for camera frames.
+	Photo *photo.Meta
 }
 
 // Clock says where a frame's time came from.
@@ -107,6 +114,10 @@ func Open(o Options) (Source, error) {
 		f.Follow(o.Follow, o.Settle)
 		return f, nil
 	case KindFile:
+		if _, err := os.Stat(o.Source); errors.Is(err, fs.ErrNotExist) {
+			// Most likely a mistyped folder: say so rather than "open video file".
+			return nil, fmt.Errorf("source %q: no such folder or video file: %w", o.Source, fs.ErrNotExist)
+		}
 		return openVideo(k, o)
 	case KindDevice, KindPipeline, KindURL:
 		open := func(ctx context.Context) (Source, error) { return openVideo(k, o) }

@@ -54,6 +54,14 @@ type Capture struct {
 	// a camera that disappeared.
 	RetryMin Duration `yaml:"retry_min"`
 	RetryMax Duration `yaml:"retry_max"`
+	// AltitudeM is the camera's height above the ground in metres, for a
+	// fixed (mast) camera looking down: with the photo's focal length and
+	// the sensor width it gives the ground sample distance. A photo's own
+	// height (DJI XMP RelativeAltitude) wins over it. 0 = unknown.
+	AltitudeM float64 `yaml:"altitude_m"`
+	// GSDM sets the ground sample distance (metres per pixel) of every
+	// frame by hand; it wins over what the photos say. 0 = from the photos.
+	GSDM float64 `yaml:"gsd_m"`
 }
 
 // Segmenter kinds.

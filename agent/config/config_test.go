@@ -154,6 +154,8 @@ func TestValidateReportsEverything(t *testing.T) {
 	c.Log.Level = "loud"
 	c.Capture.Source = ""
 	c.Capture.Width = 640
+	c.Capture.AltitudeM = -3
+	c.Capture.GSDM = 1000
 	c.Segmenter.Kind = "magic"
 	c.Select.MinShare = 2
 	c.Encode.JPEGQuality = 0
@@ -165,7 +167,7 @@ func TestValidateReportsEverything(t *testing.T) {
 	if err == nil {
 		t.Fatal("want errors")
 	}
-	for _, want := range []string{"device", "data", "log.level", "capture.source", "capture.width", "segmenter.kind",
+	for _, want := range []string{"device", "data", "log.level", "capture.source", "capture.width", "capture.altitude_m", "capture.gsd_m", "segmenter.kind",
 		"select:", "jpeg_quality", "sync.broker", "cert_file", "sync.window", "outbox.sync"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("errors lack %q:\n%v", want, err)

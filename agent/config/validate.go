@@ -46,6 +46,12 @@ func (c Config) Validate() error {
 	if cp.Follow < 0 || cp.Settle < 0 {
 		bad("capture.follow %v and capture.settle %v must not be negative", cp.Follow, cp.Settle)
 	}
+	if cp.AltitudeM < 0 || cp.AltitudeM > 10000 || cp.AltitudeM != cp.AltitudeM {
+		bad("capture.altitude_m %v: want a height above ground in metres, 0 to 10000 (0 = unknown)", cp.AltitudeM)
+	}
+	if cp.GSDM < 0 || cp.GSDM > 100 || cp.GSDM != cp.GSDM {
+		bad("capture.gsd_m %v: want metres per pixel, 0 to 100 (0 = from the photos)", cp.GSDM)
+	}
 	if cp.RetryMin <= 0 || cp.RetryMax < cp.RetryMin {
 		bad("capture.retry_min %v and retry_max %v: want 0 < retry_min <= retry_max", cp.RetryMin, cp.RetryMax)
 	}

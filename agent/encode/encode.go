@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/canopy-forest/canopy/agent/capture"
+	"github.com/canopy-forest/canopy/internal/photo"
 	"github.com/canopy-forest/canopy/internal/ulid"
 	"github.com/canopy-forest/canopy/segment"
 	"github.com/canopy-forest/canopy/sync/wire"
@@ -35,6 +36,9 @@ type Options struct {
 	// KernelSynced reports whether the system clock is synchronised (nil:
 	// ask the kernel with adjtimex).
 	KernelSynced func() bool
+	// Ground is what the configuration says of the camera's height and
+	// ground sample distance (capture.altitude_m, capture.gsd_m).
+	Ground photo.Options
 }
 
 // Encoder builds items.
@@ -75,6 +79,9 @@ func (e *Encoder) Encode(f capture.Frame, r segment.Result) (wire.Item, error) {
 	if err != nil {
 		return wire.Item{}, fmt.Errorf("encode jpeg: %w", err)
 	}
+	if f.Photo != nil {
+		img = withSegments(img, f.Photo.Segments) // the photo's EXIF (GPS) and XMP travel with it
+	}
 	var mask bytes.Buffer
 	if err := e.png.Encode(&mask, r.Mask); err != nil {
 		return wire.Item{}, fmt.Errorf("encode mask png: %w", err)
@@ -106,6 +113,7 @@ func (e *Encoder) Encode(f capture.Frame, r segment.Result) (wire.Item, error) {
 		TreeType:    e.o.TreeType,
 		Source:      f.Name,
 	}
+	setGround(&meta, f, e.o.Ground)
 	return wire.Item{Meta: meta, Parts: []wire.Part{
 		{Name: wire.PartImage, ContentType: TypeJPEG, Data: img},
 		{Name: wire.PartMask, ContentType: TypePNG, Data: mask.Bytes()},

@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/canopy-forest/canopy/agent/capture"
+	"github.com/canopy-forest/canopy/internal/photo"
 	"github.com/canopy-forest/canopy/internal/ulid"
 	"github.com/canopy-forest/canopy/segment"
 	"github.com/canopy-forest/canopy/sync/wire"
@@ -200,5 +202,45 @@ func BenchmarkEncode640x480(b *testing.B) {
 		if _, err := e.Encode(f, segment.Result{Mask: mask}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestEncodeGround(t *testing.T) {
+	e := newEncoder(t, t.TempDir(), true)
+	f, r := frame(time.Date(2025, 7, 1, 9, 30, 0, 0, time.UTC), capture.ClockEXIF)
+	// A DJI photo's metadata, and an EXIF segment that must survive re-encoding.
+	rel, yaw, pitch := 40.0, -130.0, -90.0
+	exifSeg := append([]byte{0xff, 0xe1, 0x00, 0x10}, "Exif\x00\x00II*\x00\x08\x00\x00\x00"...)
+	f.Photo = &photo.Meta{Model: "FC300S", FocalMM: 3.61, RelAltM: &rel, GimbalYawDeg: &yaw, GimbalPitchDeg: &pitch,
+		Segments: [][]byte{exifSeg}}
+	it, err := e.Encode(f, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := it.Meta
+	want := 6.17 * 40 / (3.61 * 64)
+	if m.GSD < want*0.999 || m.GSD > want*1.001 || m.GSDSource != photo.SourceCamera || m.HeightM == nil || *m.HeightM != 40 ||
+		m.YawDeg == nil || *m.YawDeg != -130 || m.GimbalPitchDeg == nil || *m.GimbalPitchDeg != -90 || m.GeoNote != "" {
+		t.Fatalf("ground: got gsd %v (%s) height %v yaw %v pitch %v note %q; want %v from the camera", m.GSD, m.GSDSource,
+			m.HeightM, m.YawDeg, m.GimbalPitchDeg, m.GeoNote, want)
+	}
+	jpg := it.Part(wire.PartImage)
+	if !bytes.HasPrefix(jpg, append([]byte{0xff, 0xd8}, exifSeg...)) {
+		t.Fatalf("image part starts % x, want SOI then the photo's EXIF segment", jpg[:min(24, len(jpg))])
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(jpg)); err != nil {
+		t.Fatalf("image with EXIF does not decode: %v", err)
+	}
+
+	// No height: no GSD, and the note says why; a configured GSD wins.
+	f.Photo = &photo.Meta{Model: "FC300S", FocalMM: 3.61}
+	it, _ = e.Encode(f, r)
+	if it.Meta.GSD != 0 || !strings.Contains(it.Meta.GeoNote, "no height above ground") {
+		t.Errorf("no height: got gsd %v note %q", it.Meta.GSD, it.Meta.GeoNote)
+	}
+	e.o.Ground = photo.Options{GSDM: 0.03}
+	it, _ = e.Encode(f, r)
+	if it.Meta.GSD != 0.03 || it.Meta.GSDSource != photo.SourceConfig {
+		t.Errorf("configured: got gsd %v (%s), want 0.03 (config)", it.Meta.GSD, it.Meta.GSDSource)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"time"
 
 	_ "golang.org/x/image/tiff"
@@ -35,6 +36,7 @@ type UploadMeta struct {
 	CapturedAt *time.Time `json:"captured_at,omitempty"`
 	Lat        *float64   `json:"lat,omitempty"`
 	Lon        *float64   `json:"lon,omitempty"`
+	GSD        *float64   `json:"gsd_m,omitempty"` // metres per pixel, overriding what the image says
 }
 
 // Upload is a validated upload, ready to store.
@@ -44,6 +46,10 @@ type Upload struct {
 	Format string // "jpeg", "png" or "tiff"
 	Width  int
 	Height int
+	// File is a TIFF written to disk as it arrived (raster_upload.go), its
+	// SHA-256 in SHA256; Data is nil then, and the caller removes File.
+	File   string
+	SHA256 string
 }
 
 // UploadError is a refused upload with its HTTP status.
@@ -61,12 +67,23 @@ func bad(status int, format string, a ...any) *UploadError {
 // ParseUpload reads and fully validates a multipart upload (the image is
 // decoded once, after its declared size is checked against maxPixels).
 func ParseUpload(body io.Reader, contentType string, maxPixels int) (Upload, error) {
+	return parseUpload(body, contentType, maxPixels, spool{})
+}
+
+// parseUpload is ParseUpload with a TIFF image part spooled to disk (sp,
+// raster_upload.go), left for GDAL to check.
+func parseUpload(body io.Reader, contentType string, maxPixels int, sp spool) (_ Upload, err error) {
+	var u Upload
+	defer func() {
+		if err != nil && u.File != "" {
+			os.Remove(u.File) // a refused upload leaves nothing behind
+		}
+	}()
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return Upload{}, bad(http.StatusUnsupportedMediaType, "want a multipart/form-data body with parts image and metadata")
 	}
 	mr := multipart.NewReader(body, params["boundary"])
-	var u Upload
 	var haveImage, haveMeta bool
 	for {
 		p, err := mr.NextPart()
@@ -82,8 +99,12 @@ func ParseUpload(body io.Reader, contentType string, maxPixels int) (Upload, err
 				return Upload{}, bad(http.StatusBadRequest, "more than one image part")
 			}
 			haveImage = true
-			if u.Data, err = io.ReadAll(p); err != nil {
-				return Upload{}, tooLargeOr(err, bad(http.StatusBadRequest, "reading the image part: %v", err))
+			if u.Data, u.File, u.SHA256, err = sp.read(p); err != nil {
+				var ue *UploadError
+				if errors.As(err, &ue) {
+					return u, ue
+				}
+				return u, tooLargeOr(err, bad(http.StatusBadRequest, "reading the image part: %v", err))
 			}
 		case "metadata":
 			if haveMeta {
@@ -104,11 +125,14 @@ func ParseUpload(body io.Reader, contentType string, maxPixels int) (Upload, err
 			return Upload{}, bad(http.StatusBadRequest, "unknown part %q (want image and metadata)", p.FormName())
 		}
 	}
-	if !haveImage || len(u.Data) == 0 {
-		return Upload{}, bad(http.StatusBadRequest, "no image part (a JPEG, PNG or TIFF file named \"image\")")
+	if !haveImage || (len(u.Data) == 0 && u.File == "") {
+		return u, bad(http.StatusBadRequest, "no image part (a JPEG, PNG or TIFF file named \"image\")")
 	}
 	if !haveMeta {
-		return Upload{}, bad(http.StatusBadRequest, "no metadata part (JSON with scan_id, address_id, tree_type)")
+		return u, bad(http.StatusBadRequest, "no metadata part (JSON with scan_id, address_id, tree_type)")
+	}
+	if u.File != "" {
+		return u, nil // a TIFF on disk: GDAL checks it (rasterFile)
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(u.Data))
 	if err != nil {
@@ -183,6 +207,9 @@ func decodeMeta(b []byte) (UploadMeta, error) {
 	if m.Lon != nil && (*m.Lon < -180 || *m.Lon > 180 || *m.Lon != *m.Lon) {
 		errs = append(errs, fmt.Errorf("lon %v not in [-180, 180]", *m.Lon))
 	}
+	if m.GSD != nil && !(*m.GSD > 0 && *m.GSD <= 100) {
+		errs = append(errs, fmt.Errorf("gsd_m %v not in (0, 100] metres per pixel", *m.GSD))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return m, bad(http.StatusBadRequest, "metadata: %v", err)
 	}
@@ -205,8 +232,8 @@ var uploadIDs = ulid.NewGenerator(nil)
 // idempotency by item id), then queued for counting. Its device is checked
 // against the token's bound device first (uploadDevice).
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, s.v1.MaxUploadBytes)
-	u, err := ParseUpload(r.Body, r.Header.Get("Content-Type"), s.v1.MaxPixels)
+	r.Body = http.MaxBytesReader(w, r.Body, s.uploadLimit())
+	u, err := parseUpload(r.Body, r.Header.Get("Content-Type"), s.v1.MaxPixels, s.spool())
 	if err != nil {
 		var ue *UploadError
 		if errors.As(err, &ue) {
@@ -226,6 +253,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		}
 		u.Meta.Device = dev
 	}
+	if u.File != "" {
+		defer os.Remove(u.File) // a TIFF orthophoto spooled to disk (raster_upload.go)
+	}
 	it, err := u.Item(time.Now())
 	if err != nil {
 		s.log.Error("make upload id", "err", err)
@@ -234,7 +264,19 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	id := it.Meta.ItemID
 	log := s.log.With("item", id)
-	saved, err := s.v1.Saver.Save(r.Context(), it, ingest.SaveOptions{Origin: ingest.OriginUpload})
+	opts := ingest.SaveOptions{Origin: ingest.OriginUpload}
+	if u.File != "" {
+		f, status, msg := rasterFile(r.Context(), &it.Meta, u) // GDAL reads its header
+		if msg != "" {
+			log.Warn("raster upload refused", "reason", msg)
+			writeError(w, status, msg)
+			return
+		}
+		opts.ImageFile = f
+	} else {
+		uploadGround(&it.Meta, u) // gsd_m, EXIF and DJI XMP
+	}
+	saved, err := s.v1.Saver.Save(r.Context(), it, opts)
 	if rej, ok := ingest.IsReject(err); ok {
 		status := http.StatusUnprocessableEntity
 		switch rej.Reason {

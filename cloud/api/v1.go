@@ -33,11 +33,17 @@ type Saver interface {
 type V1Options struct {
 	Store          Store
 	Blobs          blob.Store
-	Saver          Saver // stores uploads; nil: an ingest.Saver over Blobs and Store
+	Saver          Saver // stores uploads; nil: an ingest.Saver over Blobs and Store (serve passes the receivers' saver)
 	MaxUploadBytes int64 // 0: 32 MiB
 	MaxPixels      int   // 0: 100 megapixels
 	AuthOff        bool  // no bearer tokens asked (local demos only)
 	URLTTL         time.Duration
+	// Scans reads whole scans for their maps and exports (nil: the Store,
+	// when it has EachScanImage). See scans.go.
+	Scans ScanImages
+	// Rasters takes TIFF uploads (GeoTIFF orthophotos) onto disk and reads
+	// them through GDAL; see raster_upload.go.
+	Rasters RasterUploads
 }
 
 // EnableV1 registers the issue-5 routes and wraps the handler with bearer
@@ -53,12 +59,20 @@ func (s *Server) EnableV1(o V1Options) {
 		o.URLTTL = 15 * time.Minute
 	}
 	if o.Saver == nil {
-		o.Saver = ingest.NewSaver(o.Blobs, o.Store, ingest.ImageLimits{MaxBytes: int(o.MaxUploadBytes), MaxPixels: o.MaxPixels})
+		// The upload's own limits (MaxUploadBytes, MaxPixels) are checked
+		// before it reaches the saver.
+		o.Saver = ingest.NewSaver(o.Blobs, o.Store, ingest.ImageLimits{})
+	}
+	if o.Rasters.Enabled && o.Rasters.MaxBytes <= 0 {
+		o.Rasters.MaxBytes = DefaultMaxRasterBytes
 	}
 	s.v1 = &o
 	s.mux.HandleFunc("POST /v1/images", s.upload)
 	s.mux.HandleFunc("GET /v1/images/{id}/{kind}", s.imageObject)
 	s.mux.HandleFunc("GET /v1/scans/{scan_id}", s.getScan)
+	s.mux.HandleFunc("GET /v1/scans/{scan_id}/trees.geojson", s.scanExport("trees.geojson"))
+	s.mux.HandleFunc("GET /v1/scans/{scan_id}/trees.csv", s.scanExport("trees.csv"))
+	s.mux.HandleFunc("GET /v1/scans/{scan_id}/geo.txt", s.scanExport("geo.txt"))
 	s.mux.HandleFunc("GET /v1/devices", s.listDevices)
 	s.mux.HandleFunc("GET /v1/openapi.json", s.openapi)
 	s.mux.Handle("GET /", dashboardHandler())
@@ -168,7 +182,7 @@ func (s *Server) getScan(w http.ResponseWriter, r *http.Request) {
 	if sc.Images == nil {
 		sc.Images = []db.Image{}
 	}
-	writeJSON(w, http.StatusOK, sc)
+	writeJSON(w, http.StatusOK, s.scanView(r.Context(), sc)) // scans.go: trees merged by position
 }
 
 // DeviceList is the body of GET /v1/devices.

@@ -1,9 +1,11 @@
 package blob
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"mime"
 	"os"
@@ -88,6 +90,12 @@ func (l *Local) Put(ctx context.Context, bucket, key string, data []byte, conten
 }
 
 func (l *Local) put(p string, data []byte) error {
+	return l.putFrom(p, bytes.NewReader(data))
+}
+
+// putFrom writes the object at p from r: a temporary file beside it,
+// fsynced, renamed over it, and the folder fsynced.
+func (l *Local) putFrom(p string, r io.Reader) error {
 	dir := filepath.Dir(p)
 	if err := mkdirDurable(dir); err != nil {
 		return err
@@ -104,7 +112,7 @@ func (l *Local) put(p string, data []byte) error {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err := f.Write(data); err != nil {
+	if _, err := io.Copy(f, r); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {

@@ -58,6 +58,16 @@ type Serve struct {
 
 	// Workers is the number of counting workers (0: none).
 	Workers int
+	// Method is how the workers count: "auto" (the learned detector when
+	// its model is found and loads, else classical), "learned" or
+	// "classical".
+	Method string
+	// Model is the ONNX crown detector ("" = crown-detector.onnx found
+	// beside the binary, in ../share/canopy/models or ./models).
+	Model string
+	// GSDDefault is the ground sample distance (metres per pixel) that
+	// images carrying none are counted at; their counts say so.
+	GSDDefault float64
 }
 
 // DefaultServe is the embedded setup.
@@ -81,6 +91,8 @@ func DefaultServe() Serve {
 		CompatTopic:     "canopy/compat/images,canopy/v1/compat",
 		AMQPQueue:       "canopy.compat",
 		Workers:         1,
+		Method:          "auto",
+		GSDDefault:      0.1,
 	}
 }
 
@@ -184,6 +196,12 @@ func (s Serve) Validate() error {
 	}
 	if s.Workers < 0 {
 		bad("--workers %d: want 0 or more", s.Workers)
+	}
+	if !oneOf(s.Method, "auto", "learned", "classical") {
+		bad("--method %q: want auto, learned or classical", s.Method)
+	}
+	if !(s.GSDDefault > 0 && s.GSDDefault <= 100) {
+		bad("--gsd-default %v: want metres per pixel in (0, 100]", s.GSDDefault)
 	}
 	return errors.Join(errs...)
 }

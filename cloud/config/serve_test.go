@@ -18,6 +18,8 @@ func TestValidate(t *testing.T) {
 		{"bad db", func(s *Serve) { s.DatabaseURL = "mysql://x" }, []string{"--database-url"}},
 		{"share", func(s *Serve) { s.ShareGroup = "a/b" }, []string{"--share-group"}},
 		{"no share ok", func(s *Serve) { s.ShareGroup = ""; s.NoShare = true }, nil},
+		{"counting", func(s *Serve) { s.Method = "magic"; s.GSDDefault = 0 }, []string{"--method", "--gsd-default"}},
+		{"learned", func(s *Serve) { s.Method = "learned"; s.Model = "m.onnx"; s.GSDDefault = 0.05 }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,6 +44,21 @@ type AtGSD interface {
 	CountAt(ctx context.Context, img *image.RGBA, gsd float64) (Result, error)
 }
 
+// ModelGSDer is implemented by counters that know the ground sample
+// distance their model works at (images are resized to it).
+type ModelGSDer interface {
+	ModelGSD() float64
+}
+
+// ModelGSDOf is the ground sample distance c works at: its ModelGSD when it
+// has one, else ModelGSD (0.1 m).
+func ModelGSDOf(c Counter) float64 {
+	if m, ok := c.(ModelGSDer); ok && m.ModelGSD() > 0 {
+		return m.ModelGSD()
+	}
+	return ModelGSD
+}
+
 // CountAt counts img with c at ground sample distance gsd (metres per
 // pixel; 0 means the counter's configured one) when c implements AtGSD,
 // and with c.Count otherwise.

@@ -53,3 +53,9 @@ func vline(img *image.RGBA, x, y0, y1 int, c color.RGBA) {
 		img.SetRGBA(x, y, c)
 	}
 }
+
+// LineWidth is a box outline width that stays visible when a w x h image
+// is shown a screen wide: 2 pixels up to 1600 pixels, wider beyond.
+func LineWidth(w, h int) int {
+	return max(2, max(w, h)/800)
+}

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/canopy-forest/canopy/cloud/count"
 )
 
 // PutImage stores img unless an image with its item id exists: in one
@@ -41,17 +39,22 @@ func (d *DB) PutImage(ctx context.Context, img Image) (created bool, err error) 
 		lat = sql.NullFloat64{Float64: *img.Lat, Valid: true}
 		lon = sql.NullFloat64{Float64: *img.Lon, Valid: true}
 	}
+	georef, err := jsonText(img.GeoRef, img.GeoRef == nil)
+	if err != nil {
+		return false, fmt.Errorf("put image %q: georef: %w", img.ItemID, err)
+	}
 	err = d.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO images (item_id, device, seq, captured_at,
 			clock_synced, lat, lon, width, height, forest_share, segmenter, model, model_sha256,
 			scan_id, address_id, tree_type, source, origin, raw_key, mask_key, content_sha256,
-			state, received_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			state, received_at, gsd_m, gsd_source, height_m, yaw_deg, gimbal_pitch_deg, georef, geo_note, gps_alt_m)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (item_id) DO NOTHING`),
 			img.ItemID, img.Device, int64(img.Seq), d.ts(img.CapturedAt), img.ClockSynced, lat, lon,
 			img.Width, img.Height, img.ForestShare, img.Segmenter, img.Model, img.ModelSHA256,
 			img.ScanID, img.AddressID, img.TreeType, img.Source, img.Origin, img.RawKey, img.MaskKey,
-			img.ContentSHA256, state, d.ts(img.ReceivedAt))
+			img.ContentSHA256, state, d.ts(img.ReceivedAt),
+			img.GSD, img.GSDSource, nullFloat(img.HeightM), nullFloat(img.YawDeg), nullFloat(img.GimbalPitchDeg), georef, img.GeoNote, nullFloat(img.GPSAltM))
 		if err != nil {
 			return fmt.Errorf("insert image: %w", err)
 		}
@@ -120,7 +123,9 @@ const imageCols = `i.item_id, i.device, i.seq, i.captured_at, i.clock_synced, i.
 	i.width, i.height, i.forest_share, i.segmenter, i.model, i.model_sha256, i.scan_id,
 	i.address_id, i.tree_type, i.source, i.origin, i.raw_key, i.mask_key, i.content_sha256,
 	i.state, i.received_at,
-	c.count, c.boxes, c.method, c.model, c.model_sha256, c.annotated_key, c.mask_key, c.counted_at`
+	i.gsd_m, i.gsd_source, i.height_m, i.yaw_deg, i.gimbal_pitch_deg, i.georef, i.geo_note, i.gps_alt_m,
+	c.count, c.boxes, c.method, c.model, c.model_sha256, c.annotated_key, c.mask_key, c.counted_at,
+	c.gsd_m, c.gsd_source, c.positions, c.position_note, c.footprint`
 
 const imageFrom = ` FROM images i LEFT JOIN counts c ON c.item_id = i.item_id`
 
@@ -139,14 +144,31 @@ func scanImage(r scanner) (Image, error) {
 		cAnnot    sql.NullString
 		cMask     sql.NullString
 		countedAt time.Time
+
+		height, yaw, pitch, alt sql.NullFloat64
+		georef                  string
+		cGSD                    sql.NullFloat64
+		cGSDSource              sql.NullString
+		cPositions              sql.NullString
+		cPosNote                sql.NullString
+		cFootprint              sql.NullString
 	)
 	err := r.Scan(&img.ItemID, &img.Device, &seq, timeCol{&img.CapturedAt}, &img.ClockSynced, &lat, &lon,
 		&img.Width, &img.Height, &img.ForestShare, &img.Segmenter, &img.Model, &img.ModelSHA256, &img.ScanID,
 		&img.AddressID, &img.TreeType, &img.Source, &img.Origin, &img.RawKey, &img.MaskKey, &img.ContentSHA256,
 		&img.State, timeCol{&img.ReceivedAt},
-		&cCount, &cBoxes, &cMethod, &cModel, &cSHA, &cAnnot, &cMask, timeCol{&countedAt})
+		&img.GSD, &img.GSDSource, &height, &yaw, &pitch, &georef, &img.GeoNote, &alt,
+		&cCount, &cBoxes, &cMethod, &cModel, &cSHA, &cAnnot, &cMask, timeCol{&countedAt},
+		&cGSD, &cGSDSource, &cPositions, &cPosNote, &cFootprint)
 	if err != nil {
 		return Image{}, err
+	}
+	img.HeightM, img.YawDeg, img.GimbalPitchDeg, img.GPSAltM = floatPtr(height), floatPtr(yaw), floatPtr(pitch), floatPtr(alt)
+	if georef != "" {
+		img.GeoRef = &GeoRef{}
+		if err := json.Unmarshal([]byte(georef), img.GeoRef); err != nil {
+			return Image{}, fmt.Errorf("georef of %q: %w", img.ItemID, err)
+		}
 	}
 	img.Seq = uint64(seq)
 	if lat.Valid && lon.Valid {
@@ -157,10 +179,16 @@ func scanImage(r scanner) (Image, error) {
 			ItemID: img.ItemID, Count: int(cCount.Int64), Method: cMethod.String, Model: cModel.String,
 			ModelSHA256: cSHA.String, AnnotatedKey: cAnnot.String, MaskKey: cMask.String, CountedAt: countedAt,
 		}
-		c.Boxes = []count.Box{}
+		c.Boxes = []Box{}
 		if len(cBoxes) > 0 {
 			if err := json.Unmarshal(cBoxes, &c.Boxes); err != nil {
 				return Image{}, fmt.Errorf("boxes of %q: %w", img.ItemID, err)
+			}
+		}
+		c.Placement = Placement{GSD: cGSD.Float64, GSDSource: cGSDSource.String, Positions: cPositions.String, PositionNote: cPosNote.String}
+		if cFootprint.String != "" {
+			if err := json.Unmarshal([]byte(cFootprint.String), &c.Footprint); err != nil {
+				return Image{}, fmt.Errorf("footprint of %q: %w", img.ItemID, err)
 			}
 		}
 		img.Count = c
@@ -334,4 +362,31 @@ func (d *DB) HasImage(ctx context.Context, itemID string) (bool, error) {
 		return false, fmt.Errorf("has image %q: %w", itemID, err)
 	}
 	return true, nil
+}
+
+// EachScanImage calls fn with every image of a scan, with its count if
+// counted, oldest capture first, reading rows as it goes (a scan may hold
+// more images than fit in memory with their boxes). It stops at fn's
+// first error and returns it. fn must not use d: on SQLite the one
+// connection is busy reading.
+func (d *DB) EachScanImage(ctx context.Context, scanID string, fn func(Image) error) error {
+	rows, err := d.sql.QueryContext(ctx, d.rebind(`SELECT `+imageCols+imageFrom+` WHERE i.scan_id = ?
+		ORDER BY i.captured_at, i.item_id`), scanID)
+	if err != nil {
+		return fmt.Errorf("scan %q images: %w", scanID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		img, err := scanImage(rows)
+		if err != nil {
+			return fmt.Errorf("scan %q images: %w", scanID, err)
+		}
+		if err := fn(img); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("scan %q images: %w", scanID, err)
+	}
+	return nil
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/canopy-forest/canopy/cloud/count"
 )
 
 const jobCols = `id, item_id, state, attempts, lease_until, worker, last_error, created_at`
@@ -91,11 +89,15 @@ func (d *DB) CompleteJob(ctx context.Context, jobID int64, c CountRecord) error 
 	}
 	boxes := c.Boxes
 	if boxes == nil {
-		boxes = []count.Box{}
+		boxes = []Box{}
 	}
 	bj, err := json.Marshal(boxes)
 	if err != nil {
 		return fmt.Errorf("complete job %d: boxes: %w", jobID, err)
+	}
+	footprint, err := jsonText(c.Footprint, len(c.Footprint) == 0)
+	if err != nil {
+		return fmt.Errorf("complete job %d: footprint: %w", jobID, err)
 	}
 	t := now()
 	if c.CountedAt.IsZero() {
@@ -110,11 +112,15 @@ func (d *DB) CompleteJob(ctx context.Context, jobID int64, c CountRecord) error 
 			return fmt.Errorf("%w: count of %q given for the job of %q", ErrInvalid, c.ItemID, item)
 		}
 		if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO counts (item_id, count, boxes, method, model, model_sha256,
-			annotated_key, mask_key, counted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			annotated_key, mask_key, counted_at, gsd_m, gsd_source, positions, position_note, footprint)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (item_id) DO UPDATE SET count = excluded.count, boxes = excluded.boxes,
 			method = excluded.method, model = excluded.model, model_sha256 = excluded.model_sha256,
-			annotated_key = excluded.annotated_key, mask_key = excluded.mask_key, counted_at = excluded.counted_at`),
-			item, c.Count, string(bj), c.Method, c.Model, c.ModelSHA256, c.AnnotatedKey, c.MaskKey, d.ts(c.CountedAt)); err != nil {
+			annotated_key = excluded.annotated_key, mask_key = excluded.mask_key, counted_at = excluded.counted_at,
+			gsd_m = excluded.gsd_m, gsd_source = excluded.gsd_source, positions = excluded.positions,
+			position_note = excluded.position_note, footprint = excluded.footprint`),
+			item, c.Count, string(bj), c.Method, c.Model, c.ModelSHA256, c.AnnotatedKey, c.MaskKey, d.ts(c.CountedAt),
+			c.GSD, c.GSDSource, c.Positions, c.PositionNote, footprint); err != nil {
 			return fmt.Errorf("save count: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE images SET state = ? WHERE item_id = ?`), StateCounted, item); err != nil {

@@ -1,10 +1,6 @@
 package db
 
-import (
-	"time"
-
-	"github.com/canopy-forest/canopy/cloud/count"
-)
+import "time"
 
 // Image states.
 const (
@@ -51,21 +47,26 @@ type Image struct {
 	ContentSHA256 string    `json:"content_sha256,omitempty"`
 	State         string    `json:"state"`       // set by the database; PutImage takes StateImageEvicted, else stores StateStored
 	ReceivedAt    time.Time `json:"received_at"` // zero in PutImage: now
+	// Where the image lies on the ground, as the device or upload said.
+	Ground
+
 	// Count is the image's count once it has one.
 	Count *CountRecord `json:"count,omitempty"`
 }
 
 // CountRecord is the result of counting one image.
 type CountRecord struct {
-	ItemID       string      `json:"item_id"`
-	Count        int         `json:"count"`
-	Boxes        []count.Box `json:"boxes"`
-	Method       string      `json:"method"`
-	Model        string      `json:"model,omitempty"`
-	ModelSHA256  string      `json:"model_sha256,omitempty"`
-	AnnotatedKey string      `json:"annotated_key,omitempty"` // in bucket "processed"
-	MaskKey      string      `json:"mask_key,omitempty"`      // in bucket "processed"
-	CountedAt    time.Time   `json:"counted_at"`              // zero: now
+	ItemID       string    `json:"item_id"`
+	Count        int       `json:"count"`
+	Boxes        []Box     `json:"boxes"`
+	Method       string    `json:"method"`
+	Model        string    `json:"model,omitempty"`
+	ModelSHA256  string    `json:"model_sha256,omitempty"`
+	AnnotatedKey string    `json:"annotated_key,omitempty"` // in bucket "processed"
+	MaskKey      string    `json:"mask_key,omitempty"`      // in bucket "processed"
+	CountedAt    time.Time `json:"counted_at"`              // zero: now
+	// Where the trees lie: the GSD counted at, and how boxes were placed.
+	Placement
 }
 
 // ImageQuery selects images for ListImages. Zero fields do not filter.
@@ -93,7 +94,7 @@ type Scan struct {
 	ImageCount int       `json:"image_count"` // all images of the scan
 	Counted    int       `json:"counted"`     // images with a count
 	Evicted    int       `json:"evicted"`     // images evicted on the device (metadata only, never counted)
-	TotalTrees int       `json:"total_trees"` // sum of their counts
+	TotalTrees int       `json:"total_trees"` // sum of their counts (cloud/api replaces it by the trees merged by position)
 }
 
 // DeviceStatus is what a device's status message says.

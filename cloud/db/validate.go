@@ -87,5 +87,6 @@ func validateImage(img Image) error {
 	if math.IsNaN(img.ForestShare) || img.ForestShare < 0 || img.ForestShare > 1 {
 		errs = append(errs, fmt.Errorf("%w: forest share %v outside [0, 1]", ErrInvalid, img.ForestShare))
 	}
+	errs = append(errs, validGround(img.Ground)...)
 	return errors.Join(errs...)
 }

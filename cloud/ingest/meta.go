@@ -38,6 +38,7 @@ type metaObject struct {
 	MaskKey       string    `json:"mask_key,omitempty"`
 	ContentSHA256 string    `json:"content_sha256"`
 	ReceivedAt    time.Time `json:"received_at"`
+	db.Ground               // gsd_m, height_m, yaw_deg, gimbal_pitch_deg, georef, geo_note (issue 17)
 }
 
 func encodeMeta(img db.Image) ([]byte, error) {
@@ -49,6 +50,7 @@ func encodeMeta(img db.Image) ([]byte, error) {
 		ScanID: img.ScanID, AddressID: img.AddressID, TreeType: img.TreeType, Source: img.Source,
 		Origin: img.Origin, RawKey: img.RawKey, MaskKey: img.MaskKey,
 		ContentSHA256: img.ContentSHA256, ReceivedAt: img.ReceivedAt, State: evictedState(img.State),
+		Ground: img.Ground,
 	}, "", "  ")
 }
 
@@ -75,7 +77,7 @@ func decodeMeta(b []byte) (db.Image, error) {
 		ForestShare: m.ForestShare, Segmenter: m.Segmenter, Model: m.Model, ModelSHA256: m.ModelSHA256,
 		ScanID: m.ScanID, AddressID: m.AddressID, TreeType: m.TreeType, Source: m.Source,
 		Origin: m.Origin, RawKey: m.RawKey, MaskKey: m.MaskKey, ContentSHA256: m.ContentSHA256,
-		State: db.StateStored, ReceivedAt: m.ReceivedAt,
+		State: db.StateStored, ReceivedAt: m.ReceivedAt, Ground: m.Ground,
 	}
 	if evicted {
 		img.State = db.StateImageEvicted

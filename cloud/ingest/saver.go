@@ -10,6 +10,7 @@ import (
 	_ "image/jpeg" // DecodeConfig of device images
 	_ "image/png"  // DecodeConfig of masks and compat images
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -98,6 +99,18 @@ type SaveOptions struct {
 	// prefix of blob.Key: inputs whose items have no trustworthy capture
 	// time key their objects by content ("compat/<sha256>").
 	KeyPrefix string
+	// ImageFile, when set, is the item's image as a file on disk (an
+	// orthophoto larger than memory, already checked by the caller): it is
+	// streamed to the blob store, and the item's image part is left empty.
+	ImageFile *ImageFile
+}
+
+// ImageFile is an image on disk and what its caller checked of it.
+type ImageFile struct {
+	Path          string
+	Format        string // "tiff", "jpeg", "png"
+	SHA256        string // of the file, lower-case hex
+	Width, Height int
 }
 
 // Save checks it and stores it: its objects (image, device mask, meta.json)
@@ -126,7 +139,7 @@ func (s *Saver) Save(ctx context.Context, it wire.Item, o SaveOptions) (Saved, e
 		}
 	}
 	for _, o := range objs {
-		if err := s.blobs.Put(ctx, blob.Raw, o.key, o.data, o.contentType); err != nil {
+		if err := s.put(ctx, o); err != nil {
 			return Saved{}, fmt.Errorf("store %s: %w", o.key, err)
 		}
 	}
@@ -140,6 +153,22 @@ func (s *Saver) Save(ctx context.Context, it wire.Item, o SaveOptions) (Saved, e
 type object struct {
 	key, contentType string
 	data             []byte
+	path             string // instead of data: a file to stream
+}
+
+// put writes one object, streaming a file when the store can.
+func (s *Saver) put(ctx context.Context, o object) error {
+	if o.path == "" {
+		return s.blobs.Put(ctx, blob.Raw, o.key, o.data, o.contentType)
+	}
+	if f, ok := s.blobs.(blob.Filer); ok {
+		return f.PutFile(ctx, blob.Raw, o.key, o.path, o.contentType)
+	}
+	b, err := os.ReadFile(o.path)
+	if err != nil {
+		return err
+	}
+	return s.blobs.Put(ctx, blob.Raw, o.key, b, o.contentType)
 }
 
 // check validates the item and builds its row and objects.
@@ -177,12 +206,18 @@ func (s *Saver) check(it wire.Item, o SaveOptions) (db.Image, []object, error) {
 			maskData, maskType = p.Data, p.ContentType
 		}
 	}
-	evicted := m.ImageEvicted && len(imgData) == 0
-	if len(imgData) == 0 && !evicted {
+	file := o.ImageFile
+	evicted := m.ImageEvicted && len(imgData) == 0 && file == nil
+	if len(imgData) == 0 && !evicted && file == nil {
 		return db.Image{}, nil, reject(ReasonBadImage, "no image part (and the item does not say that its image was evicted)")
 	}
 	w, h, format := m.Width, m.Height, ""
-	if !evicted {
+	if file != nil {
+		w, h, format = file.Width, file.Height, file.Format
+		if w <= 0 || h <= 0 {
+			return db.Image{}, nil, reject(ReasonBadImage, fmt.Sprintf("%dx%d pixels", w, h))
+		}
+	} else if !evicted {
 		var err error
 		if w, h, format, err = s.decodeConfig(imgData, imgType, "jpeg"); err != nil {
 			return db.Image{}, nil, err
@@ -213,14 +248,19 @@ func (s *Saver) check(it wire.Item, o SaveOptions) (db.Image, []object, error) {
 		Origin:      origin,
 		State:       db.StateStored,
 		ReceivedAt:  s.now().UTC(),
+		Ground:      groundOf(m), // geo.go
 	}
 	var objs []object
-	if evicted {
+	switch {
+	case evicted:
 		img.State = db.StateImageEvicted
-	} else {
+	case file != nil:
+		img.RawKey, img.ContentSHA256 = key(imageObject(format)), file.SHA256
+		objs = append(objs, object{key: img.RawKey, contentType: "image/" + format, path: file.Path})
+	default:
 		sum := sha256.Sum256(imgData)
 		img.RawKey, img.ContentSHA256 = key(imageObject(format)), hex.EncodeToString(sum[:])
-		objs = append(objs, object{img.RawKey, "image/" + format, imgData})
+		objs = append(objs, object{key: img.RawKey, contentType: "image/" + format, data: imgData})
 	}
 	if m.GPS != nil {
 		lat, lon := m.GPS.Lat, m.GPS.Lon
@@ -228,13 +268,13 @@ func (s *Saver) check(it wire.Item, o SaveOptions) (db.Image, []object, error) {
 	}
 	if len(maskData) > 0 {
 		img.MaskKey = key(ObjectMask)
-		objs = append(objs, object{img.MaskKey, "image/png", maskData})
+		objs = append(objs, object{key: img.MaskKey, contentType: "image/png", data: maskData})
 	}
 	meta, err := encodeMeta(img)
 	if err != nil {
 		return db.Image{}, nil, fmt.Errorf("encode meta of %s: %w", m.ItemID, err)
 	}
-	objs = append(objs, object{key(ObjectMeta), "application/json", meta})
+	objs = append(objs, object{key: key(ObjectMeta), contentType: "application/json", data: meta})
 	return img, objs, nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +21,10 @@ import (
 	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/count"
 	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/cloud/ortho"
+	"github.com/canopy-forest/canopy/cloud/place"
+	"github.com/canopy-forest/canopy/cloud/raster"
+	"github.com/canopy-forest/canopy/internal/photo"
 )
 
 // Jobs is what a worker needs of the database.
@@ -35,6 +41,15 @@ type Config struct {
 	N     int           // workers; 0 = 1
 	Lease time.Duration // job lease; 0 = 5 minutes
 	Poll  time.Duration // idle poll interval; 0 = 500 ms
+	// GSDDefault is the ground sample distance (metres per pixel) an image
+	// that carries none is counted at; such counts are marked gsd_source
+	// "default". 0 = the counter's own (0.1 m for the shipped models).
+	GSDDefault float64
+	// Ortho tunes the window-by-window counting of TIFF images (GeoTIFF
+	// orthophotos), read through GDAL (package ortho).
+	Ortho ortho.Options
+	// TempDir holds orthophotos fetched for counting ("" = os.TempDir()).
+	TempDir string
 }
 
 // Pool is N counting workers sharing one counter.
@@ -136,6 +151,9 @@ func (p *Pool) process(ctx context.Context, itemID string) (db.CountRecord, erro
 	if err != nil {
 		return db.CountRecord{}, fmt.Errorf("image row: %w", err)
 	}
+	if isTIFF(img.RawKey) && raster.Available() == nil {
+		return p.processRaster(ctx, img)
+	}
 	raw, _, err := p.blobs.Get(ctx, blob.Raw, img.RawKey)
 	if err != nil {
 		return db.CountRecord{}, fmt.Errorf("raw image: %w", err)
@@ -145,16 +163,88 @@ func (p *Pool) process(ctx context.Context, itemID string) (db.CountRecord, erro
 		return db.CountRecord{}, fmt.Errorf("decode raw image: %w", err)
 	}
 	rgba := toRGBA(decoded)
-	res, err := p.counter.Count(ctx, rgba)
+	gsd, source := p.gsd(img.GSD, img.GSDSource)
+	res, err := count.CountAt(ctx, p.counter, rgba, gsd)
 	if err != nil {
 		return db.CountRecord{}, fmt.Errorf("count: %w", err)
 	}
-	annotated := count.Draw(rgba, res.Boxes, color.RGBA{255, 40, 40, 255}, 2)
+	where := place.FromDB(img)
+	where.Width, where.Height = rgba.Rect.Dx(), rgba.Rect.Dy()
+	pl, perr := place.New(where)
+	return p.store(ctx, img, rgba, 1, res, place.Boxes(pl, res.Boxes), place.Placement(pl, perr, gsd, source))
+}
+
+// gsd is the ground sample distance to count an image at: its own, or the
+// default (marked so).
+func (p *Pool) gsd(own float64, source string) (float64, string) {
+	if own > 0 {
+		return own, source
+	}
+	if p.c.GSDDefault > 0 {
+		return p.c.GSDDefault, db.GSDDefault
+	}
+	return count.ModelGSDOf(p.counter), db.GSDDefault
+}
+
+// processRaster counts a TIFF window by window (never decoding it whole):
+// it is fetched to a temporary file and read through GDAL.
+func (p *Pool) processRaster(ctx context.Context, img db.Image) (db.CountRecord, error) {
+	dir, err := os.MkdirTemp(p.c.TempDir, "canopy-raster-")
+	if err != nil {
+		return db.CountRecord{}, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "image.tif")
+	if _, err := blob.GetFile(ctx, p.blobs, blob.Raw, img.RawKey, path); err != nil {
+		return db.CountRecord{}, fmt.Errorf("raw image: %w", err)
+	}
+	in, err := raster.Inspect(ctx, path)
+	if err != nil {
+		return db.CountRecord{}, fmt.Errorf("read raster: %w", err)
+	}
+	where := place.FromDB(img)
+	where.Width, where.Height = in.Width, in.Height
+	own, source := img.GSD, img.GSDSource
+	if where.GeoRef == nil && in.GeoRef != nil {
+		where.GeoRef = in.GeoRef
+	}
+	if own <= 0 && where.GeoRef != nil {
+		if v := photo.PixelSizeM(*where.GeoRef); v > 0 {
+			own, source = v, photo.SourceGeoTIFF
+		}
+	}
+	gsd, source := p.gsd(own, source)
+	res, _, err := ortho.Count(ctx, p.counter, path, in, gsd, p.c.Ortho)
+	if err != nil {
+		return db.CountRecord{}, fmt.Errorf("count: %w", err)
+	}
+	pl, perr := place.New(where)
+	view, f, err := ortho.Overview(ctx, path, in, OverviewSide)
+	if err != nil {
+		return db.CountRecord{}, fmt.Errorf("overview: %w", err)
+	}
+	return p.store(ctx, img, view, f, res, place.Boxes(pl, res.Boxes), place.Placement(pl, perr, gsd, source))
+}
+
+// OverviewSide is the longest side of the annotated image of an orthophoto.
+const OverviewSide = 2048
+
+// store writes the annotated image and the mask of view (the image, or an
+// overview of it whose pixels are f image pixels) and returns the record.
+func (p *Pool) store(ctx context.Context, img db.Image, view *image.RGBA, f float64, res count.Result, boxes []db.Box, pl db.Placement) (db.CountRecord, error) {
+	drawn := res.Boxes
+	if f != 1 {
+		drawn = make([]count.Box, len(res.Boxes))
+		for i, b := range res.Boxes {
+			drawn[i] = b.Scale(1 / f)
+		}
+	}
+	annotated := count.Draw(view, drawn, color.RGBA{255, 40, 40, 255}, count.LineWidth(view.Rect.Dx(), view.Rect.Dy()))
 	var jb bytes.Buffer
 	if err := jpeg.Encode(&jb, annotated, &jpeg.Options{Quality: 85}); err != nil {
 		return db.CountRecord{}, fmt.Errorf("encode annotated: %w", err)
 	}
-	mask, err := p.mask(ctx, img, rgba.Bounds(), res.Boxes)
+	mask, err := p.mask(ctx, img, view.Bounds(), drawn)
 	if err != nil {
 		return db.CountRecord{}, err
 	}
@@ -162,23 +252,24 @@ func (p *Pool) process(ctx context.Context, itemID string) (db.CountRecord, erro
 	if device == "" {
 		device = "upload"
 	}
-	aKey := blob.Key(device, img.CapturedAt, itemID, "annotated.jpg")
-	mKey := blob.Key(device, img.CapturedAt, itemID, "mask.png")
+	aKey := blob.Key(device, img.CapturedAt, img.ItemID, "annotated.jpg")
+	mKey := blob.Key(device, img.CapturedAt, img.ItemID, "mask.png")
 	if err := p.blobs.Put(ctx, blob.Processed, aKey, jb.Bytes(), "image/jpeg"); err != nil {
 		return db.CountRecord{}, fmt.Errorf("store annotated: %w", err)
 	}
 	if err := p.blobs.Put(ctx, blob.Processed, mKey, mask, "image/png"); err != nil {
 		return db.CountRecord{}, fmt.Errorf("store mask: %w", err)
 	}
-	boxes := res.Boxes
-	if boxes == nil {
-		boxes = []count.Box{}
-	}
 	return db.CountRecord{
-		ItemID: itemID, Count: res.Count, Boxes: boxes,
+		ItemID: img.ItemID, Count: res.Count, Boxes: boxes,
 		Method: res.Method, Model: res.Model, ModelSHA256: res.ModelSHA256,
-		AnnotatedKey: aKey, MaskKey: mKey,
+		AnnotatedKey: aKey, MaskKey: mKey, Placement: pl,
 	}, nil
+}
+
+func isTIFF(key string) bool {
+	k := strings.ToLower(key)
+	return strings.HasSuffix(k, ".tif") || strings.HasSuffix(k, ".tiff")
 }
 
 // mask is the item's own mask (from the device) when it has one, else a

@@ -50,6 +50,38 @@ type Meta struct {
 	// bytes to stay within its byte bound: the item still carries its
 	// metadata and mask, and the image part has no data.
 	ImageEvicted bool `json:"image_evicted,omitempty"`
+
+	// Where the frame lies on the ground (all optional; see docs/protocol.md).
+
+	// GSD is the ground sample distance of the image part in metres per
+	// pixel (0: unknown; the cloud then counts at its default and says so),
+	// and GSDSource where it came from: "config" (capture.gsd_m), "geotiff"
+	// (the pixel size) or "camera" (focal length, sensor width, height).
+	GSD       float64 `json:"gsd_m,omitempty"`
+	GSDSource string  `json:"gsd_source,omitempty"`
+	// HeightM is the camera's height above the ground in metres (DJI
+	// RelativeAltitude, or capture.altitude_m for a fixed camera).
+	HeightM *float64 `json:"height_m,omitempty"`
+	// YawDeg is the heading of the image's top edge, degrees clockwise from
+	// north (the gimbal's yaw, else the aircraft's).
+	YawDeg *float64 `json:"yaw_deg,omitempty"`
+	// GimbalPitchDeg is the camera's pitch: -90 looks straight down.
+	GimbalPitchDeg *float64 `json:"gimbal_pitch_deg,omitempty"`
+	// GeoRef places the pixels of a georeferenced frame (a GeoTIFF) on a map.
+	GeoRef *GeoRef `json:"georef,omitempty"`
+	// GeoNote says why the GSD or the position is unknown or doubtful
+	// ("no height above ground", "corrupt XMP block: ...").
+	GeoNote string `json:"geo_note,omitempty"`
+}
+
+// GeoRef is an image's georeferencing: Transform maps a pixel position
+// (column, row; 0, 0 is the top-left corner of the top-left pixel) to
+// X = T[0] + col*T[1] + row*T[2], Y = T[3] + col*T[4] + row*T[5] in the
+// coordinate reference system CRS (GDAL's geotransform).
+type GeoRef struct {
+	// CRS is "EPSG:<code>", or a WKT or PROJ string; "" when unknown.
+	CRS       string     `json:"crs"`
+	Transform [6]float64 `json:"transform"`
 }
 
 // GPS is a WGS 84 position.

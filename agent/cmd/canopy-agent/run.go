@@ -20,6 +20,7 @@ import (
 	"github.com/canopy-forest/canopy/agent/capture"
 	"github.com/canopy-forest/canopy/agent/config"
 	"github.com/canopy-forest/canopy/agent/encode"
+	"github.com/canopy-forest/canopy/internal/photo"
 	"github.com/canopy-forest/canopy/internal/sdnotify"
 	"github.com/canopy-forest/canopy/internal/version"
 )
@@ -117,6 +118,7 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 		TreeType:    cfg.Scan.TreeType,
 		Segmenter:   info,
 		StateDir:    cfg.Data,
+		Ground:      photo.Options{AltitudeM: cfg.Capture.AltitudeM, GSDM: cfg.Capture.GSDM},
 	})
 	if err != nil {
 		return err

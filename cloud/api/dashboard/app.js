@@ -81,14 +81,19 @@ async function loadImages() {
   $("scans").replaceChildren(...scans.map((s) => el("div", { class: "scan", "data-scan": s.scan_id },
     el("b", {}, s.scan_id), ` — ${s.address_id || ""} ${s.tree_type || ""} — `,
     el("span", { class: "total" }, String(s.total_trees)), ` trees in ${s.counted}/${s.image_count} images`,
+    s.trees_per_ha != null ? el("span", { class: "perha" }, ` · ${s.trees_per_ha.toFixed(0)} trees/ha`) : "",
     s.evicted ? el("span", { class: "evicted" }, ` · ${s.evicted} evicted on the device (not counted)`) : "")));
   drawMap(imgs);
+  if (typeof updateScanMap === "function") await updateScanMap(scans); // map.js
   const cards = [];
   for (const i of imgs) {
     const v = await json("/v1/images/" + encodeURIComponent(i.item_id));
     const evicted = v.state === "image_evicted";
+    // Browsers show no TIFF: an orthophoto's raw view is its annotated overview.
+    const tiff = /\.tiff?$/i.test(v.raw_key || "");
     const raw = el("div", { class: "view" }, evicted || !v.links.raw
       ? el("div", { class: "evicted" }, "image evicted on the device: metadata and mask only")
+      : tiff ? el("span", { class: "note" }, "GeoTIFF (" + v.width + "×" + v.height + ")")
       : el("img", { src: await objectURL(v.links.raw), alt: "raw" }));
     const proc = el("div", { class: "view" });
     if (v.links.annotated) proc.append(el("img", { src: await objectURL(v.links.annotated), alt: "processed" }));

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"sync"
@@ -33,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		{"Concurrent", testConcurrent},
 		{"URL", testURL},
 		{"EnsureBucketsTwice", testEnsureTwice},
+		{"Files", testFiles},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, newStore(t)) })
@@ -327,5 +330,41 @@ func testEnsureTwice(t *testing.T, s blob.Store) {
 	}
 	if ok, _ := s.Exists(ctx, blob.Raw, "kept.jpg"); !ok {
 		t.Error("EnsureBuckets lost an object")
+	}
+}
+
+// testFiles: PutFile and GetFile move objects through files, streaming
+// when the store is a blob.Filer.
+func testFiles(t *testing.T, s blob.Store) {
+	ctx := context.Background()
+	if _, ok := s.(blob.Filer); !ok {
+		t.Errorf("%T is not a blob.Filer", s)
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "in.tif")
+	data := bytes.Repeat([]byte("II*\x00ortho"), 100_000)
+	if err := os.WriteFile(src, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := "upload/2026/05/17/up-1/image.tif"
+	if err := blob.PutFile(ctx, s, blob.Raw, key, src, "image/tiff"); err != nil {
+		t.Fatalf("PutFile: %v", err)
+	}
+	if got, _, err := s.Get(ctx, blob.Raw, key); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Get after PutFile: %d bytes, %v; want %d", len(got), err, len(data))
+	}
+	dst := filepath.Join(dir, "out.tif")
+	ct, err := blob.GetFile(ctx, s, blob.Raw, key, dst)
+	if err != nil || ct != "image/tiff" {
+		t.Fatalf("GetFile: %q, %v", ct, err)
+	}
+	if got, _ := os.ReadFile(dst); !bytes.Equal(got, data) {
+		t.Errorf("GetFile wrote %d bytes, want %d", len(got), len(data))
+	}
+	if _, err := blob.GetFile(ctx, s, blob.Raw, "absent/x.tif", dst); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("GetFile(absent): %v, want ErrNotFound", err)
+	}
+	if err := blob.PutFile(ctx, s, blob.Raw, key, filepath.Join(dir, "missing"), ""); err == nil {
+		t.Error("PutFile(missing file): want an error")
 	}
 }

@@ -247,6 +247,21 @@ func deviceRevoke(args []string) error {
 		}
 		return err
 	}
+	// Its HTTP tokens (bound to it with token create --device) go too.
+	ts, err := d.ListTokens(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.Device != id {
+			continue
+		}
+		if revoked, err := d.RevokeToken(ctx, t.Hash); err != nil {
+			return err
+		} else if revoked {
+			fmt.Fprintf(os.Stderr, "token %s (%s), bound to %s, revoked\n", t.ID(), t.Name, id)
+		}
+	}
 	fmt.Fprintf(os.Stderr, "%s revoked: the embedded broker of canopy-cloud serve disconnects it within a few seconds and refuses it from now on; "+
 		"for Mosquitto, run canopy-cloud broker-config again and reload the broker (SIGHUP)\n", id)
 	return nil

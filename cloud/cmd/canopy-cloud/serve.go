@@ -66,6 +66,9 @@ func cmdServe(args []string) error {
 	fs.StringVar(&c.AMQPURL, "amqp-url", c.AMQPURL, "RabbitMQ `URL` of the compat queue (off when empty)")
 	fs.StringVar(&c.AMQPQueue, "amqp-queue", c.AMQPQueue, "compat `queue` (its dead letters go to QUEUE.dead)")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "counting workers")
+	fs.StringVar(&c.Method, "method", c.Method, "counting method: auto (the learned detector if its model is found and loads, else classical), learned or classical")
+	fs.StringVar(&c.Model, "model", c.Model, "ONNX crown detector `file` (default: crown-detector.onnx beside the binary, in ../share/canopy/models or ./models)")
+	fs.Float64Var(&c.GSDDefault, "gsd-default", c.GSDDefault, "ground sample distance (`metres` per pixel) of images that carry none (no GeoTIFF, camera data or height); their counts say gsd_source default")
 	registerAPIFlags(fs) // api.go: --auth, --max-upload-bytes
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -91,7 +94,8 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-// services are what serve built: the hooks (hooks.go) receive them.
+// services are what serve built: runWorkers (workers.go) and extendAPI
+// (api.go) receive them.
 type services struct {
 	Config   config.Serve
 	DB       *db.DB

@@ -8,21 +8,25 @@ import (
 	"github.com/canopy-forest/canopy/cloud/worker"
 )
 
-func init() {
-	runWorkers = func(ctx context.Context, s *services, n int) error {
-		if n <= 0 {
-			<-ctx.Done()
-			return nil
-		}
-		c, err := auto.New(auto.Config{}, s.Log)
-		if err != nil {
-			// Serving and ingest go on; images wait in the queue.
-			s.Log.Error("no counter: images are stored but not counted", "err", fmt.Errorf("counter: %w", err))
-			<-ctx.Done()
-			return nil
-		}
-		defer c.Close()
-		s.Log.Info("counting workers", "workers", n, "method", c.Info().Method, "model", c.Info().Model)
-		return worker.New(worker.Config{N: n}, s.DB, s.Blobs, c, s.Log).Run(ctx)
+// runWorkers runs n counting workers until ctx ends, with the counter that
+// s.Config asks for (--method, --model) and its --gsd-default. When the
+// default (auto) counter cannot be built, serving and ingest go on and
+// images wait in the queue; a counter asked for by name must load.
+func runWorkers(ctx context.Context, s *services, n int) error {
+	if n <= 0 {
+		<-ctx.Done()
+		return nil
 	}
+	c, err := auto.New(auto.Config{Method: s.Config.Method, ModelPath: s.Config.Model}, s.Log)
+	if err != nil {
+		if s.Config.Method != auto.Auto || s.Config.Model != "" {
+			return fmt.Errorf("counter (--method %s --model %q): %w", s.Config.Method, s.Config.Model, err)
+		}
+		s.Log.Error("no counter: images are stored but not counted", "err", fmt.Errorf("counter: %w", err))
+		<-ctx.Done()
+		return nil
+	}
+	defer c.Close()
+	s.Log.Info("counting workers", "workers", n, "method", c.Info().Method, "model", c.Info().Model, "gsd_default", s.Config.GSDDefault)
+	return worker.New(worker.Config{N: n, GSDDefault: s.Config.GSDDefault}, s.DB, s.Blobs, c, s.Log).Run(ctx)
 }

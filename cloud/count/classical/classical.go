@@ -33,6 +33,10 @@ func New(o Options) (*Counter, error) {
 // Info names the method ("classical"; no model).
 func (c *Counter) Info() count.Info { return count.Info{Method: "classical"} }
 
+// ModelGSD is the ground sample distance the counter works at: images are
+// resized to count.ModelGSD.
+func (c *Counter) ModelGSD() float64 { return count.ModelGSD }
+
 // Close does nothing: the counter holds no resources.
 func (c *Counter) Close() error { return nil }
 

@@ -34,3 +34,6 @@ func (c *Counter) CountAt(ctx context.Context, img *image.RGBA, gsd float64) (co
 
 // Close does nothing.
 func (c *Counter) Close() error { return nil }
+
+// ModelGSD is the ground sample distance the counter works at.
+func (c *Counter) ModelGSD() float64 { return count.ModelGSD }

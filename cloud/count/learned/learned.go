@@ -216,6 +216,10 @@ func (k *Counter) Metadata() map[string]string {
 	return out
 }
 
+// ModelGSD is the ground sample distance the model works at, in metres per
+// pixel (canopy.gsd_m, default 0.1): images are resized to it.
+func (k *Counter) ModelGSD() float64 { return k.modelGSD }
+
 // Config returns the configuration in use, with the model's values filled in.
 func (k *Counter) Config() Config { return k.cfg }
 

@@ -43,3 +43,6 @@ func (k *Counter) RunTile(img *image.RGBA, r image.Rectangle) error { return ort
 
 // Close does nothing.
 func (k *Counter) Close() error { return nil }
+
+// ModelGSD is the model's ground sample distance (count.ModelGSD here).
+func (k *Counter) ModelGSD() float64 { return count.ModelGSD }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strings"
@@ -11,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canopy-forest/canopy/cloud/count"
 	"github.com/canopy-forest/canopy/cloud/db"
 )
 
@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) *db.DB) {
 		{"ListOrderAndPages", testListPages},
 		{"ListFilters", testListFilters},
 		{"Scan", testScan},
+		{"EachScanImage", testEachScanImage},
 		{"Devices", testDevices},
 		{"HasRawKey", testHasRawKey},
 		{"JobComplete", testJobComplete},
@@ -118,6 +119,8 @@ func testPutGet(t *testing.T, d *db.DB) {
 		TreeType: "oak", Source: "DJI_0042.JPG", Origin: db.OriginDevice,
 		RawKey: "pi-5.north_1/2026/05/17/01J0ABCDEF/image.jpg", MaskKey: "pi-5.north_1/2026/05/17/01J0ABCDEF/mask.png",
 		ContentSHA256: "cafe", ReceivedAt: t0.Add(time.Minute),
+		Ground: db.Ground{GSD: 0.0171, GSDSource: "camera", HeightM: f64(40.1), GPSAltM: f64(198.6), YawDeg: f64(-130), GimbalPitchDeg: f64(-89.9),
+			GeoRef: &db.GeoRef{CRS: "EPSG:32615", Transform: [6]float64{1, 0.1, 0, 2, 0, -0.1}}, GeoNote: "x"},
 	}
 	put(t, d, want)
 	got, err := d.GetImage(ctx, want.ItemID)
@@ -236,6 +239,9 @@ func testPutInvalid(t *testing.T, d *db.DB) {
 		{"lat without lon", func(i *db.Image) { i.Lat = f64(1) }},
 		{"lat out of range", func(i *db.Image) { i.Lat, i.Lon = f64(91), f64(0) }},
 		{"forest share", func(i *db.Image) { i.ForestShare = 1.5 }},
+		{"gsd", func(i *db.Image) { i.GSD = -1 }},
+		{"yaw", func(i *db.Image) { i.YawDeg = f64(720) }},
+		{"georef", func(i *db.Image) { i.GeoRef = &db.GeoRef{Transform: [6]float64{math.Inf(1)}} }},
 	}
 	for _, tc := range cases {
 		img := ok
@@ -478,8 +484,10 @@ func testJobComplete(t *testing.T, d *db.DB) {
 	}
 	c := db.CountRecord{
 		ItemID: "j1", Count: 2, Method: "classical", Model: "m", ModelSHA256: "ff",
-		Boxes:        []count.Box{{XMin: 1, YMin: 2, XMax: 3, YMax: 4, Score: 0.5}, {XMin: 5, YMin: 6, XMax: 7, YMax: 8, Score: 1}},
+		Boxes:        []db.Box{{XMin: 1, YMin: 2, XMax: 3, YMax: 4, Score: 0.5, Lon: f64(-91.99), Lat: f64(46.84)}, {XMin: 5, YMin: 6, XMax: 7, YMax: 8, Score: 1}},
 		AnnotatedKey: "dev-1/j1/annotated.jpg", MaskKey: "dev-1/j1/mask.png", CountedAt: t0,
+		Placement: db.Placement{GSD: 0.1, GSDSource: db.GSDDefault, Positions: db.PlacedNadir, PositionNote: "flat ground",
+			Footprint: [][2]float64{{-91.99, 46.84}, {-91.98, 46.84}, {-91.98, 46.85}}},
 	}
 	for i := 0; i < 2; i++ { // the second time changes nothing
 		if err := d.CompleteJob(ctx, j.ID, c); err != nil {
@@ -824,5 +832,36 @@ func (c *Claims) Work(ctx context.Context, t testing.TB, d *db.DB, name string, 
 			t.Errorf("%s: CompleteJob: %v", name, err)
 			return
 		}
+	}
+}
+
+func testEachScanImage(t *testing.T, d *db.DB) {
+	ctx := context.Background()
+	for i, id := range []string{"e2", "e1", "e3"} {
+		img := image(id, "dev-1", t0.Add(time.Duration(i)*time.Second))
+		img.ScanID = "each"
+		if id == "e3" {
+			img.ScanID = "other"
+		}
+		put(t, d, img)
+	}
+	j, _ := d.ClaimJob(ctx, "w", time.Minute)
+	if err := d.CompleteJob(ctx, j.ID, db.CountRecord{Count: 1, Method: "m", Boxes: []db.Box{{XMax: 1, YMax: 1, Lon: f64(1), Lat: f64(2)}}}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err := d.EachScanImage(ctx, "each", func(img db.Image) error {
+		got = append(got, img.ItemID)
+		if img.ItemID == "e2" && (img.Count == nil || len(img.Count.Boxes) != 1 || *img.Count.Boxes[0].Lat != 2) {
+			t.Errorf("e2: count %+v, want its box with a position", img.Count)
+		}
+		return nil
+	})
+	if err != nil || !reflect.DeepEqual(got, []string{"e2", "e1"}) {
+		t.Errorf("EachScanImage: got %v, %v; want [e2 e1] (oldest first)", got, err)
+	}
+	stop := errors.New("stop")
+	if err := d.EachScanImage(ctx, "each", func(db.Image) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("EachScanImage: got %v, want fn's error", err)
 	}
 }

@@ -8,12 +8,17 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,6 +144,67 @@ func TestDashboard(t *testing.T) {
 	want := fmt.Sprint(img.Count.Count)
 	t.Logf("item %s counted: %s trees", acc.ItemID, want)
 
+	// A GeoTIFF of the same crowns (WGS 84, 0.1 m pixels) in the same scan:
+	// its trees go on the scan map.
+	placed := 0
+	if geotiff := crownsGeoTIFF(t); geotiff != nil {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		w, _ := mw.CreateFormFile("image", "crowns.tif")
+		w.Write(geotiff)
+		mw.WriteField("metadata", `{"scan_id":"e2e-scan"}`)
+		mw.Close()
+		r, err := call("POST", "/v1/images", mw.FormDataContentType(), body.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tif struct {
+			ItemID string `json:"item_id"`
+		}
+		json.NewDecoder(r.Body).Decode(&tif)
+		r.Body.Close()
+		if r.StatusCode != http.StatusAccepted {
+			t.Fatalf("GeoTIFF upload: %d", r.StatusCode)
+		}
+		var timg struct {
+			State string
+			Count *struct {
+				Count     int
+				Positions string
+			}
+		}
+		for timg.State != "counted" {
+			if timg.State == "failed" || ctx.Err() != nil {
+				t.Fatalf("GeoTIFF not counted: state %q", timg.State)
+			}
+			time.Sleep(200 * time.Millisecond)
+			r, err := call("GET", "/v1/images/"+tif.ItemID, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			json.NewDecoder(r.Body).Decode(&timg)
+			r.Body.Close()
+		}
+		if timg.Count.Positions != "geotiff" {
+			t.Fatalf("GeoTIFF counted with positions %q, want geotiff", timg.Count.Positions)
+		}
+		placed = timg.Count.Count
+	}
+	var scan struct {
+		TotalTrees  int `json:"total_trees"`
+		PlacedTrees int `json:"placed_trees"`
+	}
+	r, err = call("GET", "/v1/scans/e2e-scan", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(r.Body).Decode(&scan)
+	r.Body.Close()
+	if scan.PlacedTrees != placed {
+		t.Errorf("scan: %d placed trees, want the GeoTIFF's %d", scan.PlacedTrees, placed)
+	}
+	wantTotal := fmt.Sprint(scan.TotalTrees)
+
 	opts := append([]chromedp.ExecAllocatorOption{},
 		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -173,8 +239,49 @@ func TestDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if count != want || total != want {
-		t.Errorf("page shows count %q, scan total %q; want %s (status %q)", count, total, want, status)
+	if count != want || total != wantTotal {
+		t.Errorf("page shows count %q, scan total %q; want %s and %s (status %q)", count, total, want, wantTotal, status)
+	}
+	// The scan map: one circle per placed tree, a scale bar, a north arrow
+	// and the trees per hectare.
+	circles, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#scanMap circle.tree").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	north, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#scanMap #north").length`))
+	stats, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#mapStats")))
+	scaleText := ""
+	if placed > 0 {
+		scaleText, err = chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector("#scaleText").textContent`))
+		if err != nil || !regexp.MustCompile(`^\d+ m$`).MatchString(scaleText) {
+			t.Errorf("scale bar text %q (%v), want like \"10 m\"", scaleText, err)
+		}
+	}
+	if circles != placed || (placed > 0 && (north != 1 || !strings.Contains(stats, "trees/ha"))) {
+		t.Errorf("scan map: %d tree circles, north arrow %d, stats %q; want %d circles, an arrow and trees/ha", circles, north, stats, placed)
+	}
+	t.Logf("scan map: %d trees placed; %s; scale bar %s", circles, stats, scaleText)
+	if placed > 0 { // the optional basemap: tiles from a URL template, here a local tile server
+		var tiles atomic.Int32
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tiles.Add(1)
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(crowns(t))
+		}))
+		defer ts.Close()
+		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](fmt.Sprintf(`(() => { const i = document.getElementById("tileURL");
+			i.value = %q; i.dispatchEvent(new Event("change")); return 1; })()`, ts.URL+"/{z}/{x}/{y}.png")))
+		if err != nil || n != 1 {
+			t.Fatalf("tile URL: %v", err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for tiles.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		imgs, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#scanMap #tiles image").length`))
+		if tiles.Load() == 0 || imgs == 0 {
+			t.Errorf("tile layer: %d tiles fetched, %d tile images on the map; want some", tiles.Load(), imgs)
+		}
 	}
 	p := filepath.Join(t.TempDir(), "dashboard.png")
 	if d := os.Getenv("CANOPY_SCREENSHOT"); d != "" {
@@ -184,4 +291,31 @@ func TestDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot %s (%d bytes)", p, len(shot))
+}
+
+// crownsGeoTIFF is the crowns image as a GeoTIFF in WGS 84 degrees (0.1 m
+// pixels at 52.37 N), made with GDAL's gdal_translate; nil without GDAL.
+func crownsGeoTIFF(t *testing.T) []byte {
+	if _, err := exec.LookPath("gdal_translate"); err != nil {
+		t.Log("no gdal_translate: the scan map stays empty")
+		return nil
+	}
+	dir := t.TempDir()
+	png, tif := filepath.Join(dir, "crowns.png"), filepath.Join(dir, "crowns.tif")
+	if err := os.WriteFile(png, crowns(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// 320 px of 0.1 m: 32 m east and south of 52.37 N, 4.89 E.
+	e := 4.89 + 32/(111320*math.Cos(52.37*math.Pi/180))
+	s := 52.37 - 32/110574.0
+	out, err := exec.Command("gdal_translate", "-q", "-a_srs", "EPSG:4326", "-a_ullr", "4.89", "52.37",
+		strconv.FormatFloat(e, 'f', 9, 64), strconv.FormatFloat(s, 'f', 9, 64), png, tif).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gdal_translate: %v: %s", err, out)
+	}
+	b, err := os.ReadFile(tif)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/cloud/scan"
+)
+
+// ScanImages is what the scan map and exports need of the database: every
+// image of a scan with its count, read as it goes (db.DB has it).
+type ScanImages interface {
+	EachScanImage(ctx context.Context, scanID string, fn func(db.Image) error) error
+}
+
+// ScanView is the body of GET /v1/scans/{scan_id}: the scan, its images,
+// and its trees merged by position. total_trees counts each tree once:
+// the trees of the placed images merged across overlaps, plus the counts
+// of images that could not be placed.
+type ScanView struct {
+	db.Scan
+	SumOfCounts   int      `json:"sum_of_counts"`  // the images' counts added up (overlaps counted again)
+	PlacedTrees   int      `json:"placed_trees"`   // trees with a position, after merging
+	UnplacedTrees int      `json:"unplaced_trees"` // trees of images that could not be placed
+	AreaHa        float64  `json:"area_ha"`        // the placed images' footprints, in hectares
+	TreesPerHa    *float64 `json:"trees_per_ha,omitempty"`
+}
+
+// scanImages is the source of whole scans: V1Options.Scans, else the
+// Store when it has EachScanImage.
+func (s *Server) scanImages() ScanImages {
+	if s.v1.Scans != nil {
+		return s.v1.Scans
+	}
+	if si, ok := s.v1.Store.(ScanImages); ok {
+		return si
+	}
+	return nil
+}
+
+// mergeScan merges the trees of scan id; found is false for a scan with no
+// images.
+func (s *Server) mergeScan(ctx context.Context, id string) (r scan.Result, found bool, err error) {
+	src := s.scanImages()
+	if src == nil {
+		return scan.Result{}, false, fmt.Errorf("no scan source configured")
+	}
+	m := scan.NewMerger(scan.Options{})
+	if err := src.EachScanImage(ctx, id, func(img db.Image) error { m.Add(img); return nil }); err != nil {
+		return scan.Result{}, false, err
+	}
+	r = m.Result()
+	return r, r.Images > 0, nil
+}
+
+// scanView adds the merged trees to sc; on failure it logs and returns the
+// plain sum.
+func (s *Server) scanView(ctx context.Context, sc db.Scan) ScanView {
+	v := ScanView{Scan: sc, SumOfCounts: sc.TotalTrees, UnplacedTrees: sc.TotalTrees}
+	r, _, err := s.mergeScan(ctx, sc.ScanID)
+	if err != nil {
+		s.log.Error("merge scan trees", "scan", sc.ScanID, "err", err)
+		return v
+	}
+	v.TotalTrees, v.SumOfCounts = r.Total(), r.SumOfCounts
+	v.PlacedTrees, v.UnplacedTrees = len(r.Trees), r.Unplaced
+	v.AreaHa, v.TreesPerHa = r.AreaM2/10000, r.PerHa()
+	return v
+}
+
+// scanExport: GET /v1/scans/{scan_id}/trees.geojson, trees.csv and geo.txt.
+func (s *Server) scanExport(format string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("scan_id")
+		var (
+			body []byte
+			ct   string
+			err  error
+		)
+		if format == "geo.txt" {
+			var imgs []db.Image
+			src := s.scanImages()
+			if src == nil {
+				writeError(w, http.StatusNotImplemented, "scans are not available here")
+				return
+			}
+			err = src.EachScanImage(r.Context(), id, func(img db.Image) error {
+				img.Count = nil
+				imgs = append(imgs, img)
+				return nil
+			})
+			if err == nil && len(imgs) == 0 {
+				writeError(w, http.StatusNotFound, fmt.Sprintf("no scan %q", id))
+				return
+			}
+			body, _ = scan.GeoTxt(imgs)
+			ct = "text/plain; charset=utf-8"
+		} else {
+			res, found, merr := s.mergeScan(r.Context(), id)
+			err = merr
+			if err == nil && !found {
+				writeError(w, http.StatusNotFound, fmt.Sprintf("no scan %q", id))
+				return
+			}
+			if err == nil && format == "trees.geojson" {
+				body, err = scan.GeoJSON(id, res)
+				ct = "application/geo+json"
+			} else if err == nil {
+				body, ct = scan.CSV(res), "text/csv; charset=utf-8"
+			}
+		}
+		if err != nil {
+			s.log.Error("export scan", "scan", id, "format", format, "err", err)
+			writeError(w, http.StatusInternalServerError, "export failed")
+			return
+		}
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", safeFile(id)+"-"+format))
+		_, _ = w.Write(body)
+	}
+}
+
+// safeFile keeps the characters of a scan id that are safe in a file name.
+func safeFile(id string) string {
+	b := []byte(id)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,112 @@
+package geo
+
+import "math"
+
+// maxAreaCells bounds the grid UnionArea counts on.
+const maxAreaCells = 1 << 20
+
+// UnionArea is the area, in square metres, covered by at least one of the
+// polygons (rings of positions, closed or not), measured on the tangent
+// plane at the first vertex by counting the cells of a grid of about a
+// million cells whose centre lies in some polygon: within 1% for
+// footprints more than a few dozen cells wide.
+func UnionArea(polys [][]LonLat) float64 {
+	var pl Plane
+	found := false
+	for _, p := range polys {
+		if len(p) >= 3 {
+			pl, found = NewPlane(p[0]), true
+			break
+		}
+	}
+	if !found {
+		return 0
+	}
+	var rings [][][2]float64
+	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, p := range polys {
+		if len(p) < 3 {
+			continue
+		}
+		r := make([][2]float64, len(p))
+		for i, q := range p {
+			x, y := pl.ToXY(q)
+			r[i] = [2]float64{x, y}
+			minX, minY, maxX, maxY = math.Min(minX, x), math.Min(minY, y), math.Max(maxX, x), math.Max(maxY, y)
+		}
+		rings = append(rings, r)
+	}
+	w, h := maxX-minX, maxY-minY
+	if w <= 0 || h <= 0 {
+		return 0
+	}
+	cell := math.Max(math.Sqrt(w*h/maxAreaCells), 0.01)
+	nx, ny := int(math.Ceil(w/cell)), int(math.Ceil(h/cell))
+	covered := make([]bool, nx*ny)
+	n := 0
+	for _, r := range rings {
+		rx0, ry0, rx1, ry1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+		for _, q := range r {
+			rx0, ry0, rx1, ry1 = math.Min(rx0, q[0]), math.Min(ry0, q[1]), math.Max(rx1, q[0]), math.Max(ry1, q[1])
+		}
+		i0, i1 := max(0, int((rx0-minX)/cell)), min(nx-1, int((rx1-minX)/cell))
+		j0, j1 := max(0, int((ry0-minY)/cell)), min(ny-1, int((ry1-minY)/cell))
+		for j := j0; j <= j1; j++ {
+			y := minY + (float64(j)+0.5)*cell
+			for i := i0; i <= i1; i++ {
+				if covered[j*nx+i] {
+					continue
+				}
+				if inRing(r, minX+(float64(i)+0.5)*cell, y) {
+					covered[j*nx+i] = true
+					n++
+				}
+			}
+		}
+	}
+	return float64(n) * cell * cell
+}
+
+// PolygonArea is the area of one ring in square metres (shoelace formula
+// on the tangent plane at its first vertex).
+func PolygonArea(ring []LonLat) float64 {
+	if len(ring) < 3 {
+		return 0
+	}
+	pl := NewPlane(ring[0])
+	var s float64
+	for i := range ring {
+		x0, y0 := pl.ToXY(ring[i])
+		x1, y1 := pl.ToXY(ring[(i+1)%len(ring)])
+		s += x0*y1 - x1*y0
+	}
+	return math.Abs(s) / 2
+}
+
+// inRing is the even-odd rule for point (x, y).
+func inRing(r [][2]float64, x, y float64) bool {
+	in := false
+	for i, j := 0, len(r)-1; i < len(r); j, i = i, i+1 {
+		xi, yi, xj, yj := r[i][0], r[i][1], r[j][0], r[j][1]
+		if (yi > y) != (yj > y) && x < (xj-xi)*(y-yi)/(yj-yi)+xi {
+			in = !in
+		}
+	}
+	return in
+}
+
+// Contains reports whether p lies inside ring (even-odd rule, on the
+// tangent plane at the ring's first vertex).
+func Contains(ring []LonLat, p LonLat) bool {
+	if len(ring) < 3 {
+		return false
+	}
+	pl := NewPlane(ring[0])
+	r := make([][2]float64, len(ring))
+	for i, q := range ring {
+		x, y := pl.ToXY(q)
+		r[i] = [2]float64{x, y}
+	}
+	x, y := pl.ToXY(p)
+	return inRing(r, x, y)
+}
