@@ -72,9 +72,10 @@ func TestDroneStripScan(t *testing.T) {
 		"--mqtt-listen", mqttAddr, "--auth=off", "--gsd-default", "0.1")
 	waitReady(t, httpAddr, cloud)
 	for scanID, dir := range map[string]string{"strip-1": strip, "cross": cross} {
-		agent := start(t, nil, filepath.Join(bin, "canopy-agent"), "run", "--once", "--config", agentConfig(t, "canopy"),
+		cred := register(t, bin, "drone-"+scanID, "--data", cloudData)
+		agent := start(t, cred.env(), filepath.Join(bin, "canopy-agent"), "run", "--once", "--config", agentConfig(t, "canopy"),
 			"--source", dir, "--data", t.TempDir(), "--broker", "tcp://"+mqttAddr, "--device", "drone-"+scanID,
-			"--segmenter", "classical", "--scan-id", scanID)
+			"--segmenter", "classical", "--scan-id", scanID, "--cloud-key", cred.CloudKey)
 		if err := wait(t, agent, 240*time.Second); err != nil {
 			t.Fatalf("agent: %v\n%s", err, tail(agent.log.String(), 3000))
 		}

@@ -122,8 +122,13 @@ func TestTokensOverHTTP(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	log := cloud.log.String()
+	// The cloud's log reaches the test through a pipe: give it a moment.
+	var log string
 	for _, want := range []string{"reason=revoked", "reason=expired", "upload refused"} {
+		deadline := time.Now().Add(5 * time.Second)
+		for log = cloud.log.String(); !strings.Contains(log, want) && time.Now().Before(deadline); log = cloud.log.String() {
+			time.Sleep(50 * time.Millisecond)
+		}
 		if !strings.Contains(log, want) {
 			t.Errorf("cloud log lacks %q:\n%s", want, tail(log, 3000))
 		}
