@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/canopy-forest/canopy/cloud/ingest"
@@ -19,6 +20,7 @@ type AMQPConfig struct {
 	URL      string // "amqp://user:pass@host:5672/vhost"
 	Queue    string // "" means DefaultQueue
 	Prefetch int    // unacknowledged messages held at once; 0 means 8
+	Workers  int    // messages stored at once; 0 means 4 (at most Prefetch)
 }
 
 // DeadLetterQueue is the name of the queue that poison messages of queue go to.
@@ -45,6 +47,10 @@ func NewAMQP(c AMQPConfig, h *Handler, log *slog.Logger) (*AMQP, error) {
 	if c.Prefetch <= 0 {
 		c.Prefetch = 8
 	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	c.Workers = min(c.Workers, c.Prefetch)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -109,8 +115,20 @@ func (a *AMQP) consume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", a.cfg.Queue, err)
 	}
-	a.log.Info("consuming compat messages")
+	a.log.Info("consuming compat messages", "workers", a.cfg.Workers)
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	// Workers store messages at once (each one acked when stored); the
+	// deliveries in hand are finished before returning.
+	work := make(chan amqp.Delivery)
+	var wg sync.WaitGroup
+	for range a.cfg.Workers {
+		wg.Go(func() {
+			for d := range work {
+				a.handle(ctx, d)
+			}
+		})
+	}
+	defer func() { close(work); wg.Wait() }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -121,7 +139,12 @@ func (a *AMQP) consume(ctx context.Context) error {
 			if !ok {
 				return errors.New("delivery channel closed")
 			}
-			a.handle(ctx, d)
+			select {
+			case work <- d:
+			case <-ctx.Done():
+				_ = d.Nack(false, true) // sent again to whoever consumes next
+				return nil
+			}
 		}
 	}
 }

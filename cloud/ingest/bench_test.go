@@ -21,15 +21,25 @@ import (
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
+// Settings of the cloud benchmarks: the receiver's storage workers, and as
+// many goroutines for the straight writes; the rounds alternate the two
+// paths so that the machine's load drifts over both alike.
+const (
+	benchWorkers = 4
+	benchRounds  = 4
+)
+
 // TestBenchCloud measures ingest throughput for scripts/bench.d/cloud.sh
 // (it runs only with CANOPY_BENCH_CLOUD=1: speed is measured in benchmarks,
-// never asserted in tests). A device client sends N items (JPEG ~200 KB and
-// a PNG mask, 128 KiB chunks, a window of 8 items in flight like the
-// publisher) through Mosquitto to a receiver that stores into S3 and
-// PostgreSQL, until every item is acknowledged. The reference writes the
-// same objects and rows straight into S3 and PostgreSQL from one process,
-// with as many goroutines as the receiver has storage workers. It prints
-// one JSON line.
+// never asserted in tests). Four device clients send their items (JPEG
+// ~200 KB and a PNG mask, 128 KiB chunks, each device with the agent's
+// window of 8 items in flight, frames published without waiting for each
+// PUBACK, as sync/publish does) through Mosquitto to a receiver that
+// stores into S3 and PostgreSQL, until every item is acknowledged. The
+// reference writes the same objects and rows straight into S3 and
+// PostgreSQL from one process, with as many goroutines as the receiver has
+// storage workers. The two alternate over benchRounds rounds of N/rounds
+// items; it prints one JSON line with the totals.
 func TestBenchCloud(t *testing.T) {
 	if os.Getenv("CANOPY_BENCH_CLOUD") == "" {
 		t.Skip("set CANOPY_BENCH_CLOUD=1 to run the cloud benchmark")
@@ -38,74 +48,21 @@ func TestBenchCloud(t *testing.T) {
 	if mq == "" {
 		t.Skip("CANOPY_TEST_MQTT is not set")
 	}
-	n, _ := strconv.Atoi(os.Getenv("CANOPY_BENCH_N"))
-	if n <= 0 {
-		n = 200
-	}
-	const workers = 4
-	items := make([]wire.Item, n)
-	total := 0
-	for i := range items {
-		it := testItem(t, "bench", byte(i))
-		it.Parts[0].Data = noisyJPEG(t, 640, 480, uint64(i)) // about 200 KB, like a field frame
-		items[i] = it
-		total += it.Size()
-	}
+	n := benchN()
+	const devices, window = 4, 8
+	items, total := benchItems(t, n, func(i int) string { return fmt.Sprintf("bench-%d", i%devices) })
 	ctx := context.Background()
+	direct := newDirectWriter(t)
 
-	// Reference: straight writes, same objects and rows.
-	refStore := blobtest.S3(t)
-	refDB, err := db.Open(ctx, dbtest.PostgresURL(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer refDB.Close()
-	ref := NewSaver(refStore, refDB, ImageLimits{})
-	var objs [][]object
-	var rows []db.Image
-	for _, it := range items {
-		img, o, err := ref.check(it, SaveOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, objs = append(rows, img), append(objs, o)
-	}
-	start := time.Now()
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				for _, o := range objs[i] {
-					if err := refStore.Put(ctx, blob.Raw, o.key, o.data, o.contentType); err != nil {
-						t.Error(err)
-					}
-				}
-				if _, err := refDB.PutImage(ctx, rows[i]); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	refSecs := time.Since(start).Seconds()
-
-	// Through the broker and the receiver.
 	d, err := db.Open(ctx, dbtest.PostgresURL(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	topics := wire.Topics{Root: fmt.Sprintf("bench-%d", time.Now().UnixNano())}
-	e := suiteEnv{broker: mq, topics: topics, blobs: blobtest.S3(t), db: d}
-	rid := fmt.Sprintf("bench-recv-%d", time.Now().UnixNano())
-	defer forgetSession(mq, rid)
-	r, err := NewReceiver(Config{Broker: mq, ClientID: rid, Topics: topics,
-		ShareGroup: "bench", Workers: workers}, NewSaver(e.blobs, d, ImageLimits{}), d, nil, nil)
+	store := blobtest.S3(t)
+	r, err := NewReceiver(Config{Broker: mq, Topics: topics, ShareGroup: "bench", Workers: benchWorkers},
+		NewSaver(store, d, ImageLimits{}), d, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,41 +71,198 @@ func TestBenchCloud(t *testing.T) {
 	go func() { done <- r.Run(rctx) }()
 	defer func() { cancel(); <-done }()
 	<-r.Subscribed()
-	dev := newDevice(t, mq, topics, "bench")
-	frames := make([][][]byte, n)
-	for i, it := range items {
-		if frames[i], err = wire.Chunk(it, wire.DefaultChunkSize); err != nil {
-			t.Fatal(err)
-		}
+	devs := make([]*device, devices)
+	for k := range devs {
+		devs[k] = newDevice(t, mq, topics, fmt.Sprintf("bench-%d", k))
 	}
-	start = time.Now()
-	const window = 8
-	inflight, acked := 0, 0
-	for i := 0; acked < n; {
-		for inflight < window && i < n {
-			dev.sendFrames(frames[i])
+	ingest := func(batch []wire.Item) {
+		var sent sync.WaitGroup
+		for _, dev := range devs {
+			var mine [][][]byte
+			for _, it := range batch {
+				if it.Meta.Device != dev.id {
+					continue
+				}
+				frames, err := wire.Chunk(it, wire.DefaultChunkSize)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mine = append(mine, frames)
+			}
+			sent.Go(func() { dev.sendWindow(t, topics, mine, window) })
+		}
+		sent.Wait()
+	}
+	refSecs, secs := alternate(items, direct.write, ingest)
+	printBench(map[string]any{
+		"path": "mqtt", "items": n, "mb": float64(total) / 1e6, "avg_item_kb": float64(total) / float64(n) / 1e3,
+		"ingest_items_per_s": float64(n) / secs, "ingest_mb_per_s": float64(total) / 1e6 / secs,
+		"direct_items_per_s": float64(n) / refSecs, "direct_mb_per_s": float64(total) / 1e6 / refSecs,
+		"ratio": refSecs / secs, "workers": benchWorkers, "devices": devices, "window": window, "rounds": benchRounds,
+	})
+}
+
+// sendWindow sends items (each as its frames) keeping window of them in
+// flight until every one is acknowledged.
+func (d *device) sendWindow(t *testing.T, topics wire.Topics, items [][][]byte, window int) {
+	inflight := 0
+	for i := 0; i < len(items) || inflight > 0; {
+		for inflight < window && i < len(items) {
+			// As sync/publish does: frames go out without waiting for
+			// each PUBACK (the broker's flow control bounds them).
+			for _, f := range items[i] {
+				d.client.Publish(topics.Item(d.id), 1, false, f)
+			}
 			i++
 			inflight++
 		}
 		select {
-		case a := <-dev.acks:
+		case a := <-d.acks:
 			if a.Status != wire.AckStored {
-				t.Fatalf("ack %+v", a)
+				t.Errorf("ack %+v", a)
+				return
 			}
-			acked++
 			inflight--
 		case <-time.After(60 * time.Second):
-			t.Fatalf("no ack within 60 s (%d of %d acked)", acked, n)
+			t.Errorf("%s: no ack within 60 s", d.id)
+			return
 		}
 	}
-	secs := time.Since(start).Seconds()
-	out, _ := json.Marshal(map[string]any{
-		"items": n, "mb": float64(total) / 1e6, "avg_item_kb": float64(total) / float64(n) / 1e3,
-		"ingest_items_per_s": float64(n) / secs, "ingest_mb_per_s": float64(total) / 1e6 / secs,
-		"direct_items_per_s": float64(n) / refSecs, "direct_mb_per_s": float64(total) / 1e6 / refSecs,
-		"ratio": refSecs / secs, "workers": workers,
-	})
+}
+
+// alternate runs the reference and the path under test on alternating
+// batches of items (reference first in even rounds, second in odd ones)
+// and returns the seconds each took in all.
+func alternate(items []wire.Item, reference, path func([]wire.Item)) (refSecs, pathSecs float64) {
+	per := (len(items) + benchRounds - 1) / benchRounds
+	for r := 0; r < benchRounds; r++ {
+		lo, hi := r*per, min((r+1)*per, len(items))
+		if lo >= hi {
+			break
+		}
+		half := lo + (hi-lo)/2
+		a, b := items[lo:half], items[half:hi]
+		timed := func(f func([]wire.Item), batch []wire.Item) float64 {
+			start := time.Now()
+			f(batch)
+			return time.Since(start).Seconds()
+		}
+		if r%2 == 0 {
+			refSecs += timed(reference, a)
+			pathSecs += timed(path, b)
+		} else {
+			pathSecs += timed(path, a)
+			refSecs += timed(reference, b)
+		}
+	}
+	return refSecs, pathSecs
+}
+
+// directWriter is the reference: the objects and rows of items written
+// straight into S3 and PostgreSQL by benchWorkers goroutines.
+type directWriter struct {
+	t     *testing.T
+	store blob.Store
+	db    *db.DB
+	saver *Saver
+	opts  func(wire.Item) SaveOptions // nil: device items
+}
+
+func newDirectWriter(t *testing.T) *directWriter {
+	d, err := db.Open(context.Background(), dbtest.PostgresURL(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	store := blobtest.S3(t)
+	return &directWriter{t: t, store: store, db: d, saver: NewSaver(store, d, ImageLimits{})}
+}
+
+func (w *directWriter) write(items []wire.Item) {
+	ctx := context.Background()
+	type plan struct {
+		row  db.Image
+		objs []object
+	}
+	plans := make([]plan, len(items))
+	for i, it := range items { // not timed in a real system either: the bytes are in hand
+		o := SaveOptions{}
+		if w.opts != nil {
+			o = w.opts(it)
+		}
+		row, objs, err := w.saver.check(it, o)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		plans[i] = plan{row, objs}
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range benchWorkers {
+		wg.Go(func() {
+			for i := range next {
+				for _, o := range plans[i].objs {
+					if err := w.store.Put(ctx, blob.Raw, o.key, o.data, o.contentType); err != nil {
+						w.t.Error(err)
+					}
+				}
+				if _, err := w.db.PutImage(ctx, plans[i].row); err != nil {
+					w.t.Error(err)
+				}
+			}
+		})
+	}
+	for i := range plans {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+func benchN() int {
+	n, _ := strconv.Atoi(os.Getenv("CANOPY_BENCH_N"))
+	if n <= 0 {
+		n = 200
+	}
+	return n
+}
+
+// benchItems makes n items of about 200 KB (a noise JPEG of 640x480, like a
+// field frame, and a mask), item i of device(i).
+func benchItems(t *testing.T, n int, device func(i int) string) ([]wire.Item, int) {
+	items := make([]wire.Item, n)
+	total := 0
+	for i := range items {
+		it := testItem(t, device(i), byte(i))
+		it.Parts[0].Data = noisyJPEG(t, 640, 480, uint64(i))
+		items[i] = it
+		total += it.Size()
+	}
+	return items, total
+}
+
+func printBench(m map[string]any) {
+	out, _ := json.Marshal(m)
 	fmt.Printf("BENCH %s\n", out)
+}
+
+// What the benchmark of the compat input (cloud/compat, in package
+// ingest_test to avoid an import cycle) shares with TestBenchCloud.
+var (
+	BenchN         = benchN
+	BenchItems     = benchItems
+	BenchAlternate = alternate
+	PrintBench     = printBench
+	BenchWorkers   = benchWorkers
+	BenchRounds    = benchRounds
+)
+
+// BenchDirect is the reference writer of the benchmarks, with the save
+// options of each item.
+func BenchDirect(t *testing.T, opts func(wire.Item) SaveOptions) func([]wire.Item) {
+	w := newDirectWriter(t)
+	w.opts = opts
+	return w.write
 }
 
 func noisyJPEG(t testing.TB, w, h int, seed uint64) []byte {
