@@ -95,16 +95,29 @@ sysroot() {
 	done < <(find "$SYSROOT" -type l -lname '/*')
 	# Debian's alternatives (libblas.so.3, liblapack.so.3) are made by
 	# postinst scripts, which do not run here: every folder holding a shared
-	# library goes on the search paths instead.
-	find "$SYSROOT" -name '*.so*' \( -type f -o -type l \) -printf '%h\n' | sort -u >"$SYSROOT/.libdirs"
+	# library goes on the search paths instead. The folders are recorded
+	# relative to the sysroot ("/usr/lib/aarch64-linux-gnu"), so that a
+	# checkout moved elsewhere (or sharing .cache through a symlink) still
+	# finds them.
+	(cd "$SYSROOT" && find . -name '*.so*' \( -type f -o -type l \) -printf '%h\n') |
+		sed -n 's|^\./|/|p' | sort -u >"$SYSROOT/.libdirs"
 	echo "$stamp" >"$SYSROOT/.ready"
 	log "sysroot ready: $SYSROOT ($(du -sh "$SYSROOT" | cut -f1))"
 }
 
 # ---- build -----------------------------------------------------------------
+# libdirs prints the sysroot's library folders relative to it. A sysroot
+# made before they were recorded that way lists absolute folders of the
+# checkout that made it (/work/main/.cache/sysroot-arm64/usr/lib/...):
+# whatever comes before the sysroot's own name is dropped, wherever the
+# sysroot is now.
+libdirs() {
+	sed -e "s|^.*/${SYSROOT##*/}/|/|" "$SYSROOT/.libdirs" | grep '^/' | sort -u
+}
+
 build_env() {
 	local dirs rpath="" d
-	dirs=$(sed "s|^$SYSROOT||" "$SYSROOT/.libdirs")
+	dirs=$(libdirs)
 	for d in $dirs; do rpath+=" -Wl,-rpath-link,$SYSROOT$d"; done
 	export CGO_ENABLED=1 GOOS=linux GOARCH=arm64
 	export CC=$TRIPLET-gcc CXX=$TRIPLET-g++
