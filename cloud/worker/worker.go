@@ -19,6 +19,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/count"
 	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
 // Jobs is what a worker needs of the database.
@@ -144,17 +145,17 @@ func (p *Pool) process(ctx context.Context, itemID string) (db.CountRecord, erro
 	if err != nil {
 		return db.CountRecord{}, fmt.Errorf("decode raw image: %w", err)
 	}
-	rgba := toRGBA(decoded)
-	res, err := p.counter.Count(ctx, rgba)
+	frame := rgba.Of(decoded)
+	res, err := p.counter.Count(ctx, frame)
 	if err != nil {
 		return db.CountRecord{}, fmt.Errorf("count: %w", err)
 	}
-	annotated := count.Draw(rgba, res.Boxes, color.RGBA{255, 40, 40, 255}, 2)
+	annotated := count.Draw(frame, res.Boxes, color.RGBA{255, 40, 40, 255}, 2)
 	var jb bytes.Buffer
 	if err := jpeg.Encode(&jb, annotated, &jpeg.Options{Quality: 85}); err != nil {
 		return db.CountRecord{}, fmt.Errorf("encode annotated: %w", err)
 	}
-	mask, err := p.mask(ctx, img, rgba.Bounds(), res.Boxes)
+	mask, err := p.mask(ctx, img, frame.Bounds(), res.Boxes)
 	if err != nil {
 		return db.CountRecord{}, err
 	}
@@ -208,14 +209,4 @@ func (p *Pool) mask(ctx context.Context, img db.Image, b image.Rectangle, boxes 
 		return nil, fmt.Errorf("encode mask: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-func toRGBA(m image.Image) *image.RGBA {
-	if r, ok := m.(*image.RGBA); ok {
-		return r
-	}
-	b := m.Bounds()
-	r := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(r, r.Bounds(), m, b.Min, draw.Src)
-	return r
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/canopy-forest/canopy/cloud/count"
 	"github.com/canopy-forest/canopy/cloud/count/auto"
+	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
 // counterFlags are the flags count and eval share.
@@ -72,7 +73,7 @@ func readImage(path string) (*image.RGBA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", path, err)
 	}
-	return count.ToRGBA(img), nil
+	return rgba.Of(img), nil
 }
 
 type countOut struct {
