@@ -367,6 +367,9 @@ func (p *Publisher) handleAcks() error {
 // in p.applying, so that fill does not read the record again.
 func (p *Publisher) handleAck(a wire.Ack) error {
 	f, inFlight := p.byID[a.ItemID]
+	if inFlight && !f.sentAt.IsZero() {
+		p.latency.observe(time.Since(f.sentAt))
+	}
 	switch a.Status {
 	case wire.AckStored:
 		p.counters.acked.Add(1)
