@@ -44,6 +44,7 @@ func cmdRun(args []string) error {
 		logFormat = fs.String("log-format", "", "text | json")
 		fps       = fs.Float64("fps", 0, "at most this many frames a second from a live source")
 		scanID    = fs.String("scan-id", "", "scan id recorded in every item")
+		metricsAt = fs.String("metrics-listen", "", "serve Prometheus metrics on `addr` (127.0.0.1:9464); \"\" = off")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -74,6 +75,7 @@ func cmdRun(args []string) error {
 			str("log-level", &c.Log.Level, *logLevel)
 			str("log-format", &c.Log.Format, *logFormat)
 			str("scan-id", &c.Scan.ScanID, *scanID)
+			str("metrics-listen", &c.Metrics.Listen, *metricsAt)
 			if set["fps"] {
 				c.Capture.FPS = *fps
 			}
@@ -99,6 +101,7 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
+	tuneMemory(cfg, log)
 	seg, err := agent.NewSegmenter(cfg.Segmenter, log)
 	if err != nil {
 		return err
@@ -155,6 +158,8 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 	if err != nil {
 		return err
 	}
+
+	runners = append(runners, metricsRunners(cfg, a, sp, log)...)
 
 	// systemd (Type=notify, WatchdogSec=): ready now, stopping on a signal,
 	// and watchdog pings while every health check passes.
