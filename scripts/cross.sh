@@ -165,10 +165,14 @@ build() {
 }
 
 # ---- package ---------------------------------------------------------------
-# debian_depends maps the binary's NEEDED sonames to the sysroot's packages.
+# debian_depends maps the binary's NEEDED sonames to the sysroot's packages,
+# and libopencv_videoio, which the agent opens with dlopen beside
+# libopencv_core when a video source is opened (internal/cvvideo).
 debian_depends() {
-	local so pkg ver deps=()
-	for so in $($TRIPLET-readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+	local so pkg ver deps=() needed
+	needed=$($TRIPLET-readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+	needed+=" $(sed -n 's/^libopencv_core\(\.so\..*\)$/libopencv_videoio\1/p' <<<"$needed")"
+	for so in $needed; do
 		pkg=$(grep -l -E "/$TRIPLET/$(sed 's/[.+]/\\&/g' <<<"$so")\$" "$SYSROOT"/.pkgs/*.list | head -1) ||
 			die "no arm64 package ships $so (NEEDED by $1)"
 		pkg=$(basename "$pkg" .list)
