@@ -67,9 +67,9 @@ type ONNX struct {
 	// "tensorrt". Anything but cpu falls back to cpu with a warning.
 	Provider string `yaml:"provider" json:"provider"`
 	Threads  int    `yaml:"threads" json:"threads"` // 0: ONNX Runtime's default
-	// Memory is "fast" (ONNX Runtime's defaults) or "lean" (no memory
-	// pattern, no layout transform: less memory, about the same speed; see
-	// internal/ortenv); "" is fast.
+	// Memory is "fast" (every graph optimisation, no memory pattern) or
+	// "lean" (no layout transform either: less memory, the same speed on
+	// arm64, slower on x86; see internal/ortenv); "" is fast.
 	Memory string `yaml:"memory" json:"memory"`
 }
 

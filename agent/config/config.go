@@ -93,10 +93,10 @@ type Segmenter struct {
 	Provider string `yaml:"provider"`
 	// Threads is ONNX Runtime's intra-op threads (0: its default).
 	Threads int `yaml:"threads"`
-	// Memory is ONNX Runtime's memory mode: "fast" (its defaults) or
-	// "lean" (no memory pattern, no layout transform; about 25 MiB less for
-	// the shipped model, about the same speed). Default: the board
-	// profile's.
+	// Memory is ONNX Runtime's memory mode (internal/ortenv): "fast" (every
+	// graph optimisation, no memory pattern) or "lean" (no layout transform
+	// either: about 15 MiB less for the shipped model, the same speed on
+	// arm64 but 1.6 times slower on x86). Default: the board profile's.
 	Memory string `yaml:"memory"`
 	// Threshold: for onnx the forest probability (0 = from the model),
 	// for classical a fixed excess-green threshold (0 = automatic).

@@ -126,16 +126,17 @@ func appendTensorRT(o *ort.SessionOptions) error {
 }
 
 // SetMemory applies a memory mode (MemoryFast, MemoryLean; "" is fast) to
-// session options.
+// session options: both turn memory pattern planning off; lean also stops
+// graph optimisations at "extended".
 func SetMemory(o *ort.SessionOptions, mode string) error {
 	if err := ValidMemory(mode); err != nil {
 		return err
 	}
-	if strings.ToLower(strings.TrimSpace(mode)) != MemoryLean {
-		return nil
-	}
 	if err := o.SetMemPattern(false); err != nil {
 		return fmt.Errorf("turn memory pattern off: %w", err)
+	}
+	if strings.ToLower(strings.TrimSpace(mode)) != MemoryLean {
+		return nil
 	}
 	if err := o.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableExtended); err != nil {
 		return fmt.Errorf("set graph optimisation level: %w", err)
