@@ -5,6 +5,7 @@ package onnx
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -252,10 +253,10 @@ func (s *Segmenter) preprocess(frame *image.RGBA) {
 		}
 	}
 	lr, lg, lb := lutOf[0], lutOf[1], lutOf[2]
-	x0s, x1s, fxs := s.rs.x0[:iw], s.rs.x1[:iw], s.rs.fx[:iw]
+	cols := s.rs.cols[:iw]
 	rowLen := 4 * b.Dx()
 	for y := 0; y < ih; y++ {
-		fy := s.rs.fy[y]
+		fy := uint64(s.rs.fy[y])
 		wy := 256 - fy
 		o0 := int(s.rs.y0[y]) * frame.Stride
 		o1 := int(s.rs.y1[y]) * frame.Stride
@@ -264,8 +265,8 @@ func (s *Segmenter) preprocess(frame *image.RGBA) {
 		if nhwc {
 			out := data[3*y*iw : 3*(y+1)*iw]
 			pr, pg, pb := planeOf[0], planeOf[1], planeOf[2]
-			for x := range x0s {
-				r, g, bl := bilinear(row0, row1, int(x0s[x]), int(x1s[x]), fxs[x], fy, wy)
+			for x, c := range cols {
+				r, g, bl := bilinear(row0, row1, c, fy, wy)
 				o := out[3*x : 3*x+3 : 3*x+3]
 				o[pr], o[pg], o[pb] = lr[r], lg[g], lb[bl]
 			}
@@ -275,28 +276,35 @@ func (s *Segmenter) preprocess(frame *image.RGBA) {
 		outR := data[planeOf[0]+base : planeOf[0]+base+iw]
 		outG := data[planeOf[1]+base : planeOf[1]+base+iw]
 		outB := data[planeOf[2]+base : planeOf[2]+base+iw]
-		for x := range x0s {
-			r, g, bl := bilinear(row0, row1, int(x0s[x]), int(x1s[x]), fxs[x], fy, wy)
+		for x, c := range cols {
+			r, g, bl := bilinear(row0, row1, c, fy, wy)
 			outR[x], outG[x], outB[x] = lr[r], lg[g], lb[bl]
 		}
 	}
 }
 
-// bilinear blends the RGB of the pixels at byte offsets a and c of rows
-// row0 and row1: weight fx (of 256) on c, fy on row1 (wy = 256 - fy), in
-// fixed point, rounded.
-func bilinear(row0, row1 []byte, a, c int, fx, fy, wy int32) (r, g, b uint8) {
-	p00 := row0[a : a+3 : a+3]
-	p01 := row0[c : c+3 : c+3]
-	p10 := row1[a : a+3 : a+3]
-	p11 := row1[c : c+3 : c+3]
-	wx := 256 - fx
-	ch := func(i int) uint8 {
-		top := int32(p00[i])*wx + int32(p01[i])*fx
-		bot := int32(p10[i])*wx + int32(p11[i])*fx
-		return uint8((top*wy + bot*fy + 1<<15) >> 16)
+// bilinear blends the RGB of the pixels at byte offsets c.a and c.b of
+// rows row0 and row1: weight c.f (of 256) on c.b, fy on row1 (wy = 256 -
+// fy), in fixed point, rounded. The horizontal blend works on the three
+// channels at once, in 16-bit lanes of a uint64 (a lane holds at most
+// 255*256).
+func bilinear(row0, row1 []byte, c col, fy, wy uint64) (r, g, b uint8) {
+	a, bb := int(c.a), int(c.b)
+	wx, fx := uint64(256-c.f), uint64(c.f)
+	top := lanes(row0[a:a+4:a+4])*wx + lanes(row0[bb:bb+4:bb+4])*fx
+	bot := lanes(row1[a:a+4:a+4])*wx + lanes(row1[bb:bb+4:bb+4])*fx
+	ch := func(shift uint) uint8 {
+		t, u := (top>>shift)&0xffff, (bot>>shift)&0xffff
+		return uint8((t*wy + u*fy + 1<<15) >> 16)
 	}
-	return ch(0), ch(1), ch(2)
+	return ch(0), ch(16), ch(32)
+}
+
+// lanes spreads the R, G and B bytes of an RGBA pixel (one 32-bit load)
+// into 16-bit lanes.
+func lanes(p []byte) uint64 {
+	v := uint64(binary.LittleEndian.Uint32(p))
+	return v&0xff | (v&0xff00)<<8 | (v&0xff0000)<<16
 }
 
 // decide turns the output into one forest decision per output pixel.
@@ -351,14 +359,15 @@ func (s *Segmenter) decide() {
 }
 
 // mapBack writes the decisions into mask (nearest neighbour) and returns the
-// number of forest pixels. A frame row that maps to the same output row as
-// the one above it is a copy of it.
+// number of forest pixels. The first frame row that maps to an output row
+// is filled run by run (resizer.runs: the frame columns of each output
+// column); the rows after it that map to the same output row are copies.
 func (s *Segmenter) mapBack(mask *image.Gray) int {
 	b := mask.Bounds()
 	w, h := b.Dx(), b.Dy()
 	ow, oh := s.outShape.w, s.outShape.h
 	s.rs.prepareBack(w, h, ow, oh)
-	bx := s.rs.bx[:w]
+	runs := s.rs.runs
 	forest, prev, prevN := 0, -1, 0
 	for y := 0; y < h; y++ {
 		dst := mask.Pix[y*mask.Stride : y*mask.Stride+w]
@@ -370,10 +379,13 @@ func (s *Segmenter) mapBack(mask *image.Gray) int {
 		}
 		src := s.dec[sy*ow : sy*ow+ow]
 		n := 0
-		for x, sx := range bx {
-			if src[sx] != 0 {
-				dst[x] = 255
-				n++
+		for _, r := range runs {
+			if src[r.src] != 0 {
+				fill := dst[r.from:r.to]
+				for i := range fill {
+					fill[i] = 255
+				}
+				n += len(fill)
 			}
 		}
 		prev, prevN = sy, n
