@@ -121,6 +121,10 @@ build_env() {
 	for d in $dirs; do rpath+=" -Wl,-rpath-link,$SYSROOT$d"; done
 	export CGO_ENABLED=1 GOOS=linux GOARCH=arm64
 	export CC=$TRIPLET-gcc CXX=$TRIPLET-g++
+	# Headers of the multiarch folder (jconfig.h of libjpeg-turbo, which
+	# libjpeg.pc does not name): searched after the cross compiler's own.
+	export CGO_CFLAGS="-O2 -g -idirafter $SYSROOT/usr/include/$TRIPLET"
+	export CGO_CXXFLAGS="$CGO_CFLAGS"
 	export PKG_CONFIG_SYSROOT_DIR=$SYSROOT
 	export PKG_CONFIG_LIBDIR=$SYSROOT/usr/lib/$TRIPLET/pkgconfig:$SYSROOT/usr/share/pkgconfig
 	# --as-needed: NEEDED (and so the .deb's Depends) lists only the OpenCV
@@ -267,7 +271,7 @@ build)
 	;;
 env)
 	build_env
-	declare -p CGO_ENABLED GOOS GOARCH CC CXX PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR CGO_LDFLAGS CANOPY_ARM64_SYSROOT CANOPY_ARM64_LIBPATH | sed 's/^declare -x /export /'
+	declare -p CGO_ENABLED GOOS GOARCH CC CXX CGO_CFLAGS CGO_CXXFLAGS PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR CGO_LDFLAGS CANOPY_ARM64_SYSROOT CANOPY_ARM64_LIBPATH | sed 's/^declare -x /export /'
 	;;
 *) die "usage: scripts/cross.sh [all|build|env]" ;;
 esac
