@@ -53,6 +53,9 @@ func BenchmarkDrain(b *testing.B) {
 		pahoDur += r.paho
 		pahoAckDur += r.pahoAck
 		ratios = append(ratios, r.paho.Seconds()/r.canopy.Seconds())
+		if os.Getenv("CANOPY_BENCH_VERBOSE") != "" {
+			b.Logf("round %d: canopy %v paho %v (pubacks %v) canopy first %v", i, r.canopy, r.paho, r.pahoAck, i%2 == 1)
+		}
 	}
 	mb := float64(b.N*n*size) / 1e6
 	b.ReportMetric(float64(b.N*n)/canopyDur.Seconds(), "canopy_items/s")
