@@ -23,9 +23,11 @@ func fakeSources() Sources {
 		Outbox: func() (outbox.Stats, error) {
 			return outbox.Stats{Depth: 5, Bytes: 5000, Evictions: 2, DeadLetters: 1, Oldest: time.Now().Add(-time.Minute)}, nil
 		},
-		MaxBytes:  1 << 20,
-		Refused:   func() int64 { return 1 },
-		Publisher: func() publish.Stats { return publish.Stats{Published: 16, Acked: 14, Rejected: 1, Reconnects: 3, Connected: true, InFlight: 2} },
+		MaxBytes: 1 << 20,
+		Refused:  func() int64 { return 1 },
+		Publisher: func() publish.Stats {
+			return publish.Stats{Published: 16, Acked: 14, Rejected: 1, Reconnects: 3, Connected: true, InFlight: 2}
+		},
 		Latency: func() publish.Latency {
 			return publish.Latency{Counts: []uint64{0, 0, 1, 5, 9, 14, 15, 15, 15, 15, 15, 15, 15}, Count: 15, Sum: 3.2}
 		},
