@@ -92,10 +92,11 @@ for seg, src, label, goal, before in inputs:
         cells.append(f"**{statistics.median(mib):.0f}** ({max(mib):.0f})")
     out.append(f"| {label} | {seg} | {fi} | {before} | {cells[0]} | {cells[1]} | <= {goal} |")
 load = os.getloadavg()[0]
-out += ["", "Where it went (docs/notes of issue 14): Debian's OpenCV videoio and imgcodecs load about 240",
-        "shared libraries (some 55 MiB resident) and are now opened only for a video source; photos are",
-        "decoded by libjpeg-turbo at the segmenter's size (1/4 of 4000x2250 for the ONNX model) and sent",
-        "as they are; frame buffers are pooled and handed over unbuffered; GOGC 50.",
+out += ["", "What changed since \"before\": Debian's OpenCV videoio and imgcodecs load about 240 shared",
+        "libraries (some 55 MiB resident, 85 MiB for an agent that reads nothing) and are now opened only",
+        "for a video source (`internal/cvvideo`); photos are decoded by libjpeg-turbo at the segmenter's",
+        "size (1/4 of 4000x2250 for the ONNX model) and sent as they are; frame buffers are pooled and",
+        "handed from stage to stage unbuffered; GOGC 50; ONNX Runtime without memory pattern planning.",
         "", f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC (load average {load:.2f}).",
         "Reproduce: `scripts/bench.d/rss.sh` (`RSS_BENCH_RUNS` sets the runs)."]
 print("\n".join(out))

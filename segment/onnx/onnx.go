@@ -360,14 +360,15 @@ func (s *Segmenter) decide() {
 
 // mapBack writes the decisions into mask (nearest neighbour) and returns the
 // number of forest pixels. The first frame row that maps to an output row
-// is filled run by run (resizer.runs: the frame columns of each output
-// column); the rows after it that map to the same output row are copies.
+// is written run by run: output columns with the same decision cover one
+// span of frame columns (resizer.from), filled with one copy; the rows
+// after it that map to the same output row are copies of it.
 func (s *Segmenter) mapBack(mask *image.Gray) int {
 	b := mask.Bounds()
 	w, h := b.Dx(), b.Dy()
 	ow, oh := s.outShape.w, s.outShape.h
 	s.rs.prepareBack(w, h, ow, oh)
-	runs := s.rs.runs
+	from, ones := s.rs.from[:ow+1], s.rs.ones[:w]
 	forest, prev, prevN := 0, -1, 0
 	for y := 0; y < h; y++ {
 		dst := mask.Pix[y*mask.Stride : y*mask.Stride+w]
@@ -379,14 +380,17 @@ func (s *Segmenter) mapBack(mask *image.Gray) int {
 		}
 		src := s.dec[sy*ow : sy*ow+ow]
 		n := 0
-		for _, r := range runs {
-			if src[r.src] != 0 {
-				fill := dst[r.from:r.to]
-				for i := range fill {
-					fill[i] = 255
-				}
-				n += len(fill)
+		for i := 0; i < ow; {
+			j := i + 1
+			for j < ow && src[j] == src[i] {
+				j++
 			}
+			if src[i] != 0 {
+				a, z := from[i], from[j]
+				copy(dst[a:z], ones[a:z])
+				n += z - a
+			}
+			i = j
 		}
 		prev, prevN = sy, n
 		forest += n

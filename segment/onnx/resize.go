@@ -12,12 +12,11 @@ type resizer struct {
 
 	bw, bh, ow, oh int
 	bx, by         []int // per frame column / row: output column / row
-	runs           []run // the frame columns of each output column, left to right
-}
-
-// run is the frame columns [from, to) that take output column src.
-type run struct {
-	src, from, to int
+	// from[i] is the first frame column that takes output column i or a
+	// later one: output columns [i, j) cover frame columns [from[i],
+	// from[j]) (from[ow] = the frame's width).
+	from []int
+	ones []byte // a frame row of 255s
 }
 
 func (r *resizer) prepare(fw, fh, iw, ih int) {
@@ -69,13 +68,17 @@ func (r *resizer) prepareBack(fw, fh, ow, oh int) {
 	}
 	r.bw, r.bh, r.ow, r.oh = fw, fh, ow, oh
 	r.bx, r.by = nearest(fw, ow), nearest(fh, oh)
-	r.runs = r.runs[:0]
-	for x, sx := range r.bx {
-		if n := len(r.runs); n > 0 && r.runs[n-1].src == sx {
-			r.runs[n-1].to = x + 1
-		} else {
-			r.runs = append(r.runs, run{src: sx, from: x, to: x + 1})
+	r.from = make([]int, ow+1)
+	x := 0
+	for i := range r.from {
+		for x < fw && r.bx[x] < i {
+			x++
 		}
+		r.from[i] = x
+	}
+	r.ones = make([]byte, fw)
+	for i := range r.ones {
+		r.ones[i] = 255
 	}
 }
 
