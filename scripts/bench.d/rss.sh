@@ -93,7 +93,7 @@ for seg, src, label, goal, before in inputs:
     out.append(f"| {label} | {seg} | {fi} | {before} | {cells[0]} | {cells[1]} | <= {goal} |")
 load = os.getloadavg()[0]
 out += ["", "What changed since \"before\": Debian's OpenCV videoio and imgcodecs load about 240 shared",
-        "libraries (some 55 MiB resident, 85 MiB for an agent that reads nothing) and are now opened only",
+        "libraries (some 55 MiB resident: an agent that read nothing took 85 MiB, now 19) and are opened only",
         "for a video source (`internal/cvvideo`); photos are decoded by libjpeg-turbo at the segmenter's",
         "size (1/4 of 4000x2250 for the ONNX model) and sent as they are; frame buffers are pooled and",
         "handed from stage to stage unbuffered; GOGC 50; ONNX Runtime without memory pattern planning.",
