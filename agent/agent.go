@@ -87,6 +87,7 @@ func New(o Options) (*Agent, error) {
 		o.Open = capture.Open
 	}
 	o.Capture.Log = o.Log
+	frameOptions(&o)
 	return &Agent{o: o, log: o.Log}, nil
 }
 
@@ -137,8 +138,10 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	capCtx, stopCapture := context.WithCancel(ctx)
 	defer stopCapture()
-	frames := make(chan capture.Frame, 2)
-	jobs := make(chan segmented, 2)
+	// Unbuffered: every frame in flight holds a frame buffer, and the three
+	// stages overlap as well without a queue between them.
+	frames := make(chan capture.Frame)
+	jobs := make(chan segmented)
 	errc := make(chan error, 3)
 	go func() { errc <- a.capture(capCtx, src, frames) }()
 	go func() { errc <- a.segment(work, src.Name(), frames, jobs) }()
@@ -238,6 +241,7 @@ func (a *Agent) segment(ctx context.Context, source string, in <-chan capture.Fr
 			a.log.Debug("frame", "frame", f.Name, "position", f.Position, "forest_share", r.Share,
 				"segment_ms", time.Since(start).Milliseconds(), "keep", d.Keep, "reason", d.Reason, "distance", d.Distance)
 		}
+		j.f = j.f.DropImage() // a photo's item needs its bytes, not its pixels
 		select {
 		case out <- j:
 		case <-ctx.Done():
@@ -252,6 +256,7 @@ func (a *Agent) put(ctx context.Context, in <-chan segmented) error {
 	adv, _ := a.o.Sink.(Advancer)
 	for j := range in {
 		if !j.keep {
+			j.f.Release()
 			if adv != nil && j.cur != (Cursor{}) {
 				if err := adv.Advance(ctx, j.cur); err != nil {
 					return fmt.Errorf("record cursor: %w", err)
@@ -262,6 +267,7 @@ func (a *Agent) put(ctx context.Context, in <-chan segmented) error {
 		a.c.selected.Add(1)
 		a.putBusy.Store(time.Now().UnixNano())
 		it, err := a.put1(ctx, j)
+		j.f.Release() // encoded: the buffer can take the next frame
 		a.putBusy.Store(0)
 		if err != nil {
 			return err

@@ -70,6 +70,7 @@ func NewSegmenter(c config.Segmenter, log *slog.Logger) (segment.Segmenter, erro
 			LibraryPath: c.Library,
 			Provider:    c.Provider,
 			Threads:     c.Threads,
+			Memory:      c.Memory,
 			Threshold:   float32(c.Threshold),
 		}, log)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"regexp"
 	"runtime"
@@ -43,6 +44,13 @@ type Profile struct {
 	// OutboxDiskShare is the default outbox bound as a share of the free
 	// disk space of the state directory, in (0, 1].
 	OutboxDiskShare float64 `yaml:"outbox_disk_share" json:"outbox_disk_share"`
+	// GoMemoryLimitMiB is the soft limit of the Go runtime's memory
+	// (GOMEMLIMIT) in MiB: the garbage collector works harder as the heap
+	// nears it. 0: none.
+	GoMemoryLimitMiB int `yaml:"go_memory_limit_mib" json:"go_memory_limit_mib"`
+	// MetricsListen is where the agent serves its Prometheus metrics by
+	// default: "" (off) or a loopback address such as 127.0.0.1:9464.
+	MetricsListen string `yaml:"metrics_listen" json:"metrics_listen"`
 }
 
 // Camera is the default capture source and format.
@@ -59,7 +67,14 @@ type ONNX struct {
 	// "tensorrt". Anything but cpu falls back to cpu with a warning.
 	Provider string `yaml:"provider" json:"provider"`
 	Threads  int    `yaml:"threads" json:"threads"` // 0: ONNX Runtime's default
+	// Memory is "fast" (every graph optimisation, no memory pattern) or
+	// "lean" (no layout transform either: less memory, the same speed on
+	// arm64, slower on x86; see internal/ortenv); "" is fast.
+	Memory string `yaml:"memory" json:"memory"`
 }
+
+// Memories are the ONNX memory modes a profile may name.
+var Memories = []string{"fast", "lean"}
 
 // Providers are the execution providers a profile may name.
 var Providers = []string{"cpu", "cuda", "tensorrt"}
@@ -100,6 +115,15 @@ func (p Profile) Validate() error {
 	}
 	if p.ONNX.Threads < 0 || p.ONNX.Threads > 256 {
 		bad("onnx.threads %d: want 0..256", p.ONNX.Threads)
+	}
+	if p.ONNX.Memory != "" && !contains(Memories, p.ONNX.Memory) {
+		bad("onnx.memory %q: want one of %s", p.ONNX.Memory, strings.Join(Memories, ", "))
+	}
+	if p.GoMemoryLimitMiB < 0 || p.GoMemoryLimitMiB > 1<<20 {
+		bad("go_memory_limit_mib %d: want 0 (none) to %d", p.GoMemoryLimitMiB, 1<<20)
+	}
+	if p.MetricsListen != "" && !loopback(p.MetricsListen) {
+		bad("metrics_listen %q: a profile may only turn metrics on at a loopback address (127.0.0.1:PORT)", p.MetricsListen)
 	}
 	if p.JPEGQuality < 1 || p.JPEGQuality > 100 {
 		bad("jpeg_quality %d: want 1..100", p.JPEGQuality)
@@ -225,4 +249,15 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// loopback reports whether addr is host:port with a loopback IP and a
+// port.
+func loopback(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" || port == "0" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -34,7 +34,7 @@ func TestEveryProfileLoadsStrictlyAndValidates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("All: %v", err)
 	}
-	for _, want := range []string{"jetson-orin-nano", "raspberry-pi-4", "raspberry-pi-5", "x86_64"} {
+	for _, want := range []string{"jetson-orin-nano", "raspberry-pi-3", "raspberry-pi-4", "raspberry-pi-5", "raspberry-pi-zero-2-w", "x86_64"} {
 		if _, err := Lookup(want); err != nil {
 			t.Errorf("Lookup(%q): %v", want, err)
 		}
@@ -72,6 +72,10 @@ outbox_disk_share: 0.5
 		{"zero size", strings.Replace(good, "width: 640", "width: 0", 1), "camera size"},
 		{"no fps", strings.Replace(good, "fps: 5", "fps: 0", 1), "camera.fps"},
 		{"bad name", strings.Replace(good, "name: b", "name: Big Board", 1), "name"},
+		{"bad memory", strings.Replace(good, "threads: 0", "threads: 0, memory: tiny", 1), "onnx.memory"},
+		{"negative go limit", good + "go_memory_limit_mib: -1\n", "go_memory_limit_mib"},
+		{"metrics off the loopback", good + "metrics_listen: 0.0.0.0:9464\n", "metrics_listen"},
+		{"metrics without a port", good + "metrics_listen: 127.0.0.1\n", "metrics_listen"},
 		{"every problem at once", strings.Replace(strings.Replace(good, "fps: 5", "fps: 0", 1), "threads: 0", "threads: -1", 1), "onnx.threads"},
 	}
 	for _, tc := range tests {
@@ -98,7 +102,10 @@ func TestMatch(t *testing.T) {
 		{"NVIDIA Jetson Orin Nano Developer Kit\x00", "jetson-orin-nano"},
 		{"NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super\x00", "jetson-orin-nano"},
 		{"NVIDIA Orin Nano Developer Kit\x00", "jetson-orin-nano"},
-		{"Raspberry Pi 3 Model B Plus Rev 1.3\x00", ""},
+		{"Raspberry Pi 3 Model B Plus Rev 1.3\x00", "raspberry-pi-3"},
+		{"Raspberry Pi Compute Module 3 Plus Rev 1.0\x00", "raspberry-pi-3"},
+		{"Raspberry Pi Zero 2 W Rev 1.0\x00", "raspberry-pi-zero-2-w"},
+		{"Raspberry Pi Zero W Rev 1.1\x00", ""}, // ARMv6, 32-bit: no arm64 agent
 		{"Pine64 RockPro64 v2.1\x00", ""},
 		{"", ""},
 	}
@@ -175,3 +182,32 @@ func TestPipelineAgreesWithSize(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A board with little memory caps the Go heap and runs ONNX Runtime lean;
+// every profile that turns metrics on keeps them on the loopback.
+func TestMemorySettings(t *testing.T) {
+	for _, tc := range []struct {
+		board    string
+		maxLimit int // go_memory_limit_mib at most (0: none expected)
+		memory   string
+	}{
+		{"raspberry-pi-zero-2-w", 128, "lean"},
+		{"raspberry-pi-3", 192, "lean"},
+		{"raspberry-pi-4", 512, "lean"},
+		{"x86_64", 0, "fast"},
+	} {
+		p, err := Lookup(tc.board)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.maxLimit > 0 && (p.GoMemoryLimitMiB <= 0 || p.GoMemoryLimitMiB > tc.maxLimit) {
+			t.Errorf("%s: go_memory_limit_mib %d, want 1..%d", tc.board, p.GoMemoryLimitMiB, tc.maxLimit)
+		}
+		if tc.maxLimit == 0 && p.GoMemoryLimitMiB != 0 {
+			t.Errorf("%s: go_memory_limit_mib %d, want none", tc.board, p.GoMemoryLimitMiB)
+		}
+		if p.ONNX.Memory != tc.memory {
+			t.Errorf("%s: onnx.memory %q, want %q", tc.board, p.ONNX.Memory, tc.memory)
+		}
+	}
+}

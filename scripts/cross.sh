@@ -95,19 +95,36 @@ sysroot() {
 	done < <(find "$SYSROOT" -type l -lname '/*')
 	# Debian's alternatives (libblas.so.3, liblapack.so.3) are made by
 	# postinst scripts, which do not run here: every folder holding a shared
-	# library goes on the search paths instead.
-	find "$SYSROOT" -name '*.so*' \( -type f -o -type l \) -printf '%h\n' | sort -u >"$SYSROOT/.libdirs"
+	# library goes on the search paths instead. The folders are recorded
+	# relative to the sysroot ("/usr/lib/aarch64-linux-gnu"), so that a
+	# checkout moved elsewhere (or sharing .cache through a symlink) still
+	# finds them.
+	(cd "$SYSROOT" && find . -name '*.so*' \( -type f -o -type l \) -printf '%h\n') |
+		sed -n 's|^\./|/|p' | sort -u >"$SYSROOT/.libdirs"
 	echo "$stamp" >"$SYSROOT/.ready"
 	log "sysroot ready: $SYSROOT ($(du -sh "$SYSROOT" | cut -f1))"
 }
 
 # ---- build -----------------------------------------------------------------
+# libdirs prints the sysroot's library folders relative to it. A sysroot
+# made before they were recorded that way lists absolute folders of the
+# checkout that made it (/work/main/.cache/sysroot-arm64/usr/lib/...):
+# whatever comes before the sysroot's own name is dropped, wherever the
+# sysroot is now.
+libdirs() {
+	sed -e "s|^.*/${SYSROOT##*/}/|/|" "$SYSROOT/.libdirs" | grep '^/' | sort -u
+}
+
 build_env() {
 	local dirs rpath="" d
-	dirs=$(sed "s|^$SYSROOT||" "$SYSROOT/.libdirs")
+	dirs=$(libdirs)
 	for d in $dirs; do rpath+=" -Wl,-rpath-link,$SYSROOT$d"; done
 	export CGO_ENABLED=1 GOOS=linux GOARCH=arm64
 	export CC=$TRIPLET-gcc CXX=$TRIPLET-g++
+	# Headers of the multiarch folder (jconfig.h of libjpeg-turbo, which
+	# libjpeg.pc does not name): searched after the cross compiler's own.
+	export CGO_CFLAGS="-O2 -g -idirafter $SYSROOT/usr/include/$TRIPLET"
+	export CGO_CXXFLAGS="$CGO_CFLAGS"
 	export PKG_CONFIG_SYSROOT_DIR=$SYSROOT
 	export PKG_CONFIG_LIBDIR=$SYSROOT/usr/lib/$TRIPLET/pkgconfig:$SYSROOT/usr/share/pkgconfig
 	# --as-needed: NEEDED (and so the .deb's Depends) lists only the OpenCV
@@ -152,10 +169,14 @@ build() {
 }
 
 # ---- package ---------------------------------------------------------------
-# debian_depends maps the binary's NEEDED sonames to the sysroot's packages.
+# debian_depends maps the binary's NEEDED sonames to the sysroot's packages,
+# and libopencv_videoio, which the agent opens with dlopen beside
+# libopencv_core when a video source is opened (internal/cvvideo).
 debian_depends() {
-	local so pkg ver deps=()
-	for so in $($TRIPLET-readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+	local so pkg ver deps=() needed
+	needed=$($TRIPLET-readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+	needed+=" $(sed -n 's/^libopencv_core\(\.so\..*\)$/libopencv_videoio\1/p' <<<"$needed")"
+	for so in $needed; do
 		pkg=$(grep -l -E "/$TRIPLET/$(sed 's/[.+]/\\&/g' <<<"$so")\$" "$SYSROOT"/.pkgs/*.list | head -1) ||
 			die "no arm64 package ships $so (NEEDED by $1)"
 		pkg=$(basename "$pkg" .list)
@@ -250,7 +271,7 @@ build)
 	;;
 env)
 	build_env
-	declare -p CGO_ENABLED GOOS GOARCH CC CXX PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR CGO_LDFLAGS CANOPY_ARM64_SYSROOT CANOPY_ARM64_LIBPATH | sed 's/^declare -x /export /'
+	declare -p CGO_ENABLED GOOS GOARCH CC CXX CGO_CFLAGS CGO_CXXFLAGS PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR CGO_LDFLAGS CANOPY_ARM64_SYSROOT CANOPY_ARM64_LIBPATH | sed 's/^declare -x /export /'
 	;;
 *) die "usage: scripts/cross.sh [all|build|env]" ;;
 esac

@@ -33,3 +33,11 @@ type Info struct {
 	Model       string `json:"model,omitempty"`        // model file name, if any
 	ModelSHA256 string `json:"model_sha256,omitempty"` // hex SHA-256 of the model file
 }
+
+// Sizer is implemented by segmenters that look at every frame at one
+// working size whatever the frame's size (a model's input size): a source
+// may decode a photo much larger than InputSize at a reduced scale, at
+// little cost to the result and much less memory.
+type Sizer interface {
+	InputSize() image.Point
+}

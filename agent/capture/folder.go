@@ -1,11 +1,9 @@
 package capture
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"image"
-	"image/draw"
 	_ "image/jpeg" // decoders for the folder source
 	_ "image/png"
 	"io"
@@ -17,6 +15,8 @@ import (
 	"time"
 
 	_ "golang.org/x/image/tiff"
+
+	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
 // MaxPixels is the largest image a folder source decodes; a bigger one is
@@ -33,6 +33,7 @@ type Folder struct {
 	log    *slog.Logger
 	every  time.Duration
 	settle time.Duration
+	dec    decoder
 }
 
 // imageExts are the file name extensions a folder source reads.
@@ -121,7 +122,7 @@ func (f *Folder) Next(ctx context.Context) (Frame, error) {
 			name := f.names[f.next]
 			f.next++
 			f.last = name
-			fr, err := ReadImageFile(filepath.Join(f.dir, name))
+			fr, err := readImage(filepath.Join(f.dir, name), &f.dec)
 			if err != nil {
 				f.log.Warn("skipping unreadable image", "file", name, "err", err)
 				continue
@@ -144,20 +145,38 @@ func (f *Folder) Next(ctx context.Context) (Frame, error) {
 // Close does nothing; a folder holds no open files between frames.
 func (f *Folder) Close() error { return nil }
 
+// DecodeSize makes the folder decode a JPEG photo much larger than size at
+// a reduced scale (JPEG DCT scaling: 1/2, 1/4 or 1/8, the smallest image
+// still at least size, in either orientation), and take frame buffers from
+// pool (nil: new ones; Frame.Release gives them back). The frame keeps the
+// photo's own bytes in Frame.Encoded and its size in Frame.SourceSize.
+func (f *Folder) DecodeSize(size image.Point, pool *rgba.Pool) {
+	f.dec = decoder{size: size, pool: pool}
+}
+
 // ReadImageFile decodes a JPEG, PNG or TIFF file into a frame: the image,
 // the EXIF time and GPS when present (else the file's modification time),
-// the photo's metadata (camera, DJI XMP, GeoTIFF tags) and the base name.
-// It never panics on a corrupt file.
-func ReadImageFile(path string) (Frame, error) {
+// the photo's metadata (camera, DJI XMP, GeoTIFF tags) and the base name;
+// a JPEG file's bytes in Encoded. It never panics on a corrupt file.
+func ReadImageFile(path string) (Frame, error) { return readImage(path, &decoder{}) }
+
+func readImage(path string, d *decoder) (Frame, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Frame{}, err
 	}
-	img, err := DecodeImage(b)
+	dec, err := d.decode(b)
 	if err != nil {
 		return Frame{}, fmt.Errorf("decode %s: %w", filepath.Base(path), err)
 	}
-	fr := Frame{Image: img, Name: filepath.Base(path), Clock: ClockFile}
+	fr := Frame{Image: dec.img, Name: filepath.Base(path), Clock: ClockFile}
+	fr.SourceSize = dec.src
+	if dec.jpeg {
+		fr.Encoded = b
+	}
+	if d.pool != nil {
+		fr.release = d.release
+	}
 	if fi, err := os.Stat(path); err == nil {
 		fr.Time = fi.ModTime()
 	}
@@ -172,37 +191,11 @@ func ReadImageFile(path string) (Frame, error) {
 	return fr, nil
 }
 
-// DecodeImage decodes JPEG, PNG or TIFF bytes into an *image.RGBA whose
-// bounds start at (0, 0). Images over MaxPixels are refused before their
-// pixels are decoded; a decoder panic is returned as an error.
-func DecodeImage(b []byte) (img *image.RGBA, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			img, err = nil, fmt.Errorf("decoder panic: %v", r)
-		}
-	}()
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
-		return nil, fmt.Errorf("image size %dx%d out of range", cfg.Width, cfg.Height)
-	}
-	src, _, err := image.Decode(bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	return ToRGBA(src), nil
-}
-
-// ToRGBA returns img as an *image.RGBA with bounds at the origin, copying
-// only when it must (draw's fast paths cover YCbCr and NRGBA).
-func ToRGBA(img image.Image) *image.RGBA {
-	if r, ok := img.(*image.RGBA); ok && r.Rect.Min == (image.Point{}) {
-		return r
-	}
-	b := img.Bounds()
-	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(dst, dst.Rect, img, b.Min, draw.Src)
-	return dst
+// DecodeImage decodes JPEG, PNG or TIFF bytes at full size into an
+// *image.RGBA whose bounds start at (0, 0). Images over MaxPixels are
+// refused before their pixels are decoded; a decoder panic is returned as
+// an error.
+func DecodeImage(b []byte) (*image.RGBA, error) {
+	d, err := (&decoder{}).decode(b)
+	return d.img, err
 }

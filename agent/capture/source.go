@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/canopy-forest/canopy/internal/photo"
+	"github.com/canopy-forest/canopy/internal/rgba"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -29,6 +30,17 @@ type Source interface {
 // Frame is one captured image.
 type Frame struct {
 	Image *image.RGBA
+	// Encoded holds the frame as the source delivered it when that is a
+	// JPEG photo: the item carries these bytes as they are (no second
+	// encoding, the photo's EXIF kept), and Image may be a reduced decode
+	// of them. nil for camera and video frames.
+	Encoded []byte
+	// SourceSize is the frame's size at the source (the photo's pixels);
+	// Image is smaller when the photo was decoded at a reduced scale. Zero
+	// means Image's size.
+	SourceSize image.Point
+	// release gives Image back to the source's buffer pool (nil: none).
+	release func(*image.RGBA)
 	// Time is when the frame was taken: the wall clock at capture, or the
 	// EXIF time of a photo when it has one.
 	Time time.Time
@@ -45,6 +57,40 @@ type Frame struct {
 	// Photo is what a photo file's metadata says (camera, height, yaw,
 	// GeoTIFF georeferencing); nil for camera frames.
 	Photo *photo.Meta
+}
+
+// Size is the frame's size at the source: SourceSize, or Image's size.
+func (f Frame) Size() image.Point {
+	if f.SourceSize != (image.Point{}) || f.Image == nil {
+		return f.SourceSize
+	}
+	return f.Image.Rect.Size()
+}
+
+// Release gives the frame's image buffer back to its source for the next
+// frames. Call it once, when nothing reads Image any more (after the item
+// is encoded); a frame never released is left to the garbage collector.
+func (f Frame) Release() {
+	if f.release != nil && f.Image != nil {
+		f.release(f.Image)
+	}
+}
+
+// DropImage gives Image back (Release) when the frame carries its encoded
+// photo (Encoded), and returns the frame without it: once segmented, such
+// a frame's item needs only the bytes, so its pixel buffer can take the
+// next photo while the item is stored. Other frames are returned as they
+// are.
+func (f Frame) DropImage() Frame {
+	if f.Encoded == nil || f.Image == nil {
+		return f
+	}
+	if f.SourceSize == (image.Point{}) {
+		f.SourceSize = f.Image.Rect.Size()
+	}
+	f.Release()
+	f.Image = nil
+	return f
 }
 
 // Clock says where a frame's time came from.
@@ -87,6 +133,13 @@ type Options struct {
 	// (listing it again every Follow) instead of ending; Settle is how long
 	// a new file must be unchanged before it is read (0: DefaultSettle).
 	Follow, Settle time.Duration
+	// DecodeSize, when not zero, lets a folder source decode a JPEG photo
+	// much larger than it at a reduced scale (see Folder.DecodeSize): the
+	// least size the segmenter needs.
+	DecodeSize image.Point
+	// Pool, when set, provides the frame buffers of folder and video
+	// sources; Frame.Release gives them back.
+	Pool *rgba.Pool
 	// Backoff is how Reopen waits between attempts on a live source
 	// (zero: DefaultBackoff).
 	Backoff Backoff
@@ -112,6 +165,7 @@ func Open(o Options) (Source, error) {
 			o.Settle = DefaultSettle
 		}
 		f.Follow(o.Follow, o.Settle)
+		f.DecodeSize(o.DecodeSize, o.Pool)
 		return f, nil
 	case KindFile:
 		if _, err := os.Stat(o.Source); errors.Is(err, fs.ErrNotExist) {

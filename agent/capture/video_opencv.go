@@ -5,28 +5,27 @@ package capture
 import (
 	"context"
 	"fmt"
-	"image"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
-	"gocv.io/x/gocv"
-
-	"github.com/canopy-forest/canopy/internal/cvimg"
+	"github.com/canopy-forest/canopy/internal/cvvideo"
+	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
 const videoSupported = true
 
-// video is a GoCV VideoCapture source: a camera, a pipeline, a stream or a
-// video file.
+// video is an OpenCV VideoCapture source (internal/cvvideo, which loads
+// OpenCV's videoio only when a video source is opened): a camera, a
+// pipeline, a stream or a video file.
 type video struct {
 	kind  string
 	spec  string
 	name  string
-	vc    *gocv.VideoCapture
-	mat   gocv.Mat
+	vc    *cvvideo.Capture
+	pool  *rgba.Pool
 	index int64 // frames read so far (file position)
 	last  time.Time
 }
@@ -48,7 +47,7 @@ func (v *video) dropStale() {
 	}
 	for i := 0; i < maxDrop; i++ {
 		t := time.Now()
-		v.vc.Grab(1)
+		v.vc.Grab()
 		if time.Since(t) > queuedGrab {
 			return
 		}
@@ -60,57 +59,52 @@ const positionWidth = 12
 
 func openVideo(kind string, o Options) (Source, error) {
 	var (
-		vc  *gocv.VideoCapture
+		vc  *cvvideo.Capture
 		err error
 	)
 	switch kind {
 	case KindDevice:
 		idx, _ := strconv.Atoi(o.Source)
-		vc, err = gocv.OpenVideoCaptureWithAPI(idx, gocv.VideoCaptureV4L2)
-		if err != nil || !vc.IsOpened() {
-			if vc != nil {
-				vc.Close()
-			}
-			vc, err = gocv.OpenVideoCapture(idx)
+		vc, err = cvvideo.OpenIndex(idx, cvvideo.APIV4L2)
+		if err != nil {
+			vc, err = cvvideo.OpenIndex(idx, cvvideo.APIAny)
 		}
 	case KindPipeline:
-		vc, err = gocv.VideoCaptureFileWithAPI(o.Source, gocv.VideoCaptureGstreamer)
+		vc, err = cvvideo.OpenName(o.Source, cvvideo.APIGStreamer)
 	case KindFile:
 		if _, err := os.Stat(o.Source); err != nil {
 			return nil, fmt.Errorf("open video file: %w", err)
 		}
-		vc, err = gocv.VideoCaptureFileWithAPI(o.Source, gocv.VideoCaptureFFmpeg)
-		if err != nil || !vc.IsOpened() {
-			if vc != nil {
-				vc.Close()
-			}
-			vc, err = gocv.VideoCaptureFile(o.Source)
+		vc, err = cvvideo.OpenName(o.Source, cvvideo.APIFFmpeg)
+		if err != nil {
+			vc, err = cvvideo.OpenName(o.Source, cvvideo.APIAny)
 		}
 	default:
-		vc, err = gocv.VideoCaptureFile(o.Source)
+		vc, err = cvvideo.OpenName(o.Source, cvvideo.APIAny)
 	}
 	if err != nil {
-		// GoCV's error repeats the spec, which may hold a password.
-		if vc != nil {
-			vc.Close()
+		// Only the display name: the spec may hold a password, and OpenCV's
+		// messages repeat it.
+		if lerr := cvvideo.Load(); lerr != nil {
+			return nil, fmt.Errorf("open %s %q: %w", kind, DisplayName(o.Source), lerr)
 		}
 		return nil, fmt.Errorf("open %s %q: cannot open", kind, DisplayName(o.Source))
 	}
-	if !vc.IsOpened() {
-		vc.Close()
-		return nil, fmt.Errorf("open %s %q: not opened", kind, DisplayName(o.Source))
-	}
 	if kind == KindDevice {
 		if o.Width > 0 && o.Height > 0 {
-			vc.Set(gocv.VideoCaptureFrameWidth, float64(o.Width))
-			vc.Set(gocv.VideoCaptureFrameHeight, float64(o.Height))
+			vc.Set(cvvideo.PropFrameWidth, float64(o.Width))
+			vc.Set(cvvideo.PropFrameHeight, float64(o.Height))
 		}
 		if o.FPS > 0 {
-			vc.Set(gocv.VideoCaptureFPS, o.FPS)
+			vc.Set(cvvideo.PropFPS, o.FPS)
 		}
-		vc.Set(gocv.VideoCaptureBufferSize, 1) // the freshest frame, not a queued one
+		vc.Set(cvvideo.PropBufferSize, 1) // the freshest frame, not a queued one
 	}
-	v := &video{kind: kind, spec: o.Source, name: DisplayName(o.Source), vc: vc, mat: gocv.NewMat()}
+	pool := o.Pool
+	if pool == nil {
+		pool = &rgba.Pool{}
+	}
+	v := &video{kind: kind, spec: o.Source, name: DisplayName(o.Source), vc: vc, pool: pool}
 	if kind == KindFile {
 		v.name = filepath.Base(o.Source)
 		if o.After != "" {
@@ -121,7 +115,9 @@ func openVideo(kind string, o Options) (Source, error) {
 			}
 			v.index = n + 1
 			// Seek by reading: CAP_PROP_POS_FRAMES is approximate for many codecs.
-			vc.Grab(int(v.index))
+			for i := int64(0); i < v.index; i++ {
+				vc.Grab()
+			}
 		}
 	}
 	return v, nil
@@ -144,7 +140,8 @@ func (v *video) Next(ctx context.Context) (Frame, error) {
 		return Frame{}, io.ErrClosedPipe
 	}
 	v.dropStale()
-	if !v.vc.Read(&v.mat) || v.mat.Empty() {
+	sz, ok := v.vc.Read()
+	if !ok {
 		if v.kind == KindFile {
 			return Frame{}, io.EOF
 		}
@@ -152,11 +149,12 @@ func (v *video) Next(ctx context.Context) (Frame, error) {
 	}
 	now := time.Now()
 	v.last = now
-	img := image.NewRGBA(image.Rect(0, 0, v.mat.Cols(), v.mat.Rows()))
-	if err := cvimg.ToRGBAInto(v.mat, img); err != nil {
-		return Frame{}, fmt.Errorf("convert frame: %w", err)
+	img := v.pool.Get(sz.X, sz.Y)
+	if err := v.vc.RGBA(img); err != nil {
+		v.pool.Put(img)
+		return Frame{}, err
 	}
-	f := Frame{Image: img, Time: now, Clock: ClockSystem, Name: v.name}
+	f := Frame{Image: img, Time: now, Clock: ClockSystem, Name: v.name, release: v.pool.Put}
 	if v.kind == KindFile {
 		f.Position = fmt.Sprintf("%0*d", positionWidth, v.index)
 	}
@@ -169,7 +167,6 @@ func (v *video) Close() error {
 		return nil
 	}
 	err := v.vc.Close()
-	v.mat.Close()
 	v.vc = nil
 	return err
 }

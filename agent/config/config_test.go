@@ -194,6 +194,13 @@ func TestValidateCases(t *testing.T) {
 		{"classical with a model", func(c *Config) { c.Segmenter.Kind = SegmenterClassical; c.Segmenter.Model = "m.onnx" }, false},
 		{"retry max below min", func(c *Config) { c.Capture.RetryMax = Duration(time.Millisecond) }, false},
 		{"duplicates keep", func(c *Config) { c.Select.Duplicates = "keep" }, true},
+		{"lean onnx memory", func(c *Config) { c.Segmenter.Memory = "lean" }, true},
+		{"unknown onnx memory", func(c *Config) { c.Segmenter.Memory = "tiny" }, false},
+		{"go memory limit", func(c *Config) { c.GoMemoryLimitMiB = 96 }, true},
+		{"negative go memory limit", func(c *Config) { c.GoMemoryLimitMiB = -1 }, false},
+		{"metrics on", func(c *Config) { c.Metrics.Listen = "127.0.0.1:9464" }, true},
+		{"metrics on every interface", func(c *Config) { c.Metrics.Listen = ":9464" }, true},
+		{"metrics without a port", func(c *Config) { c.Metrics.Listen = "127.0.0.1" }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()
@@ -250,5 +257,26 @@ func TestOutboxMaxBytes(t *testing.T) {
 	c.Outbox.DiskShare = 1
 	if all, _ := c.OutboxMaxBytes(); all < half {
 		t.Fatalf("share 1 gives %d < share 0.5 %d", all, half)
+	}
+}
+
+// A small board's profile sets the memory settings and turns metrics on;
+// the file and the flags still win.
+func TestProfileMemoryAndMetrics(t *testing.T) {
+	c, prof, err := Load(Sources{Board: "raspberry-pi-zero-2-w", Getenv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prof.Name != "raspberry-pi-zero-2-w" || c.Segmenter.Memory != "lean" || c.GoMemoryLimitMiB != 96 || c.Metrics.Listen != "127.0.0.1:9464" {
+		t.Fatalf("got memory %q, limit %d, metrics %q", c.Segmenter.Memory, c.GoMemoryLimitMiB, c.Metrics.Listen)
+	}
+	path := writeConfig(t, "go_memory_limit_mib: 200\nsegmenter: {memory: fast}\n")
+	c, _, err = Load(Sources{Path: path, Board: "raspberry-pi-zero-2-w", Getenv: env(nil),
+		Flags: func(c *Config) { c.Metrics.Listen = "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GoMemoryLimitMiB != 200 || c.Segmenter.Memory != "fast" || c.Metrics.Listen != "" {
+		t.Fatalf("file and flags: got limit %d, memory %q, metrics %q", c.GoMemoryLimitMiB, c.Segmenter.Memory, c.Metrics.Listen)
 	}
 }

@@ -116,6 +116,15 @@ func ApplyProfile(c *Config, p boards.Profile) {
 	if p.ONNX.Threads > 0 {
 		c.Segmenter.Threads = p.ONNX.Threads
 	}
+	if p.ONNX.Memory != "" {
+		c.Segmenter.Memory = p.ONNX.Memory
+	}
+	if p.GoMemoryLimitMiB > 0 {
+		c.GoMemoryLimitMiB = p.GoMemoryLimitMiB
+	}
+	if p.MetricsListen != "" {
+		c.Metrics.Listen = p.MetricsListen
+	}
 	if p.JPEGQuality > 0 {
 		c.Encode.JPEGQuality = p.JPEGQuality
 	}

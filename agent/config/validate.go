@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 
@@ -69,6 +70,19 @@ func (c Config) Validate() error {
 	}
 	if s.Threads < 0 {
 		bad("segmenter.threads %d is negative", s.Threads)
+	}
+	switch s.Memory {
+	case "", "fast", "lean":
+	default:
+		bad("segmenter.memory %q: want fast or lean", s.Memory)
+	}
+	if c.GoMemoryLimitMiB < 0 {
+		bad("go_memory_limit_mib %d is negative", c.GoMemoryLimitMiB)
+	}
+	if l := c.Metrics.Listen; l != "" {
+		if _, port, err := net.SplitHostPort(l); err != nil || port == "" {
+			bad("metrics.listen %q: want host:port (127.0.0.1:9464), or empty for off", l)
+		}
 	}
 	if s.Threshold < 0 {
 		bad("segmenter.threshold %v is negative", s.Threshold)

@@ -70,17 +70,26 @@ func New(o Options) (*Encoder, error) {
 	return &Encoder{o: o, seq: seq, ids: ulid.NewGenerator(nil), png: png.Encoder{CompressionLevel: png.BestSpeed}}, nil
 }
 
-// Encode makes the item of frame f with its segmentation r.
+// Encode makes the item of frame f with its segmentation r. The image part
+// is the photo's own JPEG when the source delivered one (f.Encoded), else
+// f.Image encoded at the configured quality; the item's width and height
+// are the frame's size at the source. The mask keeps the size the
+// segmenter worked at (f.Image's), which may be smaller.
 func (e *Encoder) Encode(f capture.Frame, r segment.Result) (wire.Item, error) {
-	if f.Image == nil || r.Mask == nil {
+	if (f.Image == nil && f.Encoded == nil) || r.Mask == nil {
 		return wire.Item{}, errors.New("encode: frame or mask missing")
 	}
-	img, err := encodeJPEG(f.Image, e.o.JPEGQuality)
-	if err != nil {
-		return wire.Item{}, fmt.Errorf("encode jpeg: %w", err)
-	}
-	if f.Photo != nil {
-		img = withSegments(img, f.Photo.Segments) // the photo's EXIF (GPS) and XMP travel with it
+	// A JPEG photo goes as it is (Frame.Encoded): no second encoding, its
+	// EXIF kept, and Image may be a reduced decode of it.
+	img := f.Encoded
+	if img == nil {
+		var err error
+		if img, err = encodeJPEG(f.Image, e.o.JPEGQuality); err != nil {
+			return wire.Item{}, fmt.Errorf("encode jpeg: %w", err)
+		}
+		if f.Photo != nil {
+			img = withSegments(img, f.Photo.Segments) // the photo's EXIF (GPS) and XMP travel with it
+		}
 	}
 	var mask bytes.Buffer
 	if err := e.png.Encode(&mask, r.Mask); err != nil {
@@ -94,7 +103,7 @@ func (e *Encoder) Encode(f capture.Frame, r segment.Result) (wire.Item, error) {
 	if err != nil {
 		return wire.Item{}, fmt.Errorf("encode: %w", err)
 	}
-	b := f.Image.Bounds()
+	size := f.Size()
 	meta := wire.Meta{
 		ItemID:      id,
 		Device:      e.o.Device,
@@ -102,8 +111,8 @@ func (e *Encoder) Encode(f capture.Frame, r segment.Result) (wire.Item, error) {
 		CapturedAt:  f.Time.UTC(),
 		ClockSynced: ClockSynced(f.Time, f.Clock, e.o.KernelSynced),
 		GPS:         f.GPS,
-		Width:       b.Dx(),
-		Height:      b.Dy(),
+		Width:       size.X,
+		Height:      size.Y,
 		ForestShare: r.Share,
 		Segmenter:   e.o.Segmenter.Name,
 		Model:       e.o.Segmenter.Model,

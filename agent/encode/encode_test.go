@@ -244,3 +244,36 @@ func TestEncodeGround(t *testing.T) {
 		t.Errorf("configured: got gsd %v (%s), want 0.03 (config)", it.Meta.GSD, it.Meta.GSDSource)
 	}
 }
+
+// A frame decoded from a JPEG photo, at a reduced scale, goes out as the
+// photo's own bytes with the photo's size; the mask keeps the size the
+// segmenter saw.
+func TestEncodePhotoAsIs(t *testing.T) {
+	e := newEncoder(t, t.TempDir(), true)
+	f, r := frame(time.Now(), capture.ClockEXIF)
+	photo := []byte("\xff\xd8\xff\xe0 the photo's bytes, as the camera wrote them")
+	f.Encoded, f.SourceSize = photo, image.Pt(256, 192)
+	for _, dropped := range []bool{false, true} {
+		if dropped {
+			f.Image = nil // capture.Frame.DropImage after segmentation
+		}
+		it, err := e.Encode(f, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(it.Part(wire.PartImage), photo) {
+			t.Errorf("image dropped %v: the image part is not the photo's bytes", dropped)
+		}
+		if it.Meta.Width != 256 || it.Meta.Height != 192 {
+			t.Errorf("image dropped %v: size %dx%d, want the photo's 256x192", dropped, it.Meta.Width, it.Meta.Height)
+		}
+		m, err := png.Decode(bytes.NewReader(it.Part(wire.PartMask)))
+		if err != nil || m.Bounds() != image.Rect(0, 0, 64, 48) {
+			t.Errorf("image dropped %v: mask %v, %v; want the segmenter's 64x48", dropped, m, err)
+		}
+	}
+	f.Encoded = nil
+	if _, err := e.Encode(f, r); err == nil {
+		t.Error("no image and no bytes: got no error")
+	}
+}

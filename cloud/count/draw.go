@@ -4,6 +4,8 @@ import (
 	"image"
 	"image/color"
 	"math"
+
+	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
 // BoxColour is the colour Draw uses by default.
@@ -12,7 +14,7 @@ var BoxColour = color.RGBA{R: 255, G: 230, B: 0, A: 255}
 // Draw returns a copy of img with each box outlined in c, thickness pixels
 // wide (at least 1). It is pure Go.
 func Draw(img image.Image, boxes []Box, c color.RGBA, thickness int) *image.RGBA {
-	src := ToRGBA(img)
+	src := rgba.Of(img)
 	dst := image.NewRGBA(src.Rect)
 	copy(dst.Pix, src.Pix)
 	if thickness < 1 {

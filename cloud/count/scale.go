@@ -32,15 +32,3 @@ func Rescale(img *image.RGBA, gsd, target float64) (*image.RGBA, float64) {
 	draw.BiLinear.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
 	return dst, float64(b.Dx()) / float64(w)
 }
-
-// ToRGBA returns img as an *image.RGBA with its origin at (0, 0), copying
-// only when it must.
-func ToRGBA(img image.Image) *image.RGBA {
-	if r, ok := img.(*image.RGBA); ok && r.Bounds().Min == (image.Point{}) {
-		return r
-	}
-	b := img.Bounds()
-	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Src)
-	return dst
-}

@@ -25,6 +25,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/place"
 	"github.com/canopy-forest/canopy/cloud/raster"
 	"github.com/canopy-forest/canopy/internal/photo"
+	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
 // Jobs is what a worker needs of the database.
@@ -162,16 +163,16 @@ func (p *Pool) process(ctx context.Context, itemID string) (db.CountRecord, erro
 	if err != nil {
 		return db.CountRecord{}, fmt.Errorf("decode raw image: %w", err)
 	}
-	rgba := toRGBA(decoded)
+	frame := rgba.Of(decoded)
 	gsd, source := p.gsd(img.GSD, img.GSDSource)
-	res, err := count.CountAt(ctx, p.counter, rgba, gsd)
+	res, err := count.CountAt(ctx, p.counter, frame, gsd)
 	if err != nil {
 		return db.CountRecord{}, fmt.Errorf("count: %w", err)
 	}
 	where := place.FromDB(img)
-	where.Width, where.Height = rgba.Rect.Dx(), rgba.Rect.Dy()
+	where.Width, where.Height = frame.Rect.Dx(), frame.Rect.Dy()
 	pl, perr := place.New(where)
-	return p.store(ctx, img, rgba, 1, res, place.Boxes(pl, res.Boxes), place.Placement(pl, perr, gsd, source))
+	return p.store(ctx, img, frame, 1, res, place.Boxes(pl, res.Boxes), place.Placement(pl, perr, gsd, source))
 }
 
 // gsd is the ground sample distance to count an image at: its own, or the
@@ -299,14 +300,4 @@ func (p *Pool) mask(ctx context.Context, img db.Image, b image.Rectangle, boxes 
 		return nil, fmt.Errorf("encode mask: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-func toRGBA(m image.Image) *image.RGBA {
-	if r, ok := m.(*image.RGBA); ok {
-		return r
-	}
-	b := m.Bounds()
-	r := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(r, r.Bounds(), m, b.Min, draw.Src)
-	return r
 }

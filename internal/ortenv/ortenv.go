@@ -63,7 +63,7 @@ var Providers = []string{"cpu", "cuda", "tensorrt"}
 // cpu, "cuda" or "tensorrt") with threads intra-op threads (0 leaves ONNX
 // Runtime's default). A provider other than cpu that cannot be loaded falls
 // back to the CPU with a warning on log. An unknown provider is an error.
-// The caller destroys the options.
+// The caller destroys the options. SetMemory tunes them for memory.
 func SessionOptions(provider string, threads int, log *slog.Logger) (*ort.SessionOptions, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -121,6 +121,25 @@ func appendTensorRT(o *ort.SessionOptions) error {
 	defer t.Destroy()
 	if err := o.AppendExecutionProviderTensorRT(t); err != nil {
 		return fmt.Errorf("append TensorRT provider: %w", err)
+	}
+	return nil
+}
+
+// SetMemory applies a memory mode (MemoryFast, MemoryLean; "" is fast) to
+// session options: both turn memory pattern planning off; lean also stops
+// graph optimisations at "extended".
+func SetMemory(o *ort.SessionOptions, mode string) error {
+	if err := ValidMemory(mode); err != nil {
+		return err
+	}
+	if err := o.SetMemPattern(false); err != nil {
+		return fmt.Errorf("turn memory pattern off: %w", err)
+	}
+	if strings.ToLower(strings.TrimSpace(mode)) != MemoryLean {
+		return nil
+	}
+	if err := o.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableExtended); err != nil {
+		return fmt.Errorf("set graph optimisation level: %w", err)
 	}
 	return nil
 }

@@ -58,6 +58,14 @@ func bin(exg int) int {
 	return min(max(b, 0), 255)
 }
 
+// WorkSize is the InputSize of the classical segmenter: it works on any
+// size, pixel by pixel, but the forest share and the mask of a photo
+// decoded at no less than 1280x720 are as good as at full size.
+var WorkSize = image.Pt(1280, 720)
+
+// InputSize is WorkSize.
+func (s *Segmenter) InputSize() image.Point { return WorkSize }
+
 // Info reports the segmenter's name; it has no model.
 func (s *Segmenter) Info() segment.Info { return segment.Info{Name: Name} }
 

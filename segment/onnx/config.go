@@ -15,6 +15,7 @@ type Config struct {
 	LibraryPath string // ONNX Runtime library; "" = ortenv.DefaultLibrary()
 	Provider    string // "cpu" (default), "cuda" or "tensorrt"
 	Threads     int    // intra-op threads; 0 = ONNX Runtime's default
+	Memory      string // "fast" (default) or "lean": ortenv.SetMemory
 
 	InputWidth, InputHeight int        // model input size; 0 = metadata or the model's fixed size
 	Layout                  string     // "nchw", "nhwc" or "" (from metadata or the input shape)

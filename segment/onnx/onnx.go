@@ -5,6 +5,7 @@ package onnx
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -99,6 +100,9 @@ func (s *Segmenter) open(c Config, data []byte) error {
 		return err
 	}
 	defer opts.Destroy()
+	if err := ortenv.SetMemory(opts, c.Memory); err != nil {
+		return err
+	}
 	s.sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, []string{p.InputName}, []string{p.OutputName}, opts)
 	if err != nil {
 		return fmt.Errorf("new session: %w", err)
@@ -151,6 +155,9 @@ func (s *Segmenter) open(c Config, data []byte) error {
 
 // Params returns the settings in use, after metadata and defaults.
 func (s *Segmenter) Params() Params { return s.p }
+
+// InputSize is the model's input size: every frame is resized to it.
+func (s *Segmenter) InputSize() image.Point { return image.Pt(s.p.InputWidth, s.p.InputHeight) }
 
 // Info names the segmenter, its model and the model's SHA-256.
 func (s *Segmenter) Info() segment.Info { return s.info }
@@ -223,6 +230,9 @@ func (s *Segmenter) run(ctx context.Context) error {
 }
 
 // preprocess resizes frame into the input tensor (bilinear) and normalises it.
+// Each output pixel reads two source pixels in each of two rows, with
+// weights from the resizer's tables; the branches on layout and channel
+// order are taken once per row, not per pixel.
 func (s *Segmenter) preprocess(frame *image.RGBA) {
 	b := frame.Bounds()
 	iw, ih := s.p.InputWidth, s.p.InputHeight
@@ -230,33 +240,71 @@ func (s *Segmenter) preprocess(frame *image.RGBA) {
 	data := s.in.GetData()
 	plane := iw * ih
 	nhwc := s.p.Layout == LayoutNHWC
-	l0, l1, l2 := &s.lut[0], &s.lut[1], &s.lut[2]
-	c0, c1, c2 := s.perm[0], s.perm[1], s.perm[2]
-	for y := 0; y < ih; y++ {
-		y0, y1, fy := s.rs.y0[y], s.rs.y1[y], s.rs.fy[y]
-		row0 := frame.Pix[int(y0)*frame.Stride:]
-		row1 := frame.Pix[int(y1)*frame.Stride:]
-		for x := 0; x < iw; x++ {
-			x0, x1, fx := s.rs.x0[x], s.rs.x1[x], s.rs.fx[x]
-			p00 := row0[x0 : x0+3 : x0+3]
-			p01 := row0[x1 : x1+3 : x1+3]
-			p10 := row1[x0 : x0+3 : x0+3]
-			p11 := row1[x1 : x1+3 : x1+3]
-			var v [3]uint8
-			for c := 0; c < 3; c++ {
-				top := int32(p00[c])*(256-fx) + int32(p01[c])*fx
-				bot := int32(p10[c])*(256-fx) + int32(p11[c])*fx
-				v[c] = uint8((top*(256-fy) + bot*fy + 1<<15) >> 16)
-			}
-			if nhwc {
-				o := 3 * (y*iw + x)
-				data[o], data[o+1], data[o+2] = l0[v[c0]], l1[v[c1]], l2[v[c2]]
-			} else {
-				o := y*iw + x
-				data[o], data[o+plane], data[o+2*plane] = l0[v[c0]], l1[v[c1]], l2[v[c2]]
-			}
+	// Pixel channel c (R, G, B) goes to model channel m where perm[m] == c,
+	// through that model channel's table.
+	var lutOf [3]*[256]float32
+	var planeOf [3]int // offset of pixel channel c's model channel: a plane (NCHW) or 0..2 (NHWC)
+	for m, c := range s.perm {
+		lutOf[c] = &s.lut[m]
+		if nhwc {
+			planeOf[c] = m
+		} else {
+			planeOf[c] = m * plane
 		}
 	}
+	lr, lg, lb := lutOf[0], lutOf[1], lutOf[2]
+	cols := s.rs.cols[:iw]
+	rowLen := 4 * b.Dx()
+	for y := 0; y < ih; y++ {
+		fy := uint64(s.rs.fy[y])
+		wy := 256 - fy
+		o0 := int(s.rs.y0[y]) * frame.Stride
+		o1 := int(s.rs.y1[y]) * frame.Stride
+		row0 := frame.Pix[o0 : o0+rowLen]
+		row1 := frame.Pix[o1 : o1+rowLen]
+		if nhwc {
+			out := data[3*y*iw : 3*(y+1)*iw]
+			pr, pg, pb := planeOf[0], planeOf[1], planeOf[2]
+			for x, c := range cols {
+				r, g, bl := bilinear(row0, row1, c, fy, wy)
+				o := out[3*x : 3*x+3 : 3*x+3]
+				o[pr], o[pg], o[pb] = lr[r], lg[g], lb[bl]
+			}
+			continue
+		}
+		base := y * iw
+		outR := data[planeOf[0]+base : planeOf[0]+base+iw]
+		outG := data[planeOf[1]+base : planeOf[1]+base+iw]
+		outB := data[planeOf[2]+base : planeOf[2]+base+iw]
+		for x, c := range cols {
+			r, g, bl := bilinear(row0, row1, c, fy, wy)
+			outR[x], outG[x], outB[x] = lr[r], lg[g], lb[bl]
+		}
+	}
+}
+
+// bilinear blends the RGB of the pixels at byte offsets c.a and c.b of
+// rows row0 and row1: weight c.f (of 256) on c.b, fy on row1 (wy = 256 -
+// fy), in fixed point, rounded. The horizontal blend works on the three
+// channels at once, in 16-bit lanes of a uint64 (a lane holds at most
+// 255*256).
+func bilinear(row0, row1 []byte, c col, fy, wy uint64) (r, g, b uint8) {
+	a, bb := int(c.a), int(c.b)
+	wx, fx := uint64(256-c.f), uint64(c.f)
+	top := lanes(row0[a:a+4:a+4])*wx + lanes(row0[bb:bb+4:bb+4])*fx
+	bot := lanes(row1[a:a+4:a+4])*wx + lanes(row1[bb:bb+4:bb+4])*fx
+	ch := func(shift uint) uint8 {
+		t, u := (top>>shift)&0xffff, (bot>>shift)&0xffff
+		return uint8((t*wy + u*fy + 1<<15) >> 16)
+	}
+	return ch(0), ch(16), ch(32)
+}
+
+// lanes spreads the R, G and B bytes of an RGBA pixel (one 32-bit load)
+// into 16-bit lanes.
+func lanes(p []byte) uint64 {
+	v := uint64(binary.LittleEndian.Uint32(p))
+	return v&0xff | (v&0xff00)<<8 | (v&0xff0000)<<16
 }
 
 // decide turns the output into one forest decision per output pixel.
@@ -311,22 +359,41 @@ func (s *Segmenter) decide() {
 }
 
 // mapBack writes the decisions into mask (nearest neighbour) and returns the
-// number of forest pixels.
+// number of forest pixels. The first frame row that maps to an output row
+// is written run by run: output columns with the same decision cover one
+// span of frame columns (resizer.from), filled with one copy; the rows
+// after it that map to the same output row are copies of it.
 func (s *Segmenter) mapBack(mask *image.Gray) int {
 	b := mask.Bounds()
 	w, h := b.Dx(), b.Dy()
 	ow, oh := s.outShape.w, s.outShape.h
 	s.rs.prepareBack(w, h, ow, oh)
-	forest := 0
+	from, ones := s.rs.from[:ow+1], s.rs.ones[:w]
+	forest, prev, prevN := 0, -1, 0
 	for y := 0; y < h; y++ {
-		src := s.dec[s.rs.by[y]*ow : s.rs.by[y]*ow+ow]
 		dst := mask.Pix[y*mask.Stride : y*mask.Stride+w]
-		for x := range dst {
-			if src[s.rs.bx[x]] != 0 {
-				dst[x] = 255
-				forest++
-			}
+		sy := s.rs.by[y]
+		if sy == prev {
+			copy(dst, mask.Pix[(y-1)*mask.Stride:(y-1)*mask.Stride+w])
+			forest += prevN
+			continue
 		}
+		src := s.dec[sy*ow : sy*ow+ow]
+		n := 0
+		for i := 0; i < ow; {
+			j := i + 1
+			for j < ow && src[j] == src[i] {
+				j++
+			}
+			if src[i] != 0 {
+				a, z := from[i], from[j]
+				copy(dst[a:z], ones[a:z])
+				n += z - a
+			}
+			i = j
+		}
+		prev, prevN = sy, n
+		forest += n
 	}
 	return forest
 }

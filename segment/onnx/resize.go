@@ -8,9 +8,15 @@ type resizer struct {
 	fw, fh, iw, ih int
 	x0, x1, fx     []int32 // per input column: byte offsets of the two source pixels, weight of x1 (0..256)
 	y0, y1, fy     []int32 // per input row: the two source rows, weight of y1 (0..256)
+	cols           []col   // x0, x1 and fx together, for the inner loop
 
 	bw, bh, ow, oh int
 	bx, by         []int // per frame column / row: output column / row
+	// from[i] is the first frame column that takes output column i or a
+	// later one: output columns [i, j) cover frame columns [from[i],
+	// from[j]) (from[ow] = the frame's width).
+	from []int
+	ones []byte // a frame row of 255s
 }
 
 func (r *resizer) prepare(fw, fh, iw, ih int) {
@@ -20,6 +26,16 @@ func (r *resizer) prepare(fw, fh, iw, ih int) {
 	r.fw, r.fh, r.iw, r.ih = fw, fh, iw, ih
 	r.x0, r.x1, r.fx = axis(fw, iw, 4)
 	r.y0, r.y1, r.fy = axis(fh, ih, 1)
+	r.cols = make([]col, iw)
+	for i := range r.cols {
+		r.cols[i] = col{a: r.x0[i], b: r.x1[i], f: r.fx[i]}
+	}
+}
+
+// col is one input column's two source pixels (byte offsets in a row) and
+// the weight of the second (0..256).
+type col struct {
+	a, b, f int32
 }
 
 // axis returns, for each of dst positions, the two source positions (times
@@ -52,6 +68,18 @@ func (r *resizer) prepareBack(fw, fh, ow, oh int) {
 	}
 	r.bw, r.bh, r.ow, r.oh = fw, fh, ow, oh
 	r.bx, r.by = nearest(fw, ow), nearest(fh, oh)
+	r.from = make([]int, ow+1)
+	x := 0
+	for i := range r.from {
+		for x < fw && r.bx[x] < i {
+			x++
+		}
+		r.from[i] = x
+	}
+	r.ones = make([]byte, fw)
+	for i := range r.ones {
+		r.ones[i] = 255
+	}
 }
 
 // nearest maps each of dst positions to the source position whose cell holds

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/draw"
 	_ "image/jpeg" // NEON plots in neon_ttv
 	"image/png"
 	"io"
@@ -13,17 +12,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-)
 
-// ToRGBA returns m as an *image.RGBA (m itself when it is one).
-func ToRGBA(m image.Image) *image.RGBA {
-	if r, ok := m.(*image.RGBA); ok {
-		return r
-	}
-	r := image.NewRGBA(image.Rect(0, 0, m.Bounds().Dx(), m.Bounds().Dy()))
-	draw.Draw(r, r.Bounds(), m, m.Bounds().Min, draw.Src)
-	return r
-}
+	"github.com/canopy-forest/canopy/internal/rgba"
+)
 
 func decodeFile(path string) (image.Image, error) {
 	f, err := os.Open(path)
@@ -69,7 +60,7 @@ func LoadTreecover(dir string) (Treecover, error) {
 	if err != nil {
 		return Treecover{}, fmt.Errorf("load treecover: decode %s: %w", mp, err)
 	}
-	frame := ToRGBA(im)
+	frame := rgba.Of(im)
 	b := frame.Bounds()
 	if mm.Bounds().Dx() != b.Dx() || mm.Bounds().Dy() != b.Dy() {
 		return Treecover{}, fmt.Errorf("load treecover: mask %v and image %v differ in size", mm.Bounds(), b)
@@ -158,7 +149,7 @@ func LoadPlots(dir string, sites map[string]bool) ([]Plot, error) {
 			if err != nil {
 				return nil, fmt.Errorf("load plots: %w", err)
 			}
-			fr := ToRGBA(im)
+			fr := rgba.Of(im)
 			plots = append(plots, Plot{Name: r["image"], Site: r["site"], Frame: fr,
 				Truth: EllipseMask(fr.Bounds().Dx(), fr.Bounds().Dy(), boxes[r["image"]])})
 		}

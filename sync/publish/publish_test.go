@@ -56,6 +56,9 @@ func TestDrain(t *testing.T) {
 			if st.Acked != int64(len(want)) || st.Rejected != 0 || st.InFlight != 0 {
 				t.Errorf("stats: got %+v, want %d acked, none rejected or in flight", st, len(want))
 			}
+			if l := p.Latency(); l.Count != uint64(len(want)) || l.Sum <= 0 || l.Counts[len(l.Counts)-1] > l.Count {
+				t.Errorf("latency: got %d acks timed (sum %gs, %d within %gs), want %d", l.Count, l.Sum, l.Counts[len(l.Counts)-1], publish.LatencyBuckets[len(publish.LatencyBuckets)-1], len(want))
+			}
 			t.Logf("%s: %d items, %d frame bytes, %d retransmitted, %d reconnects", tg.name, st.Published, st.PublishedBytes, st.Retransmitted, st.Reconnects)
 		})
 	}

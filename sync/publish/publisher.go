@@ -47,6 +47,7 @@ type Publisher struct {
 	nInFlight atomic.Int64
 	running   atomic.Bool
 	counters  counters
+	latency   latency
 }
 
 // flight is one item sent and not yet acknowledged.
@@ -143,6 +144,9 @@ func (p *Publisher) Stats() Stats {
 		InFlight:       int(p.nInFlight.Load()),
 	}
 }
+
+// Latency returns the histogram of ack latencies since New.
+func (p *Publisher) Latency() Latency { return p.latency.snapshot() }
 
 // InFlight is the number of items sent and not yet acknowledged.
 func (p *Publisher) InFlight() int { return int(p.nInFlight.Load()) }

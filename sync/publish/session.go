@@ -370,6 +370,9 @@ func (p *Publisher) handleAck(a wire.Ack) error {
 	if p.cfg.CloudKey != nil && !p.verified(a, f, inFlight) {
 		return nil
 	}
+	if inFlight && !f.sentAt.IsZero() {
+		p.latency.observe(time.Since(f.sentAt))
+	}
 	switch a.Status {
 	case wire.AckStored:
 		p.counters.acked.Add(1)

@@ -34,6 +34,11 @@ type syncParts struct {
 	runners  []func(context.Context) error
 	waitDone func(context.Context) error
 	close    func() error
+	// For the metrics: the outbox, its bound, and the publisher (nil
+	// without a broker).
+	outbox    *outbox.Outbox
+	maxBytes  int64
+	publisher *publish.Publisher
 }
 
 // openSync opens the outbox at <data>/outbox.db and, when cfg.Sync.Broker
@@ -59,7 +64,7 @@ func openSync(cfg config.Config, log *slog.Logger) (syncParts, error) {
 	}
 	log.Info("outbox open", "path", path, "max_bytes", maxBytes, "sync", cfg.Outbox.Sync,
 		"depth", st.Depth, "bytes", st.Bytes, "dead_letters", st.DeadLetters)
-	parts := syncParts{sink: agent.OutboxSink{Outbox: ob}, close: ob.Close}
+	parts := syncParts{sink: agent.OutboxSink{Outbox: ob}, close: ob.Close, outbox: ob, maxBytes: maxBytes}
 	if cfg.Sync.Broker == "" {
 		log.Warn("no sync.broker (--broker): items stay in the outbox on this device")
 		return parts, nil
@@ -85,6 +90,7 @@ func openSync(cfg config.Config, log *slog.Logger) (syncParts, error) {
 		return syncParts{}, err
 	}
 	parts.runners = []func(context.Context) error{p.Run}
+	parts.publisher = p
 	parts.waitDone = func(ctx context.Context) error { return waitDrained(ctx, p, ob, log) }
 	return parts, nil
 }

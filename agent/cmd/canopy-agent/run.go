@@ -46,6 +46,7 @@ func cmdRun(args []string) error {
 		fps       = fs.Float64("fps", 0, "at most this many frames a second from a live source")
 		scanID    = fs.String("scan-id", "", "scan id recorded in every item")
 		cloudKey  = fs.String("cloud-key", "", "the cloud's public `key` (ed25519:..., printed by canopy-cloud device add): items leave the outbox only on acks it signed")
+		metricsAt = fs.String("metrics-listen", "", "serve Prometheus metrics on `addr` (127.0.0.1:9464); \"\" = off")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -77,6 +78,7 @@ func cmdRun(args []string) error {
 			str("log-format", &c.Log.Format, *logFormat)
 			str("scan-id", &c.Scan.ScanID, *scanID)
 			str("cloud-key", &c.Sync.CloudKey, *cloudKey)
+			str("metrics-listen", &c.Metrics.Listen, *metricsAt)
 			if set["fps"] {
 				c.Capture.FPS = *fps
 			}
@@ -102,6 +104,7 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
+	tuneMemory(cfg, log)
 	seg, err := agent.NewSegmenter(cfg.Segmenter, log)
 	if err != nil {
 		return err
@@ -159,6 +162,8 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 	if err != nil {
 		return err
 	}
+
+	runners = append(runners, metricsRunners(cfg, a, sp, log)...)
 
 	// systemd (Type=notify, WatchdogSec=): ready now, stopping on a signal,
 	// and watchdog pings while every health check passes.

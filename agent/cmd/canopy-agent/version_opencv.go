@@ -2,8 +2,8 @@
 
 package main
 
-import "gocv.io/x/gocv"
+import "github.com/canopy-forest/canopy/internal/cvvideo"
 
-// opencvVersion is the version of the OpenCV library the binary runs with,
-// and of GoCV.
-func opencvVersion() string { return gocv.OpenCVVersion() + " (gocv " + gocv.Version() + ")" }
+// opencvVersion is the version of the OpenCV library the binary runs with
+// (its videoio module is loaded only when a video source is opened).
+func opencvVersion() string { return cvvideo.Version() + " (videoio loaded on demand)" }

@@ -26,6 +26,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/place"
 	"github.com/canopy-forest/canopy/cloud/raster"
 	"github.com/canopy-forest/canopy/internal/photo"
+	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
 // counterFlags are the flags count and eval share.
@@ -79,7 +80,7 @@ func decodeImage(path string, b []byte) (*image.RGBA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", path, err)
 	}
-	return count.ToRGBA(img), nil
+	return rgba.Of(img), nil
 }
 
 // countOut is one image's line of count --json: the count, the boxes (with

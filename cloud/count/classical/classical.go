@@ -12,6 +12,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/canopy-forest/canopy/cloud/count"
+	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
 // ErrNoOpenCV is returned by New in a build without the opencv tag.
@@ -53,7 +54,7 @@ func (c *Counter) CountAt(ctx context.Context, img *image.RGBA, gsd float64) (co
 	if gsd <= 0 {
 		gsd = c.o.GSD
 	}
-	img = count.ToRGBA(img)
+	img = rgba.Of(img)
 	// work at 0.1 m, the scale the defaults were tuned at
 	work, back := count.Rescale(img, gsd, count.ModelGSD)
 	boxes, err := c.detect(work, count.ModelGSD)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/canopy-forest/canopy/cloud/count"
+	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
 // benchImages returns a 400x400 NEON plot (or a synthetic one without
@@ -20,7 +21,7 @@ func benchImages(b *testing.B) (plot, mp *image.RGBA) {
 	if data := os.Getenv("CANOPY_SHARED_DATA"); data != "" {
 		if f, err := os.Open(filepath.Join(data, "trees", "OSBS_029.png")); err == nil {
 			if img, _, err := image.Decode(f); err == nil {
-				plot = count.ToRGBA(img)
+				plot = rgba.Of(img)
 			}
 			f.Close()
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/canopy-forest/canopy/cloud/count"
 	"github.com/canopy-forest/canopy/internal/ortenv"
+	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
 // Counter runs a CenterNet-style crown detector. Create it with New.
@@ -231,7 +232,7 @@ func (k *Counter) Count(ctx context.Context, img *image.RGBA) (count.Result, err
 // CountAt finds the crowns in img, whose ground sample distance is gsd
 // metres per pixel (0: the model's own).
 func (k *Counter) CountAt(ctx context.Context, img *image.RGBA, gsd float64) (count.Result, error) {
-	img = count.ToRGBA(img)
+	img = rgba.Of(img)
 	work, back := count.Rescale(img, gsd, k.modelGSD)
 	if k.cfg.Preprocess == "equalize" {
 		work = Equalize(work)

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/canopy-forest/canopy/cloud/count"
+	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
 // shippedModel is the detector in the repository's models/ folder.
@@ -96,7 +97,7 @@ func load(t *testing.T, path string) *image.RGBA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return count.ToRGBA(img)
+	return rgba.Of(img)
 }
 
 // TestValidationScore scores the shipped model on the sites held out of its
