@@ -19,6 +19,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/ingest"
+	"github.com/canopy-forest/canopy/internal/flagfile"
 	"github.com/canopy-forest/canopy/sync/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -57,6 +58,7 @@ func cmdServe(args []string) error {
 	fs.StringVar(&c.AMQPQueue, "amqp-queue", c.AMQPQueue, "compat `queue` (its dead letters go to QUEUE.dead)")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "counting workers")
 	registerAPIFlags(fs) // api.go: --auth, --max-upload-bytes
+	configFile := fs.String("config", "", "YAML `file` of settings: its keys are these flags' names (http: 0.0.0.0:8080); flags given here win")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -65,6 +67,11 @@ func cmdServe(args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *configFile != "" {
+		if err := flagfile.Load(fs, *configFile, "config"); err != nil {
+			return err
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return err
@@ -220,7 +227,10 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 	}
 	log.Info("canopy-cloud serving", "http", "http://"+httpLn.Addr().String(), "mqtt", brokerURL,
 		"embedded_broker", brk != nil, "database", redact(c.DatabaseDSN()), "blobs", blobDesc)
+	notifyDone := notifySystemd(runCtx, "serving http://"+httpLn.Addr().String()+", mqtt "+brokerURL, log)
 	err = g.Wait()
+	stopAll()
+	<-notifyDone
 	stopBroker()
 	err = errors.Join(err, <-brokerDone)
 	log.Info("canopy-cloud stopped")

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/canopy-forest/canopy/cloud/config"
+	"github.com/canopy-forest/canopy/internal/e2etest"
+)
+
+// Under systemd (Type=notify) serve says READY=1 once it serves HTTP, and
+// STOPPING=1 when it is told to stop.
+func TestServeNotifiesSystemd(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	registerAPIFlags(flag.NewFlagSet("defaults", flag.ContinueOnError)) // the API flags' defaults
+
+	c := config.DefaultServe()
+	c.Data = filepath.Join(dir, "data")
+	c.HTTP = e2etest.FreeAddr(t)
+	c.MQTTListen = e2etest.FreeAddr(t)
+	c.CompatTopic = ""
+	c.Workers = 0
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, c, slog.New(slog.DiscardHandler)) }()
+
+	read := func() string {
+		t.Helper()
+		buf := make([]byte, 4096)
+		conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no notification: %v", err)
+		}
+		return string(buf[:n])
+	}
+	if msg := read(); !strings.Contains(msg, "READY=1") || !strings.Contains(msg, "STATUS=serving http://"+c.HTTP) {
+		t.Fatalf("first notification %q, want READY=1 and a STATUS line", msg)
+	}
+	resp, err := http.Get("http://" + c.HTTP + "/healthz")
+	if err != nil {
+		t.Fatalf("READY=1 sent but /healthz does not answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %d", resp.StatusCode)
+	}
+	cancel()
+	if msg := read(); msg != "STOPPING=1" {
+		t.Errorf("second notification %q, want STOPPING=1", msg)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+// serve --config reads the flags from a YAML file; flags on the command
+// line win, and every problem is reported.
+func TestServeConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, "cloud.yaml")
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name string
+		file string
+		args []string
+		want []string // substrings of the error
+	}{
+		{"unknown key", "htp: :80\nworkers: -1\n", nil, []string{"line 1: htp: unknown setting"}},
+		{"values reach Validate", "http: nowhere\nlog-level: loud\n", nil, []string{`--http "nowhere"`, "--log-level"}},
+		{"command line wins", "http: nowhere\n", []string{"--http", "also-bad"}, []string{`--http "also-bad"`}},
+		{"missing file", "", []string{"--config", filepath.Join(dir, "none.yaml")}, []string{"config file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--config", write(tt.file)}, tt.args...)
+			err := cmdServe(args)
+			if err == nil {
+				t.Fatalf("cmdServe(%q): got nil, want an error", args)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
