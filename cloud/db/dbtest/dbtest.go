@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) *db.DB) {
 		{"JobLeaseExpires", testJobLease},
 		{"JobFail", testJobFail},
 		{"JobConcurrentClaims", testJobConcurrent},
+		{"ClaimItemJob", testClaimItemJob},
 		{"Tokens", testTokens},
 	}
 	for _, tc := range tests {
