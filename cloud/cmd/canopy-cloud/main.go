@@ -6,12 +6,17 @@
 //	canopy-cloud eval --boxes FILE [--json] DIR
 //	canopy-cloud token create --scope read|write --data DIR
 //	canopy-cloud reconcile [flags]
+//	canopy-cloud lambda [flags]
 //	canopy-cloud version
+//
+// Named bootstrap and started with no arguments (AWS Lambda's
+// provided.al2023 runtime), it runs `lambda`.
 package main
 
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 )
 
@@ -27,10 +32,14 @@ var commands = map[string]command{
 	"eval":      {"score the counter against ground-truth boxes", cmdEval},
 	"token":     {"create API tokens (token create --scope read|write)", cmdToken},
 	"reconcile": {"find stored objects with no database row and remove or link them", cmdReconcile},
+	"lambda":    {"the counting worker as an AWS Lambda function (S3 object-created events)", cmdLambda},
 	"version":   {"print versions", cmdVersion},
 }
 
 func main() {
+	if len(os.Args) == 1 && filepath.Base(os.Args[0]) == "bootstrap" {
+		os.Args = append(os.Args, "lambda")
+	}
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		usage()
 		os.Exit(2)
