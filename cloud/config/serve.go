@@ -50,6 +50,10 @@ type Serve struct {
 
 	// Workers is the number of counting workers (0: none).
 	Workers int
+
+	// Ingest is "on" (receive items from the broker and the compat
+	// inputs) or "off": a node that only counts and serves HTTP.
+	Ingest string
 }
 
 // DefaultServe is the embedded setup.
@@ -69,11 +73,18 @@ func DefaultServe() Serve {
 		CompatTopic:   "canopy/compat/images,canopy/v1/compat",
 		AMQPQueue:     "canopy.compat",
 		Workers:       1,
+		Ingest:        IngestOn,
 	}
 }
 
+// Values of Serve.Ingest.
+const (
+	IngestOn  = "on"
+	IngestOff = "off"
+)
+
 // EmbeddedBroker reports whether serve runs its own broker.
-func (s Serve) EmbeddedBroker() bool { return s.Broker == "" }
+func (s Serve) EmbeddedBroker() bool { return s.Broker == "" && s.Ingest != IngestOff }
 
 // DatabaseDSN is the database to open.
 func (s Serve) DatabaseDSN() string {
@@ -96,11 +107,17 @@ func (s Serve) Validate() error {
 	if _, _, err := net.SplitHostPort(s.HTTP); err != nil {
 		bad("--http %q: want HOST:PORT: %v", s.HTTP, err)
 	}
-	if s.Broker == "" {
+	if !oneOf(s.Ingest, IngestOn, IngestOff) {
+		bad("--ingest %q: want on or off", s.Ingest)
+	}
+	switch u, err := url.Parse(s.Broker); {
+	case s.Ingest == IngestOff:
+		// No broker: its settings are not used.
+	case s.Broker == "":
 		if _, _, err := net.SplitHostPort(s.MQTTListen); err != nil {
 			bad("--mqtt-listen %q: want HOST:PORT: %v", s.MQTTListen, err)
 		}
-	} else if u, err := url.Parse(s.Broker); err != nil || u.Host == "" || !oneOf(u.Scheme, "tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss") {
+	case err != nil || u.Host == "" || !oneOf(u.Scheme, "tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"):
 		bad("--broker %q: want a URL such as tcp://host:1883 or ssl://host:8883", s.Broker)
 	}
 	if !oneOf(strings.ToLower(s.LogLevel), "debug", "info", "warn", "error") {

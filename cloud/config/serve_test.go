@@ -18,6 +18,8 @@ func TestValidate(t *testing.T) {
 		{"bad db", func(s *Serve) { s.DatabaseURL = "mysql://x" }, []string{"--database-url"}},
 		{"share", func(s *Serve) { s.ShareGroup = "a/b" }, []string{"--share-group"}},
 		{"no share ok", func(s *Serve) { s.ShareGroup = ""; s.NoShare = true }, nil},
+		{"ingest off needs no broker", func(s *Serve) { s.Ingest = IngestOff; s.MQTTListen = ""; s.Broker = "nonsense" }, nil},
+		{"bad ingest", func(s *Serve) { s.Ingest = "maybe" }, []string{"--ingest"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -47,22 +48,13 @@ func (c lambdaConfig) validate() error {
 	if err := (auto.Config{Method: c.method}).Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("--method: %w", err))
 	}
-	if !oneOf(strings.ToLower(c.logLevel), "debug", "info", "warn", "error") {
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(c.logLevel)) {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel))
 	}
 	if c.sweepMax <= 0 || c.sweepReserve <= 0 {
 		errs = append(errs, errors.New("--sweep-max and --sweep-reserve must be positive"))
 	}
 	return errors.Join(errs...)
-}
-
-func oneOf(s string, set ...string) bool {
-	for _, x := range set {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 func cmdLambda(args []string) error {
@@ -85,14 +77,8 @@ func cmdLambda(args []string) error {
 	fs.DurationVar(&c.sweepReserve, "sweep-reserve", time.Minute, "a sweep stops claiming jobs when less than this is left before the deadline")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (JSON lines on stderr)")
 	fs.StringVar(&c.event, "event", "", "handle the event payload in `FILE` once and print the response, without the Lambda runtime (for trying it out)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseArgs(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if err := flagfile.Env(fs, lambdaEnvPrefix, os.LookupEnv); err != nil {
 		return err

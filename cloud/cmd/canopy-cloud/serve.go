@@ -57,16 +57,11 @@ func cmdServe(args []string) error {
 	fs.StringVar(&c.AMQPURL, "amqp-url", c.AMQPURL, "RabbitMQ `URL` of the compat queue (off when empty)")
 	fs.StringVar(&c.AMQPQueue, "amqp-queue", c.AMQPQueue, "compat `queue` (its dead letters go to QUEUE.dead)")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "counting workers")
+	fs.StringVar(&c.Ingest, "ingest", c.Ingest, "on, or off: no broker and no inputs (a node that only counts and serves HTTP)")
 	registerAPIFlags(fs) // api.go: --auth, --max-upload-bytes
 	configFile := fs.String("config", "", "YAML `file` of settings: its keys are these flags' names (http: 0.0.0.0:8080); flags given here win")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseArgs(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *configFile != "" {
 		if err := flagfile.Load(fs, *configFile, "config"); err != nil {
@@ -142,34 +137,40 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 	saver := ingest.NewSaver(blobs, d, ingest.ImageLimits{MaxBytes: c.MaxItemBytes, MaxPixels: c.MaxPixels})
 	topics := wire.Topics{Root: c.TopicRoot}
 	user, pass := os.Getenv("CANOPY_MQTT_USERNAME"), os.Getenv("CANOPY_MQTT_PASSWORD")
-	recv, err := ingest.NewReceiver(ingest.Config{
-		Broker: brokerURL, ClientID: c.ClientID, Username: user, Password: pass,
-		Topics: topics, ShareGroup: c.ShareGroup, NoShare: c.NoShare,
-		Limits:  wire.Limits{MaxItemBytes: c.MaxItemBytes, MaxInProgress: c.MaxInProgress, Timeout: c.ItemTimeout},
-		Workers: c.IngestWorkers,
-	}, saver, d, metrics, log)
-	if err != nil {
-		return err
+	var recv *ingest.Receiver // nil with --ingest off: no broker, no inputs
+	if c.Ingest != config.IngestOff {
+		recv, err = ingest.NewReceiver(ingest.Config{
+			Broker: brokerURL, ClientID: c.ClientID, Username: user, Password: pass,
+			Topics: topics, ShareGroup: c.ShareGroup, NoShare: c.NoShare,
+			Limits:  wire.Limits{MaxItemBytes: c.MaxItemBytes, MaxInProgress: c.MaxInProgress, Timeout: c.ItemTimeout},
+			Workers: c.IngestWorkers,
+		}, saver, d, metrics, log)
+		if err != nil {
+			return err
+		}
+	}
+	ready := []api.Check{
+		{Name: "database", Fn: func(ctx context.Context) error { return d.SQL().PingContext(ctx) }},
+		{Name: "blob_store", Fn: func(ctx context.Context) error {
+			_, err := blobs.Exists(ctx, blob.Raw, "readyz/probe")
+			return err
+		}},
+	}
+	if recv != nil {
+		ready = append(ready, api.Check{Name: "broker", Fn: func(context.Context) error {
+			if !recv.Connected() {
+				return fmt.Errorf("not connected to %s", brokerURL)
+			}
+			return nil
+		}})
 	}
 
 	s := &services{Config: c, DB: d, Blobs: blobs, Saver: saver, Metrics: metrics, Registry: reg, Log: log}
 	s.API = api.New(api.Options{
 		Images:  d,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
-		Ready: []api.Check{
-			{Name: "database", Fn: func(ctx context.Context) error { return d.SQL().PingContext(ctx) }},
-			{Name: "blob_store", Fn: func(ctx context.Context) error {
-				_, err := blobs.Exists(ctx, blob.Raw, "readyz/probe")
-				return err
-			}},
-			{Name: "broker", Fn: func(context.Context) error {
-				if !recv.Connected() {
-					return fmt.Errorf("not connected to %s", brokerURL)
-				}
-				return nil
-			}},
-		},
-		Log: log,
+		Ready:   ready,
+		Log:     log,
 	})
 	if err := extendAPI(s); err != nil {
 		return err
@@ -193,9 +194,11 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 	} else {
 		brokerDone <- nil
 	}
-	g.Go("ingest", func() error { return recv.Run(runCtx) }, stopAll)
+	if recv != nil {
+		g.Go("ingest", func() error { return recv.Run(runCtx) }, stopAll)
+	}
 	h := &compat.Handler{Saver: saver, Metrics: metrics, MaxBytes: c.MaxItemBytes, Log: log}
-	if c.CompatTopic != "" {
+	if c.CompatTopic != "" && recv != nil {
 		cid := c.ClientID
 		if cid == "" {
 			host, _ := os.Hostname()
@@ -211,7 +214,7 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		}
 		g.Go("compat_mqtt", func() error { return cm.Run(runCtx) }, stopAll)
 	}
-	if c.AMQPURL != "" {
+	if c.AMQPURL != "" && recv != nil {
 		am, err := compat.NewAMQP(compat.AMQPConfig{URL: c.AMQPURL, Queue: c.AMQPQueue}, h, log)
 		if err != nil {
 			return err
@@ -226,8 +229,12 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		blobDesc = c.S3Endpoint
 	}
 	log.Info("canopy-cloud serving", "http", "http://"+httpLn.Addr().String(), "mqtt", brokerURL,
-		"embedded_broker", brk != nil, "database", redact(c.DatabaseDSN()), "blobs", blobDesc)
-	notifyDone := notifySystemd(runCtx, "serving http://"+httpLn.Addr().String()+", mqtt "+brokerURL, log)
+		"embedded_broker", brk != nil, "ingest", c.Ingest, "database", redact(c.DatabaseDSN()), "blobs", blobDesc)
+	status := "serving http://" + httpLn.Addr().String()
+	if recv != nil {
+		status += ", mqtt " + brokerURL
+	}
+	notifyDone := notifySystemd(runCtx, status, log)
 	err = g.Wait()
 	stopAll()
 	<-notifyDone

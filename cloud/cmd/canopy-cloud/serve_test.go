@@ -17,8 +17,14 @@ import (
 )
 
 // Under systemd (Type=notify) serve says READY=1 once it serves HTTP, and
-// STOPPING=1 when it is told to stop.
+// STOPPING=1 when it is told to stop; with --ingest off too (no broker).
 func TestServeNotifiesSystemd(t *testing.T) {
+	for _, ingest := range []string{config.IngestOn, config.IngestOff} {
+		t.Run("ingest "+ingest, func(t *testing.T) { testServeNotifies(t, ingest) })
+	}
+}
+
+func testServeNotifies(t *testing.T, ingest string) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "notify.sock")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
@@ -35,6 +41,7 @@ func TestServeNotifiesSystemd(t *testing.T) {
 	c.MQTTListen = e2etest.FreeAddr(t)
 	c.CompatTopic = ""
 	c.Workers = 0
+	c.Ingest = ingest
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
@@ -60,6 +67,19 @@ func TestServeNotifiesSystemd(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/healthz: %d", resp.StatusCode)
+	}
+	if ingest == config.IngestOff {
+		// Ready without a broker, and none is listening.
+		resp, err := http.Get("http://" + c.HTTP + "/readyz")
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("/readyz with --ingest off: %v %v, want 200", resp, err)
+		} else {
+			resp.Body.Close()
+		}
+		if conn, err := net.Dial("tcp", c.MQTTListen); err == nil {
+			conn.Close()
+			t.Errorf("--ingest off, but something listens on %s", c.MQTTListen)
+		}
 	}
 	cancel()
 	if msg := read(); msg != "STOPPING=1" {
