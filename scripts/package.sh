@@ -64,10 +64,8 @@ full() {
 	mkdir -p "$out"
 	log "go build canopy-cloud linux/$arch (opencv,onnx) version $VERSION"
 	if [[ $arch == amd64 ]]; then
-		# --as-needed, as for arm64: NEEDED (the Depends) lists only the OpenCV
-		# modules the binary calls.
-		CGO_ENABLED=1 GOARCH=amd64 CGO_LDFLAGS="-Wl,--as-needed" \
-			go build -tags opencv,onnx -ldflags "$(go_ldflags)" -o "$out/canopy-cloud" ./cloud/cmd/canopy-cloud
+		# As `make build` builds it, so that its build cache serves.
+		CGO_ENABLED=1 GOARCH=amd64 go build -tags opencv,onnx -ldflags "$(go_ldflags)" -o "$out/canopy-cloud" ./cloud/cmd/canopy-cloud
 	else
 		(arm64_env && go build -tags opencv,onnx -ldflags "$(go_ldflags)" -o "$out/canopy-cloud" ./cloud/cmd/canopy-cloud)
 	fi
@@ -262,6 +260,15 @@ deb_version
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 mkdir -p dist
+# Earlier versions' packages of the kinds built now.
+for arch in $ARCHES; do
+	case "$mode" in
+	all) rm -f dist/canopy-cloud_*_"$arch".deb dist/canopy-cloud_*_"$arch".oci.tar dist/canopy-cloud-lambda_*_"$arch".zip dist/canopy-onnxruntime-layer_*_"$arch".zip ;;
+	debs) rm -f dist/canopy-cloud_*_"$arch".deb ;;
+	image) rm -f dist/canopy-cloud_*_"$arch".oci.tar ;;
+	lambda) rm -f dist/canopy-cloud-lambda_*_"$arch".zip dist/canopy-onnxruntime-layer_*_"$arch".zip ;;
+	esac
+done
 case " $ARCHES " in *" arm64 "*)
 	arm64_toolchain
 	arm64_sysroot
