@@ -7,7 +7,8 @@
 #   scripts/package.sh image     the OCI image archives
 #   scripts/package.sh lambda    the AWS Lambda function and layer
 #
-# CANOPY_PACKAGE_ARCHES (default "amd64 arm64") picks the architectures.
+# CANOPY_PACKAGE_ARCHES (default "amd64 arm64") picks the architectures,
+# CANOPY_PACKAGE_TAGS (default opencv,onnx) the .debs' build tags.
 # Outputs, in dist/ (VERSION: lib-deb.sh's deb_version):
 #
 #   canopy-cloud_VERSION_ARCH.deb        serve as a systemd service: the
@@ -38,6 +39,10 @@ source scripts/lib-deb.sh
 
 mode=${1:-all}
 ARCHES=${CANOPY_PACKAGE_ARCHES:-amd64 arm64}
+# Build tags of the .debs' binary (the full build) and of the image's and
+# the Lambda function's (the slim one).
+FULL_TAGS=${CANOPY_PACKAGE_TAGS:-opencv,onnx}
+SLIM_TAGS=onnx
 ORT_VERSION=$(cat .cache/onnxruntime/VERSION 2>/dev/null || echo unknown)
 MODEL=models/crown-detector
 IMAGE_UID=10001 # the image's canopy-cloud user and group
@@ -62,12 +67,12 @@ DEB_COMPRESSION=${CANOPY_DEB_COMPRESSION:-zstd}
 full() {
 	local arch=$1 out=bin/linux-$1
 	mkdir -p "$out"
-	log "go build canopy-cloud linux/$arch (opencv,onnx) version $VERSION"
+	log "go build canopy-cloud linux/$arch ($FULL_TAGS) version $VERSION"
 	if [[ $arch == amd64 ]]; then
 		# As `make build` builds it, so that its build cache serves.
-		CGO_ENABLED=1 GOARCH=amd64 go build -tags opencv,onnx -ldflags "$(go_ldflags)" -o "$out/canopy-cloud" ./cloud/cmd/canopy-cloud
+		CGO_ENABLED=1 GOARCH=amd64 go build -tags "$FULL_TAGS" -ldflags "$(go_ldflags)" -o "$out/canopy-cloud" ./cloud/cmd/canopy-cloud
 	else
-		(arm64_env && go build -tags opencv,onnx -ldflags "$(go_ldflags)" -o "$out/canopy-cloud" ./cloud/cmd/canopy-cloud)
+		(arm64_env && go build -tags "$FULL_TAGS" -ldflags "$(go_ldflags)" -o "$out/canopy-cloud" ./cloud/cmd/canopy-cloud)
 	fi
 }
 
@@ -76,9 +81,9 @@ slim() {
 	local arch=$1 out=bin/linux-$1/slim cc=gcc
 	[[ $arch == arm64 ]] && cc=$TRIPLET-gcc
 	mkdir -p "$out"
-	log "go build canopy-cloud linux/$arch (onnx only) version $VERSION"
+	log "go build canopy-cloud linux/$arch ($SLIM_TAGS) version $VERSION"
 	env -u CGO_LDFLAGS -u PKG_CONFIG_LIBDIR -u PKG_CONFIG_SYSROOT_DIR CGO_ENABLED=1 GOOS=linux GOARCH="$arch" CC="$cc" \
-		go build -tags onnx -ldflags "$(go_ldflags)" -o "$out/canopy-cloud" ./cloud/cmd/canopy-cloud
+		go build -tags "$SLIM_TAGS" -ldflags "$(go_ldflags)" -o "$out/canopy-cloud" ./cloud/cmd/canopy-cloud
 	local glibc
 	glibc=$(max_glibc "$arch" "$out/canopy-cloud")
 	# provided.al2023 has glibc 2.34.
