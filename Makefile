@@ -10,7 +10,7 @@ LDFLAGS := -X github.com/canopy-forest/canopy/internal/version.Version=$(VERSION
            -X github.com/canopy-forest/canopy/internal/version.Commit=$(COMMIT)
 export CANOPY_ORT_LIB ?= $(CURDIR)/.cache/onnxruntime/linux-amd64/libonnxruntime.so.1
 
-.PHONY: help deps services build test test-unit test-pure bench demo cross model fuzz clean
+.PHONY: help deps services build test test-unit test-pure bench demo cross package model fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -ts $$'\t'
@@ -44,6 +44,9 @@ demo: build ## run the whole system on one machine on sample data
 
 cross: ## build and package the agent for linux/arm64
 	@scripts/cross.sh
+
+package: ## canopy-cloud as .debs, OCI image and AWS Lambda zips for amd64 and arm64, in dist/
+	@scripts/package.sh
 
 model: ## train the crown detector and the tree-cover segmenter again (CPU is fine)
 	@scripts/deps.sh python

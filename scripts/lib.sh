@@ -33,3 +33,15 @@ wait_port() {
 	done
 	return 1
 }
+
+# elapsed T0 prints the seconds since T0 (from `date +%s.%N`), to 0.1 s.
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# fail reports a failed check of a test script and exits.
+fail() {
+	log "FAIL: $*"
+	exit 1
+}
+
+# free_port prints a loopback TCP port that was free a moment ago.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

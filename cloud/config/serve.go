@@ -68,6 +68,10 @@ type Serve struct {
 	// GSDDefault is the ground sample distance (metres per pixel) that
 	// images carrying none are counted at; their counts say so.
 	GSDDefault float64
+
+	// Ingest is "on" (receive items from the broker and the compat
+	// inputs) or "off": a node that only counts and serves HTTP.
+	Ingest string
 }
 
 // DefaultServe is the embedded setup.
@@ -93,8 +97,15 @@ func DefaultServe() Serve {
 		Workers:         1,
 		Method:          "auto",
 		GSDDefault:      0.1,
+		Ingest:          IngestOn,
 	}
 }
+
+// Values of Serve.Ingest.
+const (
+	IngestOn  = "on"
+	IngestOff = "off"
+)
 
 // ClientIDBase is the start of the MQTT client ids of serve: --client-id,
 // else "canopy-cloud-<hostname>-<http port>", which stays the same across
@@ -111,7 +122,7 @@ func (s Serve) ClientIDBase(hostname string) string {
 }
 
 // EmbeddedBroker reports whether serve runs its own broker.
-func (s Serve) EmbeddedBroker() bool { return s.Broker == "" }
+func (s Serve) EmbeddedBroker() bool { return s.Broker == "" && s.Ingest != IngestOff }
 
 // DatabaseDSN is the database to open.
 func (s Serve) DatabaseDSN() string {
@@ -134,11 +145,17 @@ func (s Serve) Validate() error {
 	if _, _, err := net.SplitHostPort(s.HTTP); err != nil {
 		bad("--http %q: want HOST:PORT: %v", s.HTTP, err)
 	}
-	if s.Broker == "" {
+	if !oneOf(s.Ingest, IngestOn, IngestOff) {
+		bad("--ingest %q: want on or off", s.Ingest)
+	}
+	switch u, err := url.Parse(s.Broker); {
+	case s.Ingest == IngestOff:
+		// No broker: its settings are not used.
+	case s.Broker == "":
 		if _, _, err := net.SplitHostPort(s.MQTTListen); err != nil {
 			bad("--mqtt-listen %q: want HOST:PORT: %v", s.MQTTListen, err)
 		}
-	} else if u, err := url.Parse(s.Broker); err != nil || u.Host == "" || !oneOf(u.Scheme, "tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss") {
+	case err != nil || u.Host == "" || !oneOf(u.Scheme, "tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"):
 		bad("--broker %q: want a URL such as tcp://host:1883 or ssl://host:8883", s.Broker)
 	}
 	if s.MQTTTLSListen != "" {

@@ -20,6 +20,8 @@ func TestValidate(t *testing.T) {
 		{"no share ok", func(s *Serve) { s.ShareGroup = ""; s.NoShare = true }, nil},
 		{"counting", func(s *Serve) { s.Method = "magic"; s.GSDDefault = 0 }, []string{"--method", "--gsd-default"}},
 		{"learned", func(s *Serve) { s.Method = "learned"; s.Model = "m.onnx"; s.GSDDefault = 0.05 }, nil},
+		{"ingest off needs no broker", func(s *Serve) { s.Ingest = IngestOff; s.MQTTListen = ""; s.Broker = "nonsense" }, nil},
+		{"bad ingest", func(s *Serve) { s.Ingest = "maybe" }, []string{"--ingest"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

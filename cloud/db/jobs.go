@@ -25,58 +25,79 @@ func scanJob(r scanner) (Job, error) {
 // number of machines may claim at once (FOR UPDATE SKIP LOCKED); they never
 // get the same job while its lease holds.
 func (d *DB) ClaimJob(ctx context.Context, worker string, lease time.Duration) (Job, error) {
-	if worker == "" {
-		return Job{}, fmt.Errorf("claim job: %w: empty worker name", ErrInvalid)
-	}
-	if lease <= 0 {
-		return Job{}, fmt.Errorf("claim job: %w: lease %v", ErrInvalid, lease)
+	if err := checkClaim(worker, lease); err != nil {
+		return Job{}, fmt.Errorf("claim job: %w", err)
 	}
 	pick := `SELECT id FROM jobs WHERE (state = 'queued' AND lease_until <= ?) OR (state = 'running' AND lease_until < ?)
 		ORDER BY id LIMIT 1`
-	if d.dialect == Postgres {
-		pick += ` FOR UPDATE SKIP LOCKED`
-	}
-	maxAttempts := d.jobPolicy().MaxAttempts
 	for {
-		t := now()
-		var j Job
-		err := d.inTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			j, err = scanJob(tx.QueryRowContext(ctx, d.rebind(`UPDATE jobs SET state = 'running', attempts = attempts + 1,
-				lease_until = ?, worker = ?, updated_at = ? WHERE id = (`+pick+`) RETURNING `+jobCols),
-				d.ts(t.Add(lease)), worker, d.ts(t), d.ts(t), d.ts(t)))
-			if errors.Is(err, sql.ErrNoRows) {
-				return ErrNoJob
-			}
-			if err != nil {
-				return err
-			}
-			if j.Attempts > maxAttempts {
-				// Its workers keep dying on it: give up.
-				j.State = JobFailed
-				j.LastError = fmt.Sprintf("lease ran out %d times", j.Attempts-1)
-				if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE jobs SET state = ?, last_error = ?, updated_at = ? WHERE id = ?`),
-					JobFailed, j.LastError, d.ts(t), j.ID); err != nil {
-					return err
-				}
-				_, err = tx.ExecContext(ctx, d.rebind(`UPDATE images SET state = ? WHERE item_id = ?`), StateFailed, j.ItemID)
-				return err
-			}
-			_, err = tx.ExecContext(ctx, d.rebind(`UPDATE images SET state = ? WHERE item_id = ? AND state <> ?`),
-				StateCounting, j.ItemID, StateCounted)
-			return err
-		})
+		j, err := d.claim(ctx, worker, lease, pick, func(t time.Time) []any { return []any{d.ts(t), d.ts(t)} })
 		switch {
 		case errors.Is(err, ErrNoJob):
 			return Job{}, ErrNoJob
 		case err != nil:
 			return Job{}, fmt.Errorf("claim job: %w", err)
 		case j.State == JobFailed:
-			d.log.Warn("count job failed for good", "item", j.ItemID, "job", j.ID, "err", j.LastError)
 			continue
 		}
 		return j, nil
 	}
+}
+
+func checkClaim(worker string, lease time.Duration) error {
+	if worker == "" {
+		return fmt.Errorf("%w: empty worker name", ErrInvalid)
+	}
+	if lease <= 0 {
+		return fmt.Errorf("%w: lease %v", ErrInvalid, lease)
+	}
+	return nil
+}
+
+// claim leases the job that the query pick selects (one id; its arguments
+// come from args at the time of the claim) to worker, in one transaction.
+// A job past its last allowed attempt is marked failed, with its image, and
+// returned with state JobFailed. ErrNoJob when pick selects nothing.
+func (d *DB) claim(ctx context.Context, worker string, lease time.Duration, pick string, args func(now time.Time) []any) (Job, error) {
+	if d.dialect == Postgres {
+		pick += ` FOR UPDATE SKIP LOCKED`
+	}
+	maxAttempts := d.jobPolicy().MaxAttempts
+	t := now()
+	var j Job
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		j, err = scanJob(tx.QueryRowContext(ctx, d.rebind(`UPDATE jobs SET state = 'running', attempts = attempts + 1,
+			lease_until = ?, worker = ?, updated_at = ? WHERE id = (`+pick+`) RETURNING `+jobCols),
+			append([]any{d.ts(t.Add(lease)), worker, d.ts(t)}, args(t)...)...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNoJob
+		}
+		if err != nil {
+			return err
+		}
+		if j.Attempts > maxAttempts {
+			// Its workers keep dying on it: give up.
+			j.State = JobFailed
+			j.LastError = fmt.Sprintf("lease ran out %d times", j.Attempts-1)
+			if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE jobs SET state = ?, last_error = ?, updated_at = ? WHERE id = ?`),
+				JobFailed, j.LastError, d.ts(t), j.ID); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, d.rebind(`UPDATE images SET state = ? WHERE item_id = ?`), StateFailed, j.ItemID)
+			return err
+		}
+		_, err = tx.ExecContext(ctx, d.rebind(`UPDATE images SET state = ? WHERE item_id = ? AND state <> ?`),
+			StateCounting, j.ItemID, StateCounted)
+		return err
+	})
+	if err != nil {
+		return Job{}, err
+	}
+	if j.State == JobFailed {
+		d.log.Warn("count job failed for good", "item", j.ItemID, "job", j.ID, "err", j.LastError)
+	}
+	return j, nil
 }
 
 // CompleteJob saves the count of the job's image (replacing any earlier

@@ -125,26 +125,36 @@ func (p *Pool) Once(ctx context.Context, name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	_ = p.Process(ctx, job, name)
+	return true, nil
+}
+
+// Process counts the image of a job that worker name has claimed, stores
+// the annotated image and the mask, and records the count (CompleteJob),
+// or the failure (FailJob: retried after a delay, or failed for good). It
+// returns nil once the count is recorded, else why not; every outcome is
+// logged. A job stopped by ctx is left to run out its lease.
+func (p *Pool) Process(ctx context.Context, job db.Job, name string) error {
 	log := p.log.With("item", job.ItemID, "worker", name, "job", job.ID)
 	rec, err := p.process(ctx, job.ItemID)
 	if err != nil && ctx.Err() != nil {
 		// Stopping: the job's lease expires and another worker takes it.
 		log.Info("stopped mid-job; the job is claimed again after its lease", "err", err)
-		return true, nil
+		return err
 	}
 	if err != nil {
 		log.Warn("count failed", "err", err)
 		if ferr := p.jobs.FailJob(context.WithoutCancel(ctx), job.ID, err.Error()); ferr != nil {
 			log.Error("fail job", "err", ferr)
 		}
-		return true, nil
+		return err
 	}
 	if err := p.jobs.CompleteJob(ctx, job.ID, rec); err != nil {
 		log.Error("complete job", "err", err)
-		return true, nil
+		return err
 	}
 	log.Info("counted", "count", rec.Count, "method", rec.Method)
-	return true, nil
+	return nil
 }
 
 func (p *Pool) process(ctx context.Context, itemID string) (db.CountRecord, error) {

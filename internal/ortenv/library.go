@@ -18,7 +18,8 @@ var ErrNoONNX = errors.New("built without ONNX Runtime support (build tag onnx)"
 
 // DefaultLibrary returns the first of these that exists: $CANOPY_ORT_LIB,
 // libonnxruntime.so.1 beside the executable, ../lib/libonnxruntime.so.1
-// beside it, /usr/lib/canopy/libonnxruntime.so.1 and
+// and ../lib/<executable's name>/libonnxruntime.so.1 beside it (an
+// installed package: /usr/lib/canopy-cloud), /usr/lib/canopy/libonnxruntime.so.1 and
 // .cache/onnxruntime/linux-$GOARCH/libonnxruntime.so.1 under the working
 // directory. It returns LibraryName (left to the dynamic loader's search)
 // when none exists.
@@ -38,7 +39,8 @@ func candidates() []string {
 	c := []string{os.Getenv(EnvLibrary)}
 	if exe, err := os.Executable(); err == nil {
 		dir := filepath.Dir(exe)
-		c = append(c, filepath.Join(dir, LibraryName), filepath.Join(dir, "..", "lib", LibraryName))
+		c = append(c, filepath.Join(dir, LibraryName), filepath.Join(dir, "..", "lib", LibraryName),
+			filepath.Join(dir, "..", "lib", filepath.Base(exe), LibraryName))
 	}
 	c = append(c, filepath.Join("/usr/lib/canopy", LibraryName))
 	if wd, err := os.Getwd(); err == nil {

@@ -21,3 +21,19 @@ func TestDefaultLibrary(t *testing.T) {
 		t.Errorf("a missing $%s was returned: %q", EnvLibrary, got)
 	}
 }
+
+// An installed package keeps the library in ../lib/<binary name>/ beside
+// the binary (/usr/bin/canopy-cloud: /usr/lib/canopy-cloud/).
+func TestCandidatesPackageLib(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	want := filepath.Join(filepath.Dir(exe), "..", "lib", filepath.Base(exe), LibraryName)
+	for _, c := range candidates() {
+		if c == want {
+			return
+		}
+	}
+	t.Errorf("candidates %q lack %q", candidates(), want)
+}

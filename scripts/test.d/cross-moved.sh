@@ -17,7 +17,7 @@ fail() { log "FAIL: $*"; exit 1; }
 for format in relative legacy; do
 	old=$tmp/$format/old new=$tmp/$format/moved/elsewhere
 	mkdir -p "$old/scripts" "$(dirname "$new")"
-	cp scripts/cross.sh scripts/lib.sh "$old/scripts/"
+	cp scripts/cross.sh scripts/lib.sh scripts/lib-arm64.sh scripts/lib-deb.sh "$old/scripts/"
 	root=$old/.cache/sysroot-arm64
 	for d in usr/lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu/blas usr/lib/aarch64-linux-gnu/lapack; do
 		mkdir -p "$root/$d"

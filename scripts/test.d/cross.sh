@@ -21,7 +21,6 @@ if [[ ${CANOPY_CROSS_SKIP:-} == 1 ]]; then
 	exit 0
 fi
 t0=$(date +%s.%N)
-elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 scripts/cross.sh build
 build_s=$(elapsed "$t0")
@@ -47,7 +46,6 @@ arm64() {
 	env LD_LIBRARY_PATH="$CANOPY_ARM64_LIBPATH" CANOPY_ORT_LIB="$ORT_ARM64" \
 		qemu-aarch64-static -L "$CANOPY_ARM64_SYSROOT" "$BIN" "$@"
 }
-fail() { log "FAIL: $*"; exit 1; }
 
 # --- version ----------------------------------------------------------------
 out=$(arm64 version 2>"$tmp/version.err") || fail "version: $out $(cat "$tmp/version.err")"
@@ -152,7 +150,6 @@ segment_s=$(elapsed "$t1")
 
 # --- run --once through a broker on loopback -------------------------------
 t2=$(date +%s.%N)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 CLOUD=bin/canopy-cloud
 if [[ ! -x $CLOUD ]]; then
 	log "building $CLOUD (pure Go)"

@@ -11,12 +11,17 @@
 //	canopy-cloud device add|list|revoke ID
 //	canopy-cloud broker-config --out DIR
 //	canopy-cloud reconcile [flags]
+//	canopy-cloud lambda [flags]
 //	canopy-cloud version
+//
+// Named bootstrap and started with no arguments (AWS Lambda's
+// provided.al2023 runtime), it runs `lambda`.
 package main
 
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 )
 
@@ -35,10 +40,14 @@ var commands = map[string]command{
 	"device":        {"register, list and revoke devices (and receivers, producers): device add|list|revoke", cmdDevice},
 	"broker-config": {"write Mosquitto's password and ACL files from the device registry", cmdBrokerConfig},
 	"reconcile":     {"find stored objects with no database row and remove or link them", cmdReconcile},
+	"lambda":        {"the counting worker as an AWS Lambda function (S3 object-created events)", cmdLambda},
 	"version":       {"print versions", cmdVersion},
 }
 
 func main() {
+	if len(os.Args) == 1 && filepath.Base(os.Args[0]) == "bootstrap" {
+		os.Args = append(os.Args, "lambda")
+	}
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		usage()
 		os.Exit(2)

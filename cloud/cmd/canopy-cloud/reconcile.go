@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -32,14 +31,8 @@ func cmdReconcile(args []string) error {
 	fs.StringVar(&o.Prefix, "prefix", "", "only objects whose key starts with `prefix` (e.g. DEVICE/2026/)")
 	fs.BoolVar(&o.Delete, "delete", false, "remove the objects of items that cannot be linked")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "only say what would be done")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseArgs(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

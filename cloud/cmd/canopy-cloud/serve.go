@@ -22,6 +22,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/identity"
 	"github.com/canopy-forest/canopy/cloud/ingest"
+	"github.com/canopy-forest/canopy/internal/flagfile"
 	"github.com/canopy-forest/canopy/sync/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -69,15 +70,16 @@ func cmdServe(args []string) error {
 	fs.StringVar(&c.Method, "method", c.Method, "counting method: auto (the learned detector if its model is found and loads, else classical), learned or classical")
 	fs.StringVar(&c.Model, "model", c.Model, "ONNX crown detector `file` (default: crown-detector.onnx beside the binary, in ../share/canopy/models or ./models)")
 	fs.Float64Var(&c.GSDDefault, "gsd-default", c.GSDDefault, "ground sample distance (`metres` per pixel) of images that carry none (no GeoTIFF, camera data or height); their counts say gsd_source default")
+	fs.StringVar(&c.Ingest, "ingest", c.Ingest, "on, or off: no broker and no inputs (a node that only counts and serves HTTP)")
 	registerAPIFlags(fs) // api.go: --auth, --max-upload-bytes
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	configFile := fs.String("config", "", "YAML `file` of settings: its keys are these flags' names (http: 0.0.0.0:8080); flags given here win")
+	if help, err := parseArgs(fs, args); help || err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	if *configFile != "" {
+		if err := flagfile.Load(fs, *configFile, "config"); err != nil {
+			return err
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return err
@@ -179,36 +181,42 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 	if c.ClientID == "" {
 		cid = ingest.DefaultClientID(c.Session, cidBase)
 	}
-	recv, err := ingest.NewReceiver(ingest.Config{
-		Broker: brokerURL, ClientID: cid, Session: c.Session, Username: user, Password: pass,
-		Topics: topics, ShareGroup: c.ShareGroup, NoShare: c.NoShare,
-		Limits:  wire.Limits{MaxItemBytes: c.MaxItemBytes, MaxInProgress: c.MaxInProgress, Timeout: c.ItemTimeout},
-		Workers: c.IngestWorkers,
-		Staging: d, SpillAfter: c.SpillAfter, MaxHeldBytes: c.MaxHeldBytes,
-		Signer: keys.Signer,
-	}, saver, d, metrics, log)
-	if err != nil {
-		return err
+	var recv *ingest.Receiver // nil with --ingest off: no broker, no inputs
+	if c.Ingest != config.IngestOff {
+		recv, err = ingest.NewReceiver(ingest.Config{
+			Broker: brokerURL, ClientID: cid, Session: c.Session, Username: user, Password: pass,
+			Topics: topics, ShareGroup: c.ShareGroup, NoShare: c.NoShare,
+			Limits:  wire.Limits{MaxItemBytes: c.MaxItemBytes, MaxInProgress: c.MaxInProgress, Timeout: c.ItemTimeout},
+			Workers: c.IngestWorkers,
+			Staging: d, SpillAfter: c.SpillAfter, MaxHeldBytes: c.MaxHeldBytes,
+			Signer: keys.Signer,
+		}, saver, d, metrics, log)
+		if err != nil {
+			return err
+		}
+	}
+	ready := []api.Check{
+		{Name: "database", Fn: func(ctx context.Context) error { return d.SQL().PingContext(ctx) }},
+		{Name: "blob_store", Fn: func(ctx context.Context) error {
+			_, err := blobs.Exists(ctx, blob.Raw, "readyz/probe")
+			return err
+		}},
+	}
+	if recv != nil {
+		ready = append(ready, api.Check{Name: "broker", Fn: func(context.Context) error {
+			if !recv.Connected() {
+				return fmt.Errorf("not connected to %s", brokerURL)
+			}
+			return nil
+		}})
 	}
 
 	s := &services{Config: c, DB: d, Blobs: blobs, Saver: saver, Metrics: metrics, Registry: reg, Log: log}
 	s.API = api.New(api.Options{
 		Images:  d,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
-		Ready: []api.Check{
-			{Name: "database", Fn: func(ctx context.Context) error { return d.SQL().PingContext(ctx) }},
-			{Name: "blob_store", Fn: func(ctx context.Context) error {
-				_, err := blobs.Exists(ctx, blob.Raw, "readyz/probe")
-				return err
-			}},
-			{Name: "broker", Fn: func(context.Context) error {
-				if !recv.Connected() {
-					return fmt.Errorf("not connected to %s", brokerURL)
-				}
-				return nil
-			}},
-		},
-		Log: log,
+		Ready:   ready,
+		Log:     log,
 	})
 	if err := extendAPI(s); err != nil {
 		return err
@@ -232,7 +240,9 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 	} else {
 		brokerDone <- nil
 	}
-	g.Go("ingest", func() error { return recv.Run(runCtx) }, stopAll)
+	if recv != nil {
+		g.Go("ingest", func() error { return recv.Run(runCtx) }, stopAll)
+	}
 	g.Go("identity", func() error {
 		return creds.Run(runCtx, 2*time.Second, func(names []string) {
 			log.Warn("identities revoked", "usernames", names)
@@ -242,7 +252,7 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		})
 	}, stopAll)
 	h := &compat.Handler{Saver: saver, Metrics: metrics, MaxBytes: c.MaxItemBytes, Log: log}
-	if c.CompatTopic != "" {
+	if c.CompatTopic != "" && recv != nil {
 		group := c.ShareGroup
 		if c.NoShare {
 			group = ""
@@ -253,7 +263,7 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		}
 		g.Go("compat_mqtt", func() error { return cm.Run(runCtx) }, stopAll)
 	}
-	if c.AMQPURL != "" {
+	if c.AMQPURL != "" && recv != nil {
 		am, err := compat.NewAMQP(compat.AMQPConfig{URL: c.AMQPURL, Queue: c.AMQPQueue}, h, log)
 		if err != nil {
 			return err
@@ -268,9 +278,16 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		blobDesc = c.S3Endpoint
 	}
 	log.Info("canopy-cloud serving", "http", "http://"+httpLn.Addr().String(), "mqtt", brokerURL,
-		"embedded_broker", brk != nil, "database", redact(c.DatabaseDSN()), "blobs", blobDesc,
+		"embedded_broker", brk != nil, "ingest", c.Ingest, "database", redact(c.DatabaseDSN()), "blobs", blobDesc,
 		"cloud_key", keys.Public())
+	status := "serving http://" + httpLn.Addr().String()
+	if recv != nil {
+		status += ", mqtt " + brokerURL
+	}
+	notifyDone := notifySystemd(runCtx, status, log)
 	err = g.Wait()
+	stopAll()
+	<-notifyDone
 	stopBroker()
 	err = errors.Join(err, <-brokerDone)
 	log.Info("canopy-cloud stopped")

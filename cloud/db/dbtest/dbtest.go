@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) *db.DB) {
 		{"JobLeaseExpires", testJobLease},
 		{"JobFail", testJobFail},
 		{"JobConcurrentClaims", testJobConcurrent},
+		{"ClaimItemJob", testClaimItemJob},
 		{"Tokens", testTokens},
 		{"TokenExpiryAndDevice", testTokenExpiryAndDevice},
 		{"TokenRevoke", testTokenRevoke},
