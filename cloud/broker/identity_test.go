@@ -18,6 +18,7 @@ import (
 
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/identity"
+	"github.com/canopy-forest/canopy/cloud/identity/identitytest"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -71,7 +72,7 @@ func startWithIdentity(t *testing.T, clientCerts string) *idEnv {
 	if _, err := reg.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := identity.LoadKeys(context.Background(), &memKeys{m: map[string][]byte{}})
+	keys, err := identity.LoadKeys(context.Background(), &identitytest.Keys{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,21 +253,3 @@ var serverCert = func() func(t *testing.T) tls.Certificate {
 		return c
 	}
 }()
-
-type memKeys struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (k *memKeys) CloudKey(_ context.Context, name string, make func() ([]byte, string, error)) ([]byte, string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if b, ok := k.m[name]; ok {
-		return b, "", nil
-	}
-	b, p, err := make()
-	if err == nil {
-		k.m[name] = b
-	}
-	return b, p, err
-}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/cloud/identity/identitytest"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -147,29 +148,9 @@ func TestRegistry(t *testing.T) {
 	}
 }
 
-// memKeys is a KeyStore in memory.
-type memKeys struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (k *memKeys) CloudKey(_ context.Context, name string, make func() ([]byte, string, error)) ([]byte, string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if b, ok := k.m[name]; ok {
-		return b, "", nil
-	}
-	b, p, err := make()
-	if err != nil {
-		return nil, "", err
-	}
-	k.m[name] = b
-	return b, p, nil
-}
-
 func TestKeysAndCertificates(t *testing.T) {
 	ctx := context.Background()
-	store := &memKeys{m: map[string][]byte{}}
+	store := &identitytest.Keys{}
 	k1, err := LoadKeys(ctx, store)
 	if err != nil {
 		t.Fatal(err)

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/canopy-forest/canopy/cloud/config"
+	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/identity"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
@@ -40,14 +40,8 @@ or revoke, then reload Mosquitto (SIGHUP). Flags:`)
 	tlsPort := fs.Int("tls-port", 0, "TLS listener `port` requiring client certificates (0: none)")
 	tlsCert := fs.String("tls-cert", "", "the broker's certificate `file` for the TLS listener")
 	tlsKey := fs.String("tls-key", "", "the broker's key `file` for the TLS listener")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseArgs(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *out == "" {
 		return errors.New("--out DIR is required")
@@ -55,19 +49,15 @@ or revoke, then reload Mosquitto (SIGHUP). Flags:`)
 	if *tlsPort != 0 && (*tlsCert == "" || *tlsKey == "") {
 		return errors.New("--tls-port needs --tls-cert and --tls-key")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	d, err := openDatabase(ctx, c)
-	if err != nil {
+	var keys *identity.Keys
+	var cs []db.Credential
+	if err := withDatabase(c, func(ctx context.Context, d *db.DB) (err error) {
+		if keys, err = identity.LoadKeys(ctx, d); err != nil {
+			return err
+		}
+		cs, err = d.ListCredentials(ctx)
 		return err
-	}
-	defer d.Close()
-	keys, err := identity.LoadKeys(ctx, d)
-	if err != nil {
-		return err
-	}
-	cs, err := d.ListCredentials(ctx)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	dir, err := filepath.Abs(*out)

@@ -45,6 +45,19 @@ func dbFlags(fs *flag.FlagSet, c *config.Serve) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://... or a SQLite file (default DATA/canopy.db)")
 }
 
+// withDatabase opens the database of c, calls f with it (and a context of a
+// minute) and closes it.
+func withDatabase(c config.Serve, f func(ctx context.Context, d *db.DB) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, err := openDatabase(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return f(ctx, d)
+}
+
 // openDatabase opens the database of c (making the data folder of the
 // embedded setup when needed).
 func openDatabase(ctx context.Context, c config.Serve) (*db.DB, error) {
@@ -109,13 +122,14 @@ func deviceAdd(args []string) error {
 		}
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	d, err := openDatabase(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
+	return withDatabase(c, func(ctx context.Context, d *db.DB) error {
+		return addIdentity(ctx, d, id, *role, *cert, *out)
+	})
+}
+
+// addIdentity registers id with role (and a certificate), prints its
+// credentials and writes them into out when set.
+func addIdentity(ctx context.Context, d *db.DB, id, role string, cert bool, out string) error {
 	keys, err := identity.LoadKeys(ctx, d)
 	if err != nil {
 		return err
@@ -125,9 +139,9 @@ func deviceAdd(args []string) error {
 	if err != nil {
 		return err
 	}
-	res := DeviceAdded{Device: id, Role: *role, Username: id, Password: pw, CloudKey: keys.Public()}
-	cred := db.Credential{Username: id, Role: *role, PasswordHash: hash}
-	if *cert {
+	res := DeviceAdded{Device: id, Role: role, Username: id, Password: pw, CloudKey: keys.Public()}
+	cred := db.Credential{Username: id, Role: role, PasswordHash: hash}
+	if cert {
 		cc, err := keys.CA.Issue(id)
 		if err != nil {
 			return err
@@ -141,8 +155,8 @@ func deviceAdd(args []string) error {
 		}
 		return err
 	}
-	if *out != "" {
-		if err := writeCredentialFiles(*out, res); err != nil {
+	if out != "" {
+		if err := writeCredentialFiles(out, res); err != nil {
 			return err
 		}
 	}
@@ -151,7 +165,7 @@ func deviceAdd(args []string) error {
 	if err := enc.Encode(res); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "%s %s registered; its password is shown only now: copy it to the board\n", *role, id)
+	fmt.Fprintf(os.Stderr, "%s %s registered; its password is shown only now: copy it to the board\n", role, id)
 	return nil
 }
 
@@ -184,24 +198,14 @@ func deviceList(args []string) error {
 	fs := flag.NewFlagSet("device list", flag.ContinueOnError)
 	dbFlags(fs, &c)
 	asJSON := fs.Bool("json", false, "one JSON array")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseArgs(fs, args); help || err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	d, err := openDatabase(ctx, c)
-	if err != nil {
+	var cs []db.Credential
+	if err := withDatabase(c, func(ctx context.Context, d *db.DB) (err error) {
+		cs, err = d.ListCredentials(ctx)
 		return err
-	}
-	defer d.Close()
-	cs, err := d.ListCredentials(ctx)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -234,13 +238,11 @@ func deviceRevoke(args []string) error {
 		}
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	d, err := openDatabase(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
+	return withDatabase(c, func(ctx context.Context, d *db.DB) error { return revokeIdentity(ctx, d, id) })
+}
+
+// revokeIdentity revokes id and the HTTP tokens bound to it.
+func revokeIdentity(ctx context.Context, d *db.DB, id string) error {
 	if err := d.RevokeCredential(ctx, id); err != nil {
 		if errors.Is(err, db.ErrNotFound) {
 			return fmt.Errorf("%s is not registered (canopy-cloud device list)", id)
