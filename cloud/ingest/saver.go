@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // DecodeConfig of device images
@@ -144,6 +145,9 @@ func (s *Saver) Save(ctx context.Context, it wire.Item, o SaveOptions) (Saved, e
 		}
 	}
 	created, err := s.images.PutImage(ctx, img)
+	if errors.Is(err, db.ErrInvalid) { // check() should have caught it: never retry it
+		return Saved{}, reject(ReasonBadMeta, err.Error())
+	}
 	if err != nil {
 		return Saved{}, fmt.Errorf("record item %s: %w", img.ItemID, err)
 	}
@@ -269,6 +273,12 @@ func (s *Saver) check(it wire.Item, o SaveOptions) (db.Image, []object, error) {
 	if len(maskData) > 0 {
 		img.MaskKey = key(ObjectMask)
 		objs = append(objs, object{key: img.MaskKey, contentType: "image/png", data: maskData})
+	}
+	// A row the database would refuse (a forest share of NaN, a latitude
+	// of 200) is refused now, before any object is written: sent again it
+	// would fail again, so it is a rejection, not a transient failure.
+	if err := db.ValidateImage(img); err != nil {
+		return db.Image{}, nil, reject(ReasonBadMeta, err.Error())
 	}
 	meta, err := encodeMeta(img)
 	if err != nil {

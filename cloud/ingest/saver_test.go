@@ -3,7 +3,9 @@ package ingest
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/db"
@@ -29,6 +31,9 @@ func TestSaver(t *testing.T) {
 		{"type mismatch", func(it *wire.Item) { it.Parts[0].ContentType = "image/png" }, ReasonBadImage},
 		{"bad device", func(it *wire.Item) { it.Meta.Device = "a/b" }, ReasonBadMeta},
 		{"bad id", func(it *wire.Item) { it.Meta.ItemID = "../x" }, ReasonBadMeta},
+		{"forest share NaN", func(it *wire.Item) { it.Meta.ForestShare = math.NaN() }, ReasonBadMeta},
+		{"latitude out of range", func(it *wire.Item) { it.Meta.GPS = &wire.GPS{Lat: 200, Lon: 0} }, ReasonBadMeta},
+		{"no capture time", func(it *wire.Item) { it.Meta.CapturedAt = time.Time{} }, ReasonBadMeta},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
