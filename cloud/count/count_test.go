@@ -207,6 +207,14 @@ func TestMatchAndScore(t *testing.T) {
 	if math.Abs(r.MedianRelError-(1.0/3+0.2)/2) > 1e-9 || math.Abs(r.MeanRelError-(1.0/3+0.2)/2) > 1e-9 {
 		t.Errorf("median %v mean %v", r.MedianRelError, r.MeanRelError)
 	}
+	// |+1|, |-2|, |0| over three images; a tree-less image with finds counts too
+	if math.Abs(r.MeanAbsError-1) > 1e-9 {
+		t.Errorf("mean absolute error %v, want 1", r.MeanAbsError)
+	}
+	fp := Summarise(0.4, []Score{NewScore("empty", 0, 3, 0)})
+	if fp.MeanAbsError != 3 || fp.Overall.Precision != 0 || fp.MedianRelError != 0 {
+		t.Errorf("tree-less image with 3 finds: %+v", fp)
+	}
 }
 
 func TestDraw(t *testing.T) {

@@ -188,6 +188,9 @@ type Report struct {
 	// errors of the images with at least one true tree.
 	MedianRelError float64 `json:"median_count_error_rel"`
 	MeanRelError   float64 `json:"mean_count_error_rel"`
+	// MeanAbsError is the mean over every image of |found - true|, in trees
+	// per image (as MillionTrees reports it); images without trees count.
+	MeanAbsError float64 `json:"mean_count_error_abs"`
 	Info
 }
 
@@ -196,7 +199,9 @@ func Summarise(iou float64, images []Score) Report {
 	r := Report{IoU: iou, Images: images}
 	var t, p, m int
 	var rel []float64
+	abs := 0
 	for _, s := range images {
+		abs += max(s.CountError, -s.CountError)
 		t += s.True
 		p += s.Predicted
 		m += s.Matched
@@ -205,6 +210,9 @@ func Summarise(iou float64, images []Score) Report {
 		}
 	}
 	r.Overall = NewScore("", t, p, m)
+	if len(images) > 0 {
+		r.MeanAbsError = float64(abs) / float64(len(images))
+	}
 	if len(rel) > 0 {
 		sort.Float64s(rel)
 		r.MedianRelError = median(rel)

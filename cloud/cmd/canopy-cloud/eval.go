@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/canopy-forest/canopy/cloud/count"
 )
@@ -29,6 +30,8 @@ func cmdEval(args []string) error {
 	annotate := fs.String("annotate", "", "write each image with its boxes drawn into this folder")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: canopy-cloud eval --boxes FILE [flags] DIR")
+		fmt.Fprintln(fs.Output(), "Scores every image in DIR (.png, .jpg, .jpeg, .tif, .tiff) and every image the boxes file names;")
+		fmt.Fprintln(fs.Output(), "an image with no rows in the boxes file has no trees, so whatever is found there is a false positive.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -54,14 +57,13 @@ func cmdEval(args []string) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", *boxesFile, err)
 	}
-	if len(truth) == 0 {
-		return fmt.Errorf("%s has no boxes", *boxesFile)
+	names, err := evalImages(dir, truth)
+	if err != nil {
+		return err
 	}
-	names := make([]string, 0, len(truth))
-	for n := range truth {
-		names = append(names, n)
+	if len(names) == 0 {
+		return fmt.Errorf("no images in %s and no boxes in %s", dir, *boxesFile)
 	}
-	sort.Strings(names)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -101,6 +103,36 @@ func cmdEval(args []string) error {
 	return nil
 }
 
+// evalImages lists what eval scores, sorted: every image file in dir and
+// every image that truth names (one named there but missing from dir is
+// reported as an error when it is counted). An image with no rows in truth
+// has no trees.
+func evalImages(dir string, truth map[string][]count.Box) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(entries)+len(truth))
+	for _, e := range entries {
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		switch strings.ToLower(filepath.Ext(e.Name())) {
+		case ".png", ".jpg", ".jpeg", ".tif", ".tiff":
+			seen[e.Name()] = true
+		}
+	}
+	for n := range truth {
+		seen[n] = true
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
 func printReport(r count.Report) {
 	fmt.Printf("method %s%s, IoU %.2f\n", r.Method, modelNote(r.Info), r.IoU)
 	fmt.Printf("%-50s %5s %5s %6s %7s %6s %6s %6s\n", "image", "true", "found", "error", "rel", "prec", "recall", "F1")
@@ -111,5 +143,7 @@ func printReport(r count.Report) {
 		row(s.Image, s)
 	}
 	row("overall", r.Overall)
-	fmt.Printf("per-image count error: median %.1f%%, mean %.1f%%\n", 100*r.MedianRelError, 100*r.MeanRelError)
+	fmt.Printf("per-image count error: median %.1f%%, mean %.1f%% (images with trees); mean absolute %.2f trees per image\n",
+		100*r.MedianRelError, 100*r.MeanRelError, r.MeanAbsError)
+	fmt.Printf("total count error: %+d (%.1f%%)\n", r.Overall.CountError, 100*r.Overall.RelError)
 }

@@ -103,6 +103,23 @@ func TestUnreadableImage(t *testing.T) {
 		t.Errorf("images %+v errors %v, want good.png scored and 2 errors", rep.Images, rep.Errors)
 	}
 
+	// an image with no rows in the boxes file is scored as having no trees
+	os.Remove(filepath.Join(dir, "bad.png"))
+	f, _ = os.Create(filepath.Join(dir, "unlabelled.png"))
+	png.Encode(f, img)
+	f.Close()
+	os.WriteFile(filepath.Join(dir, "boxes.csv"), []byte("image,xmin,ymin,xmax,ymax,label\ngood.png,1,1,20,20,Tree\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an image"), 0o644)
+	out, errOut, code = run(t, "eval", "--json", "--method", "classical", dir)
+	rep = evalOut{}
+	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil {
+		t.Fatalf("eval with an unlabelled image: exit %d, %v: %s", code, err, errOut)
+	}
+	if len(rep.Images) != 2 || rep.Images[1].Image != "unlabelled.png" || rep.Images[1].True != 0 || rep.Overall.True != 1 {
+		t.Errorf("images %+v, want good.png and unlabelled.png (0 trees)", rep.Images)
+	}
+	os.WriteFile(filepath.Join(dir, "bad.png"), []byte("not a png"), 0o644)
+
 	out, errOut, code = run(t, "count", "--json", "--method", "classical", filepath.Join(dir, "good.png"), filepath.Join(dir, "bad.png"))
 	if code == 0 || !strings.Contains(errOut, "bad.png") {
 		t.Errorf("count: exit %d, stderr %q; want non-zero naming bad.png", code, errOut)
