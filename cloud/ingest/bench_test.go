@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -93,13 +94,11 @@ func TestBenchCloud(t *testing.T) {
 		}
 		sent.Wait()
 	}
-	refSecs, secs := alternate(items, direct.write, ingest)
-	printBench(map[string]any{
+	ref, under := alternate(items, direct.write, ingest)
+	printBench(merge(map[string]any{
 		"path": "mqtt", "items": n, "mb": float64(total) / 1e6, "avg_item_kb": float64(total) / float64(n) / 1e3,
-		"ingest_items_per_s": float64(n) / secs, "ingest_mb_per_s": float64(total) / 1e6 / secs,
-		"direct_items_per_s": float64(n) / refSecs, "direct_mb_per_s": float64(total) / 1e6 / refSecs,
-		"ratio": refSecs / secs, "workers": benchWorkers, "devices": devices, "window": window, "rounds": benchRounds,
-	})
+		"ratio": ratio(ref, under), "workers": benchWorkers, "devices": devices, "window": window, "rounds": benchRounds,
+	}, under.Rates("ingest"), ref.Rates("direct")))
 }
 
 // sendWindow sends items (each as its frames) keeping window of them in
@@ -131,9 +130,10 @@ func (d *device) sendWindow(t *testing.T, topics wire.Topics, items [][][]byte, 
 }
 
 // alternate runs the reference and the path under test on alternating
-// batches of items (reference first in even rounds, second in odd ones)
-// and returns the seconds each took in all.
-func alternate(items []wire.Item, reference, path func([]wire.Item)) (refSecs, pathSecs float64) {
+// halves of batches of items (reference first in even rounds, second in odd
+// ones) and returns what each side took and did in all: each side carries
+// only half of the items, so rates are over its own items and bytes.
+func alternate(items []wire.Item, reference, path func([]wire.Item)) (ref, under side) {
 	per := (len(items) + benchRounds - 1) / benchRounds
 	for r := 0; r < benchRounds; r++ {
 		lo, hi := r*per, min((r+1)*per, len(items))
@@ -142,20 +142,42 @@ func alternate(items []wire.Item, reference, path func([]wire.Item)) (refSecs, p
 		}
 		half := lo + (hi-lo)/2
 		a, b := items[lo:half], items[half:hi]
-		timed := func(f func([]wire.Item), batch []wire.Item) float64 {
-			start := time.Now()
-			f(batch)
-			return time.Since(start).Seconds()
-		}
 		if r%2 == 0 {
-			refSecs += timed(reference, a)
-			pathSecs += timed(path, b)
+			ref.run(reference, a)
+			under.run(path, b)
 		} else {
-			pathSecs += timed(path, a)
-			refSecs += timed(reference, b)
+			under.run(path, a)
+			ref.run(reference, b)
 		}
 	}
-	return refSecs, pathSecs
+	return ref, under
+}
+
+// side is what one side of alternate took: seconds, items and bytes.
+type side struct {
+	secs         float64
+	items, bytes int
+}
+
+func (s *side) run(f func([]wire.Item), batch []wire.Item) {
+	start := time.Now()
+	f(batch)
+	s.secs += time.Since(start).Seconds()
+	s.items += len(batch)
+	for _, it := range batch {
+		s.bytes += it.Size()
+	}
+}
+
+// Rates gives a side's items/s and MB/s under the given key prefix.
+func (s side) Rates(prefix string) map[string]any {
+	return map[string]any{prefix + "_items_per_s": float64(s.items) / s.secs, prefix + "_mb_per_s": float64(s.bytes) / 1e6 / s.secs}
+}
+
+// ratio is the path's rate over the reference's (bytes per second, so
+// that halves of unequal size compare fairly).
+func ratio(ref, under side) float64 {
+	return (float64(under.bytes) / under.secs) / (float64(ref.bytes) / ref.secs)
 }
 
 // directWriter is the reference: the objects and rows of items written
@@ -246,6 +268,15 @@ func printBench(m map[string]any) {
 	fmt.Printf("BENCH %s\n", out)
 }
 
+// merge returns the union of maps (later keys win).
+func merge(ms ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, m := range ms {
+		maps.Copy(out, m)
+	}
+	return out
+}
+
 // What the benchmark of the compat input (cloud/compat, in package
 // ingest_test to avoid an import cycle) shares with TestBenchCloud.
 var (
@@ -253,6 +284,8 @@ var (
 	BenchItems     = benchItems
 	BenchAlternate = alternate
 	PrintBench     = printBench
+	BenchRatio     = ratio
+	BenchMerge     = merge
 	BenchWorkers   = benchWorkers
 	BenchRounds    = benchRounds
 )

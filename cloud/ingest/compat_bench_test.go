@@ -103,17 +103,17 @@ func TestBenchCompat(t *testing.T) {
 		}
 		stored = want
 	}
-	refSecs, secs := ingest.BenchAlternate(items, direct, viaQueue)
+	ref, under := ingest.BenchAlternate(items, direct, viaQueue)
 	// The broker alone: the same messages published and consumed (acked at
 	// once, nothing stored), with the input's prefetch.
 	bareSecs := bareRabbitMQ(t, url, msgs)
-	ingest.PrintBench(map[string]any{
+	rates := under.Rates("ingest")
+	broker := float64(n) / bareSecs
+	ingest.PrintBench(ingest.BenchMerge(map[string]any{
 		"path": "compat_amqp", "items": n, "mb": float64(total) / 1e6, "avg_item_kb": float64(total) / float64(n) / 1e3,
-		"ingest_items_per_s": float64(n) / secs, "ingest_mb_per_s": float64(total) / 1e6 / secs,
-		"direct_items_per_s": float64(n) / refSecs, "direct_mb_per_s": float64(total) / 1e6 / refSecs,
-		"ratio": refSecs / secs, "workers": ingest.BenchWorkers, "rounds": ingest.BenchRounds,
-		"broker_items_per_s": float64(n) / bareSecs, "ratio_to_broker": bareSecs / secs,
-	})
+		"ratio": ingest.BenchRatio(ref, under), "workers": ingest.BenchWorkers, "rounds": ingest.BenchRounds,
+		"broker_items_per_s": broker, "ratio_to_broker": rates["ingest_items_per_s"].(float64) / broker,
+	}, rates, ref.Rates("direct")))
 }
 
 // bareRabbitMQ publishes msgs to a queue of their own and consumes them
