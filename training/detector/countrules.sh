@@ -20,7 +20,7 @@ count() { "$BIN" count --json --method learned --model "$MODEL" --threshold 0.05
 for f in "$tmp"/*.*.csv; do
 	b=$(basename "$f" .csv)
 	folder=${b#*.}
-	mapfile -t imgs < <(awk -F, -v d="$DATA/train/$folder/images/" 'NR > 1 { print d $1 }' "$f" | sort -u)
+	mapfile -t imgs < <(printf "%s\n" "$tmp/$b"/*)
 	count --gsd "$(folder_gsd "$folder")" "${imgs[@]}" >"$tmp/$b.json"
 done
 cp "$DATA/trees/boxes.csv" "$tmp/trees.csv"

@@ -37,7 +37,7 @@ PY
 			b=$(basename "$f" .csv)
 			folder=${b#*.}
 			"$BIN" eval --json --method learned --model "$tmp/nms$nms.onnx" --threshold "$t" ${EVAL_ARGS:-} --gsd "$(folder_gsd "$folder")" \
-				--boxes "$f" "$DATA/train/$folder/images" >"$out/val.$b.json"
+				--boxes "$f" "$tmp/$b" >"$out/val.$b.json"
 		done
 		"$BIN" eval --json --method learned --model "$tmp/nms$nms.onnx" --threshold "$t" ${EVAL_ARGS:-} \
 			--boxes "$DATA/trees/boxes.csv" "$DATA/trees" >"$out/trees.json"

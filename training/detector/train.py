@@ -8,10 +8,13 @@ feature-pyramid decoder back up to stride 8 (input pixels), and three heads --
 the crown-centre heatmap (focal loss), the box width and height (L1 on log
 size), and the sub-cell centre offset.
 
-Data: ../shared/data/train/neon_hist and neon_ttv (NEON AOP plots with
-hand-drawn crown boxes, CC BY 4.0, NeonTreeEvaluation, Weinstein et al. 2021).
-The neon_ttv images (416 px, stretched from 400 and CLAHE-equalised) are
-resized back to 400 px so that every image is at 0.1 m per pixel.
+Data: ../shared/data/train/neon_hist, neon_ttv and neon_ttv_train (NEON AOP
+plots with hand-drawn crown boxes, CC BY 4.0, NeonTreeEvaluation, Weinstein et
+al. 2021). The neon_ttv and neon_ttv_train images (416 px, stretched from 400
+and CLAHE-equalised) are resized back to 400 px so that every image is at
+0.1 m per pixel; neon_ttv_train (Roboflow's rotated and sheared versions of
+192 plots) has loose boxes, shrunk about their centres (--shrink-augmented),
+and a share of it is drawn each epoch (--augmented-share).
 
 The split is by site: whole sites are held out for validation (default DELA,
 BONA, OSBS), never a plot on both sides. The score threshold and the NMS IoU
@@ -53,12 +56,15 @@ def log(*a):
 # ---------------------------------------------------------------- data
 
 
-def load_folder(folder):
-    """Returns a list of dicts: name, site, folder, img (HxWx3 uint8 at 0.1 m), boxes (Nx4 float)."""
-    sites = {}
+def load_folder(folder, shrink=1.0):
+    """Returns a list of dicts: name, site, folder, plot (the source plot), img (HxWx3 uint8 at 0.1 m),
+    boxes (Nx4 float). shrink scales every box about its centre (neon_ttv_train's boxes are the
+    axis-aligned boxes of rotated and sheared crowns, so they run large)."""
+    sites, plots = {}, {}
     with open(os.path.join(folder, "images.csv"), newline="") as f:
         for row in csv.DictReader(f):
             sites[row["image"]] = row["site"]
+            plots[row["image"]] = row.get("source_image") or row["image"]
     boxes = {k: [] for k in sites}
     with open(os.path.join(folder, "annotations.csv"), newline="") as f:
         for row in csv.DictReader(f):
@@ -72,18 +78,22 @@ def load_folder(folder):
             continue
         im = Image.open(path).convert("RGB")
         b = np.array(boxes[name], dtype=np.float32).reshape(-1, 4)
+        if shrink != 1.0 and len(b):
+            c = (b[:, :2] + b[:, 2:]) / 2
+            half = (b[:, 2:] - b[:, :2]) / 2 * shrink
+            b = np.concatenate([c - half, c + half], 1)
         w, h = im.size
         if w == 416 and h == 416:  # neon_ttv: stretched 400 -> 416; undo it (0.1 m/px)
             im = im.resize((400, 400), Image.BILINEAR)
             b = b * (400.0 / 416.0)
-        out.append(dict(name=name, site=sites[name], folder=os.path.basename(folder.rstrip("/")),
+        out.append(dict(name=name, site=sites[name], folder=os.path.basename(folder.rstrip("/")), plot=plots[name],
                         img=np.asarray(im, dtype=np.uint8).copy(), boxes=b))
     return out
 
 
 def plot_key(rec):
-    """Same plot across years/folders (SJER 2017/2018)."""
-    n = rec["name"]
+    """Same plot across years/folders (SJER 2017/2018) and across augmented versions (neon_ttv_train)."""
+    n = rec["plot"]
     for suf in ("_2017.png", "_2018.png"):
         if n.endswith(suf):
             return n[: -len(suf)]
@@ -441,6 +451,12 @@ def main():
     ap.add_argument("--out", default="models/crown-detector.onnx")
     ap.add_argument("--card", default="", help="model card to write (default: OUT with .md)")
     ap.add_argument("--val-sites", default="DELA,BONA,OSBS")
+    ap.add_argument("--folders", default="neon_hist,neon_ttv,neon_ttv_train",
+                    help="folders of DATA/train to load (a missing neon_ttv_train is skipped with a warning)")
+    ap.add_argument("--shrink-augmented", type=float, default=0.9,
+                    help="scale neon_ttv_train's boxes about their centres by this (they are loose)")
+    ap.add_argument("--augmented-share", type=float, default=0.5,
+                    help="share of neon_ttv_train's images drawn in each epoch (the rest of the data every epoch)")
     ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop", type=int, default=224)
@@ -470,11 +486,14 @@ def main():
     card = args.card or os.path.splitext(args.out)[0] + ".md"
     t0 = time.time()
     recs = []
-    for sub in ("neon_hist", "neon_ttv"):
+    for sub in args.folders.split(","):
         folder = os.path.join(args.data, "train", sub)
         if not os.path.isdir(folder):
+            if sub == "neon_ttv_train":
+                log(f"warning: {folder} is missing; training without it")
+                continue
             sys.exit(f"train.py: {folder} is missing")
-        recs += load_folder(folder)
+        recs += load_folder(folder, args.shrink_augmented if sub == "neon_ttv_train" else 1.0)
     if args.preprocess == "equalize":
         for r in recs:
             r["img"] = np.asarray(ImageOps.equalize(Image.fromarray(r["img"])), dtype=np.uint8).copy()
@@ -496,7 +515,10 @@ def main():
     t_train = time.time()
     if not args.export_only:
         opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-        steps_per_epoch = max(1, len(train) // args.batch)
+        base = [i for i, r in enumerate(train) if r["folder"] != "neon_ttv_train"]
+        aug = [i for i, r in enumerate(train) if r["folder"] == "neon_ttv_train"]
+        per_epoch = len(base) + int(round(args.augmented_share * len(aug)))
+        steps_per_epoch = max(1, per_epoch // args.batch)
         total = steps_per_epoch * args.epochs
         warm = min(200, total // 10)
         budget = args.max_minutes * 60
@@ -512,10 +534,10 @@ def main():
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
         rng = random.Random(args.seed)
         nrng = np.random.RandomState(args.seed)
-        # repeat images with many trees a little less than uniform: plain uniform over images
         for epoch in range(1, args.epochs + 1):
             net.train()
-            order = list(range(len(train)))
+            # every plain image once, and a fresh random share of the augmented ones
+            order = base + rng.sample(aug, int(round(args.augmented_share * len(aug))))
             rng.shuffle(order)
             tl = [0.0, 0.0, 0.0]
             for b in range(steps_per_epoch):
@@ -582,7 +604,7 @@ def main():
                   per_site={s: dict(precision=v[0], recall=v[1], f1=v[2], images=sum(1 for x in rows if x["site"] == s),
                                     boxes=sum(x["true"] for x in rows if x["site"] == s), **site_err[s])
                             for s, v in sorted(per_site.items())},
-                  rows=rows, train_sites=sorted({r["site"] for r in train}), val_sites=sorted(val_sites),
+                  rows=rows, folders=sorted({r["folder"] for r in recs}), train_sites=sorted({r["site"] for r in train}), val_sites=sorted(val_sites),
                   train_images=len(train), train_boxes=int(sum(len(r["boxes"]) for r in train)),
                   val_images=len(val), val_boxes=int(sum(len(r["boxes"]) for r in val)),
                   train_minutes=train_minutes, params=nparams, args=vars(args))
@@ -677,9 +699,13 @@ def write_card(path, rep, args):
         "",
         "## Data",
         "",
-        "`../shared/data/train/neon_hist` (102 raw NEON plots, 400x400 at 0.1 m) and `neon_ttv` (106 plots,",
-        "416x416, CLAHE-equalised, resized back to 400x400 for training). NeonTreeEvaluation evaluation plots",
-        "with hand-drawn crown boxes. Split by site (SJER 2017/2018 flights of the same plots stay on one side):",
+        f"Folders of `../shared/data/train`: {', '.join('`' + f + '`' for f in rep['folders'])}. `neon_hist`: 102 raw",
+        "NEON plots, 400x400 at 0.1 m; `neon_ttv`: 106 plots, 416x416, CLAHE-equalised, resized back to 400x400;",
+        "`neon_ttv_train`: 591 rotated and sheared CLAHE versions of 192 further plots, boxes shrunk by",
+        f"{rep['args']['shrink_augmented']} about their centres (they are the axis-aligned boxes of rotated crowns), "
+        f"{rep['args']['augmented_share']:.0%} of them drawn each epoch.",
+        "NeonTreeEvaluation plots with hand-drawn crown boxes. Split by site (SJER 2017/2018 flights of the",
+        "same plots, and the augmented versions of one plot, stay on one side):",
         "",
         f"- Training: {rep['train_images']} images, {rep['train_boxes']} boxes, sites {', '.join(rep['train_sites'])}.",
         f"- Validation (never trained on): {rep['val_images']} images, {rep['val_boxes']} boxes, sites "
@@ -713,7 +739,7 @@ def write_card(path, rep, args):
         "make model    # or: /usr/bin/python3 training/detector/train.py --data ../shared/data --out models/crown-detector.onnx",
         "```",
         "",
-        f"Arguments: `{' '.join(f'--{k.replace(chr(95), chr(45))} {v}' for k, v in rep['args'].items() if k in ('epochs', 'batch', 'crop', 'lr', 'width', 'seed', 'val_sites', 'threads', 'max_minutes', 'preprocess') or (k == 'down' and v != 'avgpool'))}`.",
+        f"Arguments: `{' '.join(f'--{k.replace(chr(95), chr(45))} {v}' for k, v in rep['args'].items() if k in ('epochs', 'batch', 'crop', 'lr', 'width', 'seed', 'val_sites', 'threads', 'max_minutes', 'preprocess', 'shrink_augmented', 'augmented_share') or (k == 'down' and v != 'avgpool'))}`.",
         f"Training took {rep['train_minutes']:.0f} minutes on 2 shared CPU cores (Debian python3-torch 1.13).",
         "Seeded, with torch's deterministic algorithms requested. The learning rate follows a cosine over the",
         "epochs or over the `--max-minutes` budget, whichever is further along, so that a run on a busy",
@@ -723,7 +749,7 @@ def write_card(path, rep, args):
         "",
         "## Limits",
         "",
-        "- Trained on 0.1 m NEON orthophotos of North American forests only (about 3,000 boxes): expect",
+        f"- Trained on 0.1 m NEON orthophotos of North American forests only ({rep['train_boxes']:,} boxes): expect",
         "  worse results on drone imagery, other resolutions that are not rescaled, or other biomes.",
         "- Validation sites are all from the CLAHE folder except OSBS; the scores on raw imagery of unseen",
         "  sites are in `docs/accuracy.md`.",
