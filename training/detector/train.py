@@ -471,7 +471,7 @@ def main():
     ap.add_argument("--ckpt", default="", help="checkpoint file (default: OUT with .pt)")
     ap.add_argument("--export-only", action="store_true", help="export the checkpoint without training")
     ap.add_argument("--opset", type=int, default=13)
-    ap.add_argument("--preprocess", default="none", choices=["none", "equalize"],
+    ap.add_argument("--preprocess", default="equalize", choices=["none", "equalize"],
                     help="equalize: histogram-equalise every image (per channel, PIL's ImageOps.equalize) before "
                          "training and inference, so that raw and CLAHE imagery look alike (recorded as canopy.preprocess)")
     args = ap.parse_args()
@@ -712,8 +712,11 @@ def write_card(path, rep, args):
         f"{', '.join(rep['val_sites'])}.",
         "",
         "Augmentation: random crops with scale jitter (0.8-1.25), flips, transposes (all 8 nadir",
-        "symmetries), brightness, contrast, saturation, white balance, gamma, noise, and a random",
-        "histogram equalisation or autocontrast blended in (so that the raw and CLAHE folders look alike).",
+        "symmetries), brightness, contrast, saturation, white balance, gamma, noise, and "
+        + ("sometimes an autocontrast. Every image is histogram-equalised per channel first (`--preprocess equalize`;"
+           " Canopy does the same before the model), so that raw and CLAHE imagery look alike."
+           if args.preprocess == "equalize" else
+           "a random histogram equalisation or autocontrast blended in (so that the raw and CLAHE folders look alike)."),
         "",
         "## Validation scores (IoU 0.4, greedy one-to-one matching by score, as `canopy-cloud eval`)",
         "",
