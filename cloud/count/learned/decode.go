@@ -70,19 +70,24 @@ func maxPool3(hm []float32, fh, fw int) []float32 {
 }
 
 // FillTile writes the pixels of img inside r into dst, a 3 x size x size
-// planar RGB tensor with values in 0..1, zero where r is smaller than the
-// tile.
-func FillTile(dst []float32, img *image.RGBA, r image.Rectangle, size int) {
+// planar RGB tensor with values in 0..1 mapped through lv (nil: v / 255),
+// zero where r is smaller than the tile.
+func FillTile(dst []float32, img *image.RGBA, r image.Rectangle, size int, lv *Levels) {
+	if lv == nil {
+		lv = plainLevels
+	}
 	clear(dst[:3*size*size])
 	plane := size * size
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		row := img.Pix[img.PixOffset(r.Min.X, y):]
+		row = row[:4*r.Dx()]
 		o := (y - r.Min.Y) * size
-		for x := 0; x < r.Dx(); x++ {
-			p := row[4*x : 4*x+3]
-			dst[o+x] = float32(p[0]) / 255
-			dst[plane+o+x] = float32(p[1]) / 255
-			dst[2*plane+o+x] = float32(p[2]) / 255
+		d0, d1, d2 := dst[o:o+r.Dx()], dst[plane+o:plane+o+r.Dx()], dst[2*plane+o:2*plane+o+r.Dx()]
+		for x := range d0 {
+			p := row[4*x : 4*x+3 : 4*x+3]
+			d0[x] = lv[0][p[0]]
+			d1[x] = lv[1][p[1]]
+			d2[x] = lv[2][p[2]]
 		}
 	}
 }

@@ -61,7 +61,7 @@ func TestFillTileAndPlace(t *testing.T) {
 	for i := range dst {
 		dst[i] = 7 // stale values must be cleared
 	}
-	FillTile(dst, img, image.Rect(4, 2, 10, 6), 8)
+	FillTile(dst, img, image.Rect(4, 2, 10, 6), 8, nil)
 	if dst[1*8+1] != 1 {
 		t.Errorf("R at tile (1,1) = %v, want 1", dst[1*8+1])
 	}

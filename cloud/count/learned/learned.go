@@ -234,8 +234,9 @@ func (k *Counter) Count(ctx context.Context, img *image.RGBA) (count.Result, err
 func (k *Counter) CountAt(ctx context.Context, img *image.RGBA, gsd float64) (count.Result, error) {
 	img = rgba.Of(img)
 	work, back := count.Rescale(img, gsd, k.modelGSD)
+	var lv *Levels // nil: plain
 	if k.cfg.Preprocess == "equalize" {
-		work = Equalize(work)
+		lv = EqualizeLevels(work) // applied while each tile is filled
 	}
 	w, h := work.Rect.Dx(), work.Rect.Dy()
 	tiles := count.Tiles(w, h, k.cfg.TileSize, k.cfg.Overlap)
@@ -244,7 +245,7 @@ func (k *Counter) CountAt(ctx context.Context, img *image.RGBA, gsd float64) (co
 		if err := ctx.Err(); err != nil {
 			return count.Result{}, err
 		}
-		b, err := k.runTile(work, r)
+		b, err := k.runTile(work, r, lv)
 		if err != nil {
 			return count.Result{}, fmt.Errorf("learned counter: tile %v: %w", r, err)
 		}
@@ -270,17 +271,17 @@ func (k *Counter) RunTile(img *image.RGBA, r image.Rectangle) error {
 	if k.closed {
 		return count.ErrClosed
 	}
-	FillTile(k.input.GetData(), img, r, k.cfg.TileSize)
+	FillTile(k.input.GetData(), img, r, k.cfg.TileSize, nil)
 	return k.session.Run()
 }
 
-func (k *Counter) runTile(img *image.RGBA, r image.Rectangle) ([]count.Box, error) {
+func (k *Counter) runTile(img *image.RGBA, r image.Rectangle, lv *Levels) ([]count.Box, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.closed {
 		return nil, count.ErrClosed
 	}
-	FillTile(k.input.GetData(), img, r, k.cfg.TileSize)
+	FillTile(k.input.GetData(), img, r, k.cfg.TileSize, lv)
 	if err := k.session.Run(); err != nil {
 		return nil, err
 	}

@@ -38,3 +38,23 @@ func TestEqualize(t *testing.T) {
 		t.Errorf("alpha not kept")
 	}
 }
+
+// TestEqualizeLevels: filling a tile through EqualizeLevels gives what
+// filling it from the Equalize'd image does.
+func TestEqualizeLevels(t *testing.T) {
+	img := image.NewRGBA(image.Rect(3, 5, 3+40, 5+30)) // not at the origin
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i*37 + i/7)
+	}
+	r := image.Rect(3+4, 5+2, 3+36, 5+25)
+	want := make([]float32, 3*48*48)
+	got := make([]float32, 3*48*48)
+	eq := Equalize(img) // at the origin
+	FillTile(want, eq, r.Sub(img.Rect.Min), 48, nil)
+	FillTile(got, img, r, 48, EqualizeLevels(img))
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("value %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}
