@@ -23,9 +23,15 @@ type Filer interface {
 	GetFile(ctx context.Context, bucket, key, path string) (string, error)
 }
 
+// Putter is what PutFile needs of a store (a Store, or the narrower
+// interface of a writer such as the ingest Saver).
+type Putter interface {
+	Put(ctx context.Context, bucket, key string, data []byte, contentType string) error
+}
+
 // PutFile writes the file at path under key in s, streaming it when s is a
 // Filer and reading it whole otherwise.
-func PutFile(ctx context.Context, s Store, bucket, key, path, contentType string) error {
+func PutFile(ctx context.Context, s Putter, bucket, key, path, contentType string) error {
 	if f, ok := s.(Filer); ok {
 		return f.PutFile(ctx, bucket, key, path, contentType)
 	}

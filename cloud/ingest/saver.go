@@ -11,7 +11,6 @@ import (
 	_ "image/jpeg" // DecodeConfig of device images
 	_ "image/png"  // DecodeConfig of masks and compat images
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -165,14 +164,7 @@ func (s *Saver) put(ctx context.Context, o object) error {
 	if o.path == "" {
 		return s.blobs.Put(ctx, blob.Raw, o.key, o.data, o.contentType)
 	}
-	if f, ok := s.blobs.(blob.Filer); ok {
-		return f.PutFile(ctx, blob.Raw, o.key, o.path, o.contentType)
-	}
-	b, err := os.ReadFile(o.path)
-	if err != nil {
-		return err
-	}
-	return s.blobs.Put(ctx, blob.Raw, o.key, b, o.contentType)
+	return blob.PutFile(ctx, s.blobs, blob.Raw, o.key, o.path, o.contentType)
 }
 
 // check validates the item and builds its row and objects.
