@@ -141,17 +141,6 @@ func rasterFile(ctx context.Context, m *wire.Meta, u Upload) (*ingest.ImageFile,
 	return &ingest.ImageFile{Path: u.File, Format: "tiff", SHA256: u.SHA256, Width: in.Width, Height: in.Height}, 0, ""
 }
 
-func shortCRS(g *db.GeoRef) string {
-	if g == nil {
-		return ""
-	}
-	c := g.CRS
-	if i := strings.IndexByte(c, '['); i > 0 && len(c) > 60 {
-		c = c[:i]
-	}
-	return c
-}
-
 // uploadGround records on m what an in-memory upload says of where it
 // lies: the metadata's gsd_m, else the photo's own (EXIF camera and DJI
 // XMP, or GeoTIFF tags), its height, yaw and pitch, and the EXIF GPS
