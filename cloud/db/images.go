@@ -19,7 +19,7 @@ import (
 // changes nothing. Any other img.State is ignored; a zero img.ReceivedAt
 // means now.
 func (d *DB) PutImage(ctx context.Context, img Image) (created bool, err error) {
-	if err := validateImage(img); err != nil {
+	if err := ValidateImage(img); err != nil {
 		return false, fmt.Errorf("put image %q: %w", img.ItemID, err)
 	}
 	if img.Origin == "" {

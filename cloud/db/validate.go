@@ -41,10 +41,7 @@ func ValidDevice(id string) error {
 // ValidateImage reports every problem PutImage would find with img (each
 // wraps ErrInvalid), so that a caller can refuse it before writing anything
 // else.
-func ValidateImage(img Image) error { return validateImage(img) }
-
-// validateImage reports every problem of an image given to PutImage.
-func validateImage(img Image) error {
+func ValidateImage(img Image) error {
 	var errs []error
 	if err := validID("item id", img.ItemID); err != nil {
 		errs = append(errs, err)
