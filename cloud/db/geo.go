@@ -65,18 +65,34 @@ type Placement struct {
 // MaxCRSBytes bounds a stored CRS (a WKT can be a few KiB).
 const MaxCRSBytes = 8 << 10
 
+// MaxGSD bounds a stored Ground.GSD, in metres per pixel (0: unknown).
+const MaxGSD = 100
+
+// Range is the closed interval [Lo, Hi].
+type Range struct{ Lo, Hi float64 }
+
+// Holds reports whether v lies in r (NaN never does).
+func (r Range) Holds(v float64) bool { return v >= r.Lo && v <= r.Hi }
+
+// The ranges of the optional values of a Ground that PutImage accepts.
+var (
+	HeightRange = Range{-1000, 100000}  // HeightM, metres
+	GPSAltRange = Range{-12000, 100000} // GPSAltM, metres
+	AngleRange  = Range{-360, 360}      // YawDeg and GimbalPitchDeg, degrees
+)
+
 // validGround reports the problems of g.
 func validGround(g Ground) []error {
 	var errs []error
-	if math.IsNaN(g.GSD) || g.GSD < 0 || g.GSD > 100 {
-		errs = append(errs, fmt.Errorf("%w: gsd %v m out of (0, 100]", ErrInvalid, g.GSD))
+	if math.IsNaN(g.GSD) || g.GSD < 0 || g.GSD > MaxGSD {
+		errs = append(errs, fmt.Errorf("%w: gsd %v m out of (0, %v]", ErrInvalid, g.GSD, MaxGSD))
 	}
 	for _, a := range []struct {
-		name   string
-		v      *float64
-		lo, hi float64
-	}{{"height", g.HeightM, -1000, 100000}, {"GPS altitude", g.GPSAltM, -12000, 100000}, {"yaw", g.YawDeg, -360, 360}, {"gimbal pitch", g.GimbalPitchDeg, -360, 360}} {
-		if a.v != nil && (math.IsNaN(*a.v) || *a.v < a.lo || *a.v > a.hi) {
+		name string
+		v    *float64
+		r    Range
+	}{{"height", g.HeightM, HeightRange}, {"GPS altitude", g.GPSAltM, GPSAltRange}, {"yaw", g.YawDeg, AngleRange}, {"gimbal pitch", g.GimbalPitchDeg, AngleRange}} {
+		if a.v != nil && !a.r.Holds(*a.v) {
 			errs = append(errs, fmt.Errorf("%w: %s %v out of range", ErrInvalid, a.name, *a.v))
 		}
 	}

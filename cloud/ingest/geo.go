@@ -15,28 +15,28 @@ import (
 func groundOf(m wire.Meta) db.Ground {
 	g := db.Ground{GeoNote: m.GeoNote}
 	var dropped []string
-	if m.GSD > 0 && m.GSD <= 100 {
+	if m.GSD > 0 && m.GSD <= db.MaxGSD {
 		g.GSD, g.GSDSource = m.GSD, clip(m.GSDSource, 32)
 	} else if m.GSD != 0 {
 		dropped = append(dropped, fmt.Sprintf("gsd_m %v", m.GSD))
 	}
-	checked := func(name string, v *float64, lo, hi float64) *float64 {
+	checked := func(name string, v *float64, r db.Range) *float64 {
 		if v == nil {
 			return nil
 		}
-		if math.IsNaN(*v) || *v < lo || *v > hi {
+		if !r.Holds(*v) {
 			dropped = append(dropped, fmt.Sprintf("%s %v", name, *v))
 			return nil
 		}
 		x := *v
 		return &x
 	}
-	g.HeightM = checked("height_m", m.HeightM, -1000, 100000)
+	g.HeightM = checked("height_m", m.HeightM, db.HeightRange)
 	if m.GPS != nil {
-		g.GPSAltM = checked("gps.alt", m.GPS.Alt, -12000, 100000)
+		g.GPSAltM = checked("gps.alt", m.GPS.Alt, db.GPSAltRange)
 	}
-	g.YawDeg = checked("yaw_deg", m.YawDeg, -360, 360)
-	g.GimbalPitchDeg = checked("gimbal_pitch_deg", m.GimbalPitchDeg, -360, 360)
+	g.YawDeg = checked("yaw_deg", m.YawDeg, db.AngleRange)
+	g.GimbalPitchDeg = checked("gimbal_pitch_deg", m.GimbalPitchDeg, db.AngleRange)
 	if r := m.GeoRef; r != nil {
 		ok := len(r.CRS) <= db.MaxCRSBytes && r.Transform[1]*r.Transform[5]-r.Transform[2]*r.Transform[4] != 0
 		for _, v := range r.Transform {
