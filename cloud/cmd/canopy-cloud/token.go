@@ -50,8 +50,7 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 func tokenFlags(name string, c *config.Serve, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("token "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Data, "data", c.Data, "data `folder` of the embedded setup (its SQLite database)")
-	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://... or a SQLite file (default DATA/canopy.db)")
+	dbFlags(fs, c)
 	return fs
 }
 
@@ -74,21 +73,12 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 // openTokenDB opens the database of c. With mustExist, a SQLite file that is
 // not there is an error (listing or revoking never creates a database).
 func openTokenDB(ctx context.Context, c config.Serve, mustExist bool) (*db.DB, error) {
-	if c.DatabaseURL == "" {
-		if mustExist {
-			p := c.DatabaseDSN()
-			if _, err := os.Stat(p); err != nil {
-				return nil, fmt.Errorf("no database at %s: give the receiver's --data folder or --database-url", p)
-			}
-		} else if err := os.MkdirAll(c.Data, 0o750); err != nil {
-			return nil, fmt.Errorf("data folder: %w", err)
+	if mustExist && c.DatabaseURL == "" {
+		if _, err := os.Stat(c.DatabaseDSN()); err != nil {
+			return nil, fmt.Errorf("no database at %s: give the receiver's --data folder or --database-url", c.DatabaseDSN())
 		}
 	}
-	d, err := db.Open(ctx, c.DatabaseDSN(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	return d, nil
+	return openDatabase(ctx, c)
 }
 
 // tokenCreate: token create --scope read|write [--name N] [--device ID]
