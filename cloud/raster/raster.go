@@ -127,11 +127,36 @@ func Inspect(ctx context.Context, path string) (Info, error) {
 	if f, err := os.Open(path); err == nil {
 		var h [4]byte
 		if _, err := f.Read(h[:]); err == nil {
-			in.BigTIFF = string(h[:]) == "II+\x00" || string(h[:]) == "MM\x00+"
+			in.BigTIFF = IsBigTIFF(h[:])
 		}
 		f.Close()
 	}
 	return in, nil
+}
+
+// IsTIFF reports whether header, the first bytes of a file, starts like a
+// TIFF or a BigTIFF (either byte order).
+func IsTIFF(header []byte) bool {
+	if len(header) < 4 {
+		return false
+	}
+	switch string(header[:4]) {
+	case "II*\x00", "MM\x00*":
+		return true
+	}
+	return IsBigTIFF(header)
+}
+
+// IsBigTIFF reports whether header starts like a BigTIFF.
+func IsBigTIFF(header []byte) bool {
+	if len(header) < 4 {
+		return false
+	}
+	switch string(header[:4]) {
+	case "II+\x00", "MM\x00+":
+		return true
+	}
+	return false
 }
 
 // ReadWindow reads the source window src of the raster (in its pixels)

@@ -132,3 +132,25 @@ func near(a, b [6]float64) bool {
 	}
 	return true
 }
+
+func TestIsTIFF(t *testing.T) {
+	for _, tc := range []struct {
+		header    string
+		tiff, big bool
+	}{
+		{"II*\x00\x08", true, false},
+		{"MM\x00*", true, false},
+		{"II+\x00", true, true},
+		{"MM\x00+", true, true},
+		{"II*", false, false},
+		{"\x89PNG", false, false},
+		{"", false, false},
+	} {
+		if got := IsTIFF([]byte(tc.header)); got != tc.tiff {
+			t.Errorf("IsTIFF(%q) = %v, want %v", tc.header, got, tc.tiff)
+		}
+		if got := IsBigTIFF([]byte(tc.header)); got != tc.big {
+			t.Errorf("IsBigTIFF(%q) = %v, want %v", tc.header, got, tc.big)
+		}
+	}
+}

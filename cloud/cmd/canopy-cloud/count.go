@@ -300,11 +300,7 @@ func isTIFFFile(path string) bool {
 	if _, err := io.ReadFull(f, h[:]); err != nil {
 		return false
 	}
-	switch string(h[:]) {
-	case "II*\x00", "MM\x00*", "II+\x00", "MM\x00+":
-		return true
-	}
-	return false
+	return raster.IsTIFF(h[:])
 }
 
 func writePNG(path string, img image.Image) error {
