@@ -28,11 +28,9 @@ func UnionArea(polys [][]LonLat) float64 {
 		if len(p) < 3 {
 			continue
 		}
-		r := make([][2]float64, len(p))
-		for i, q := range p {
-			x, y := pl.ToXY(q)
-			r[i] = [2]float64{x, y}
-			minX, minY, maxX, maxY = math.Min(minX, x), math.Min(minY, y), math.Max(maxX, x), math.Max(maxY, y)
+		r := pl.ring(p)
+		for _, q := range r {
+			minX, minY, maxX, maxY = math.Min(minX, q[0]), math.Min(minY, q[1]), math.Max(maxX, q[0]), math.Max(maxY, q[1])
 		}
 		rings = append(rings, r)
 	}
@@ -73,14 +71,23 @@ func PolygonArea(ring []LonLat) float64 {
 	if len(ring) < 3 {
 		return 0
 	}
-	pl := NewPlane(ring[0])
+	r := NewPlane(ring[0]).ring(ring)
 	var s float64
-	for i := range ring {
-		x0, y0 := pl.ToXY(ring[i])
-		x1, y1 := pl.ToXY(ring[(i+1)%len(ring)])
-		s += x0*y1 - x1*y0
+	for i, q := range r {
+		n := r[(i+1)%len(r)]
+		s += q[0]*n[1] - n[0]*q[1]
 	}
 	return math.Abs(s) / 2
+}
+
+// ring is each position of r on the plane, [x, y] in metres.
+func (pl Plane) ring(r []LonLat) [][2]float64 {
+	out := make([][2]float64, len(r))
+	for i, q := range r {
+		x, y := pl.ToXY(q)
+		out[i] = [2]float64{x, y}
+	}
+	return out
 }
 
 // inRing is the even-odd rule for point (x, y).
@@ -102,11 +109,6 @@ func Contains(ring []LonLat, p LonLat) bool {
 		return false
 	}
 	pl := NewPlane(ring[0])
-	r := make([][2]float64, len(ring))
-	for i, q := range ring {
-		x, y := pl.ToXY(q)
-		r[i] = [2]float64{x, y}
-	}
 	x, y := pl.ToXY(p)
-	return inRing(r, x, y)
+	return inRing(pl.ring(ring), x, y)
 }
