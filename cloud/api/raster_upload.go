@@ -64,7 +64,7 @@ func (s *Server) uploadLimit() int64 {
 func (sp spool) read(p io.Reader) (data []byte, file, sum string, err error) {
 	br := bufio.NewReader(p)
 	head, _ := br.Peek(4)
-	if !sp.on || !isTIFFHeader(head) {
+	if !sp.on || !raster.IsTIFF(head) {
 		r := io.Reader(br)
 		if sp.maxMem > 0 {
 			r = io.LimitReader(br, sp.maxMem+1)
@@ -95,17 +95,6 @@ func (sp spool) read(p io.Reader) (data []byte, file, sum string, err error) {
 }
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
-
-func isTIFFHeader(b []byte) bool {
-	if len(b) < 4 {
-		return false
-	}
-	switch string(b[:4]) {
-	case "II*\x00", "MM\x00*", "II+\x00", "MM\x00+":
-		return true
-	}
-	return false
-}
 
 // rasterFile checks a TIFF upload spooled to u.File with GDAL (size,
 // 8-bit bands, georeferencing), records on m its size, pixel size and
