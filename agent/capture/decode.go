@@ -62,13 +62,6 @@ func (d *decoder) decode(b []byte) (out decoded, err error) {
 	return decoded{img: img, src: img.Rect.Size(), jpeg: isJPEG}, nil
 }
 
-// release returns a frame buffer to the pool.
-func (d *decoder) release(img *image.RGBA) {
-	if d.pool != nil {
-		d.pool.Put(img)
-	}
-}
-
 func inRange(sz image.Point) bool {
 	return sz.X > 0 && sz.Y > 0 && int64(sz.X)*int64(sz.Y) <= MaxPixels
 }

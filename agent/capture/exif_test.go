@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"path/filepath"
 	"testing"
+
+	"github.com/canopy-forest/canopy/internal/photo"
 )
 
 // exifJPEG returns a JPEG of img size 16x16 with an EXIF block holding
@@ -82,6 +84,6 @@ func FuzzDecodeImage(f *testing.F) {
 		if err == nil && img == nil {
 			t.Fatal("nil image without an error")
 		}
-		readEXIF(b) // must not panic
+		photo.Read(b) // must not panic
 	})
 }

@@ -16,6 +16,7 @@ import (
 
 	_ "golang.org/x/image/tiff"
 
+	"github.com/canopy-forest/canopy/internal/photo"
 	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
@@ -175,19 +176,16 @@ func readImage(path string, d *decoder) (Frame, error) {
 		fr.Encoded = b
 	}
 	if d.pool != nil {
-		fr.release = d.release
+		fr.release = d.pool.Put
 	}
 	if fi, err := os.Stat(path); err == nil {
 		fr.Time = fi.ModTime()
 	}
-	x := readEXIF(b)
-	if x.ok {
-		if !x.time.IsZero() {
-			fr.Time, fr.Clock = x.time, ClockEXIF
-		}
-		fr.GPS = x.gps
+	m := photo.Read(b)
+	if !m.Time.IsZero() {
+		fr.Time, fr.Clock = m.Time, ClockEXIF
 	}
-	fr.Photo = x.photo
+	fr.GPS, fr.Photo = m.GPS, &m
 	return fr, nil
 }
 
