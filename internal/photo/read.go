@@ -83,10 +83,14 @@ func Read(b []byte) (m Meta) {
 		}
 	}
 	if block != nil {
-		m.readEXIF(block, isTIFF)
-	}
-	if isTIFF && tiffSafe(b) {
-		xmp = m.readGeoTIFF(b)
+		if tiffSafe(block) {
+			m.readEXIF(block, isTIFF)
+			if isTIFF { // block is b
+				xmp = m.readGeoTIFF(b)
+			}
+		} else {
+			m.Problems = append(m.Problems, "corrupt EXIF block: offsets or counts out of range")
+		}
 	}
 	if xmp != nil {
 		if err := m.readXMP(xmp); err != nil {
@@ -96,11 +100,8 @@ func Read(b []byte) (m Meta) {
 	return m
 }
 
+// readEXIF reads the EXIF of block, which passed tiffSafe.
 func (m *Meta) readEXIF(block []byte, isTIFF bool) {
-	if !tiffSafe(block) {
-		m.Problems = append(m.Problems, "corrupt EXIF block: offsets or counts out of range")
-		return
-	}
 	x, err := exif.Decode(bytes.NewReader(block))
 	if err != nil || x == nil {
 		if !isTIFF { // a plain TIFF has no EXIF IFD: not a problem
