@@ -54,33 +54,24 @@ func (m *Meta) readGeoTIFF(b []byte) (xmp []byte) {
 }
 
 func tagFloats(d *tiff.Dir, id uint16) []float64 {
-	for _, tg := range d.Tags {
-		if tg.Id != id || tg.Format() != tiff.FloatVal {
-			continue
-		}
-		n := int(min(tg.Count, 1<<16))
-		out := make([]float64, 0, n)
-		for i := range n {
-			v, err := tg.Float(i)
-			if err != nil {
-				return nil
-			}
-			out = append(out, v)
-		}
-		return out
-	}
-	return nil
+	return tagValues(d, id, tiff.FloatVal, (*tiff.Tag).Float)
 }
 
 func tagInts(d *tiff.Dir, id uint16) []int {
+	return tagValues(d, id, tiff.IntVal, (*tiff.Tag).Int)
+}
+
+// tagValues reads with get the values (at most 65536) of d's first tag id
+// in format f; nil when there is no such tag or a value is unreadable.
+func tagValues[T any](d *tiff.Dir, id uint16, f tiff.Format, get func(*tiff.Tag, int) (T, error)) []T {
 	for _, tg := range d.Tags {
-		if tg.Id != id || tg.Format() != tiff.IntVal {
+		if tg.Id != id || tg.Format() != f {
 			continue
 		}
 		n := int(min(tg.Count, 1<<16))
-		out := make([]int, 0, n)
+		out := make([]T, 0, n)
 		for i := range n {
-			v, err := tg.Int(i)
+			v, err := get(tg, i)
 			if err != nil {
 				return nil
 			}
