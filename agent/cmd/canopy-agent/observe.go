@@ -49,9 +49,7 @@ func metricsRunners(cfg config.Config, a *agent.Agent, sp syncParts, log *slog.L
 			s := a.Stats()
 			return metrics.Pipeline{FramesRead: s.FramesRead, Kept: s.Selected, Skipped: s.Skipped, ItemsPut: s.ItemsPut}
 		},
-		// Items the full outbox refused: the agent counts them under the
-		// skip reason "outbox_full" (agent.SkipSinkFull).
-		Refused: func() int64 { return a.Stats().Skipped["outbox_full"] },
+		Refused: func() int64 { return a.Stats().Refused },
 	}
 	if sp.outbox != nil {
 		ob := sp.outbox
