@@ -103,12 +103,8 @@ package() {
 	# libopencv_videoio is opened with dlopen beside libopencv_core when a
 	# video source is opened (internal/cvvideo): not NEEDED, still needed.
 	local videoio
-	if videoio=$(grep -l -E "/$TRIPLET/libopencv_videoio\.so\.[0-9.]+\$" "$SYSROOT"/.pkgs/*.list | head -1); then
-		videoio=$(basename "$videoio" .list)
-		local vv
-		vv=$(cat "$SYSROOT/.pkgs/$videoio.version")
-		vv=${vv#*:}
-		depends+=", $videoio (>= ${vv%-*})"
+	if videoio=$(sysroot_dep 'libopencv_videoio\.so\.[0-9.]+'); then
+		depends+=", $videoio"
 	fi
 	size=$(du -sk --exclude=DEBIAN "$deb" | cut -f1)
 	sed -e "s|@VERSION@|$DEB_VERSION|" -e "s|@DEPENDS@|$depends|" -e "s|@SIZE@|$size|" \

@@ -33,7 +33,7 @@ go_ldflags() {
 # arm64 (on an amd64 machine) from the sysroot's file lists (lib-arm64.sh);
 # for the machine's own architecture from its dpkg database, in one query.
 deb_depends() {
-	local arch=$1 readelf=readelf cross="" so sos pkg ver list map="" multiarch deps=()
+	local arch=$1 readelf=readelf cross="" so sos pkg dep map="" multiarch deps=()
 	shift
 	if [[ $arch == arm64 && $(dpkg --print-architecture) != arm64 ]]; then
 		cross=1
@@ -46,20 +46,32 @@ deb_depends() {
 	fi
 	for so in $sos; do
 		if [[ -n $cross ]]; then
-			list=$(grep -l -E "/$TRIPLET/$(sed 's/[.+]/\\&/g' <<<"$so")\$" "$SYSROOT"/.pkgs/*.list | head -1) ||
+			dep=$(sysroot_dep "$(sed 's/[.+]/\\&/g' <<<"$so")") ||
 				die "no $arch package ships $so (NEEDED by $*)"
-			pkg=$(basename "$list" .list)
-			ver=$(cat "$SYSROOT/.pkgs/$pkg.version")
 		else
 			pkg=$(grep -E "^[^ ]+: /.*/$multiarch/$(sed 's/[.+]/\\&/g' <<<"$so")\$" <<<"$map" | head -1 | cut -d: -f1)
 			[[ -n $pkg ]] || die "no $arch package ships $so (NEEDED by $*)"
-			ver=$(dpkg-query -W -f '${Version}' "$pkg:$arch" 2>/dev/null || dpkg-query -W -f '${Version}' "$pkg")
+			dep=$(deb_dep "$pkg" "$(dpkg-query -W -f '${Version}' "$pkg:$arch" 2>/dev/null || dpkg-query -W -f '${Version}' "$pkg")")
 		fi
-		ver=${ver#*:} # epoch
-		ver=${ver%-*} # Debian revision: any rebuild of the same upstream will do
-		deps+=("$pkg (>= $ver)")
+		deps+=("$dep")
 	done
 	printf '%s\n' "${deps[@]}" | sort -u | paste -sd, | sed 's/,/, /g'
+}
+
+# sysroot_dep REGEX prints deb_dep of the arm64 sysroot's package
+# (lib-arm64.sh) that ships a file /$TRIPLET/REGEX, or fails when none does.
+sysroot_dep() {
+	local list pkg
+	list=$(grep -l -E "/$TRIPLET/$1\$" "$SYSROOT"/.pkgs/*.list | head -1) || return 1
+	pkg=$(basename "$list" .list)
+	deb_dep "$pkg" "$(cat "$SYSROOT/.pkgs/$pkg.version")"
+}
+
+# deb_dep PKG VERSION prints "PKG (>= UPSTREAM)", VERSION without its epoch
+# and Debian revision: any rebuild of the same upstream will do.
+deb_dep() {
+	local ver=${2#*:}
+	echo "$1 (>= ${ver%-*})"
 }
 
 # deb_build STAGE OUT writes the package in STAGE (with DEBIAN/) to OUT,
