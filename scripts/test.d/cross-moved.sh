@@ -12,7 +12,6 @@ source scripts/lib.sh
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail() { log "FAIL: $*"; exit 1; }
 
 for format in relative legacy; do
 	old=$tmp/$format/old new=$tmp/$format/moved/elsewhere
