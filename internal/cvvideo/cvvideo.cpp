@@ -112,7 +112,23 @@ cvv_capture *make(char *err, size_t errlen) {
 	return c;
 }
 
-cvv_capture *opened(cvv_capture *c, bool ok, char *err, size_t errlen) {
+// open_capture makes a capture and opens src (a device index, or a file,
+// URL or pipeline name) with api; NULL with a message in err when it is not
+// opened.
+template <typename Source>
+cvv_capture *open_capture(const Source &src, int api, char *err, size_t errlen) {
+	cvv_capture *c = make(err, errlen);
+	if (c == nullptr) {
+		return nullptr;
+	}
+	bool ok = false;
+	try {
+		ok = c->cap->open(src, api);
+	} catch (const std::exception &e) {
+		set_err(err, errlen, e.what());
+		cvv_close(c);
+		return nullptr;
+	}
 	if (ok && c->cap->isOpened()) {
 		return c;
 	}
@@ -133,35 +149,11 @@ const char *cvv_version(void) {
 }
 
 cvv_capture *cvv_open_index(int index, int api, char *err, size_t errlen) {
-	cvv_capture *c = make(err, errlen);
-	if (c == nullptr) {
-		return nullptr;
-	}
-	bool ok = false;
-	try {
-		ok = c->cap->open(index, api);
-	} catch (const std::exception &e) {
-		set_err(err, errlen, e.what());
-		cvv_close(c);
-		return nullptr;
-	}
-	return opened(c, ok, err, errlen);
+	return open_capture(index, api, err, errlen);
 }
 
 cvv_capture *cvv_open_name(const char *name, int api, char *err, size_t errlen) {
-	cvv_capture *c = make(err, errlen);
-	if (c == nullptr) {
-		return nullptr;
-	}
-	bool ok = false;
-	try {
-		ok = c->cap->open(std::string(name), api);
-	} catch (const std::exception &e) {
-		set_err(err, errlen, e.what());
-		cvv_close(c);
-		return nullptr;
-	}
-	return opened(c, ok, err, errlen);
+	return open_capture(std::string(name), api, err, errlen);
 }
 
 int cvv_set(cvv_capture *c, int prop, double value) {
