@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,17 +111,24 @@ type configFile struct {
 }
 
 // readFiles reads the config file at path ("": none) and then the *.yaml
-// files of its DropInDir, if there is one, in name order (Glob sorts).
+// files of its DropInDir, if there is one, in name order.
 func readFiles(path string) ([]configFile, error) {
 	if path == "" {
 		return nil, nil
 	}
-	paths, err := filepath.Glob(filepath.Join(DropInDir(path), "*.yaml"))
-	if err != nil {
+	paths := []string{path}
+	dir := DropInDir(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("config drop-ins: %w", err)
 	}
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".yaml") {
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
+	}
 	var files []configFile
-	for _, p := range append([]string{path}, paths...) {
+	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("read config: %w", err)

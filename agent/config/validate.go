@@ -183,4 +183,3 @@ func (c Config) SelectionPolicy() selection.Policy {
 		DuplicateDistance: c.Select.DuplicateDistance,
 	}
 }
-
