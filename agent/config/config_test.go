@@ -344,3 +344,32 @@ func TestProfileMemoryAndMetrics(t *testing.T) {
 		t.Fatalf("file and flags: got limit %d, memory %q, metrics %q", c.GoMemoryLimitMiB, c.Segmenter.Memory, c.Metrics.Listen)
 	}
 }
+
+// TestPackagedConfig: the .deb's /etc/canopy/agent.yaml (boards/deb) is
+// refused as shipped, for want of the cloud's key, and loads once a
+// fragment like the one canopy-cloud device add --out writes lies in
+// agent.d beside it. (scripts/test.d/package.sh does the same with the
+// installed package.)
+func TestPackagedConfig(t *testing.T) {
+	b, err := os.ReadFile("../../boards/deb/agent.yaml.in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.yaml")
+	body := strings.Replace(string(b), "@MODEL_LINE@", `  model: ""`, 1)
+	if err := os.WriteFile(path, []byte(body), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(Sources{Path: path, Detect: noBoard, Getenv: env(nil)}); !errors.Is(err, ErrNoCloudKey) {
+		t.Fatalf("packaged config: %v, want ErrNoCloudKey", err)
+	}
+	os.Mkdir(filepath.Join(dir, "agent.d"), 0o755)
+	frag := "device: pi-1\nsync:\n  broker: ssl://mq.example.org:8883\n  cloud_key: " + testCloudKey + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "agent.d", "pi-1.yaml"), []byte(frag), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, _, err := Load(Sources{Path: path, Detect: noBoard, Getenv: env(nil)}); err != nil || c.Sync.Broker != "ssl://mq.example.org:8883" {
+		t.Fatalf("packaged config with the fragment: %v, broker %q", err, c.Sync.Broker)
+	}
+}
