@@ -299,13 +299,12 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		g.Go("compat_amqp", func() error { return am.Run(runCtx) }, stopAll)
 	}
 	g.Go("workers", func() error { return runWorkers(runCtx, s, c.Workers) }, stopAll)
-	if httpCert != nil {
-		// Caught from here on: SIGHUP no longer ends the process.
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		g.Go("tls_reload", func() error { return reloadOn(runCtx, hup, httpCert, log) }, stopAll)
-	}
+	// SIGHUP (systemctl reload) reads the HTTP certificate again; it never
+	// ends the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	g.Go("reload", func() error { return reloadOn(runCtx, hup, httpCert, log) }, stopAll)
 	g.Go("http", func() error { return s.API.Run(runCtx, httpLn) }, stopAll)
 	if metricsLn != nil {
 		g.Go("metrics", func() error { return s.API.RunMetrics(runCtx, metricsLn) }, stopAll)
@@ -370,8 +369,8 @@ func splitTopics(s string) []string {
 	return out
 }
 
-// reloadOn reads the HTTP certificate again on every signal from hup
-// (SIGHUP) until ctx ends; a failed reload is logged and the old
+// reloadOn reads the HTTP certificate (nil: none) again on every signal
+// from hup (SIGHUP) until ctx ends; a failed reload is logged and the old
 // certificate stays.
 func reloadOn(ctx context.Context, hup <-chan os.Signal, cert *api.Certificate, log *slog.Logger) error {
 	for {
@@ -379,6 +378,10 @@ func reloadOn(ctx context.Context, hup <-chan os.Signal, cert *api.Certificate, 
 		case <-ctx.Done():
 			return nil
 		case <-hup:
+			if cert == nil {
+				log.Info("SIGHUP: nothing to reload (no --http-tls-cert)")
+				continue
+			}
 			if err := cert.Reload(); err != nil {
 				log.Error("SIGHUP: HTTP certificate not reloaded; the old one is served", "err", err)
 				continue
