@@ -125,6 +125,21 @@ notify_listen() {
 	fail "notify socket $1 did not appear"
 }
 
+# read_unit UNIT UPPER reads the installed unit file UNIT: UNIT_IDS is
+# "uid:gid" of its User and Group (chroot --userspec takes numbers: the
+# names live in the installed copy's /etc/passwd and /etc/group under
+# UPPER), UNIT_EXEC its ExecStart and UNIT_ENV its Environment= lines
+# (arrays).
+read_unit() {
+	local u g
+	u=$(awk -F: -v u="$(sed -n 's/^User=//p' "$1")" '$1 == u {print $3}' "$2/etc/passwd")
+	g=$(awk -F: -v g="$(sed -n 's/^Group=//p' "$1")" '$1 == g {print $3}' "$2/etc/group")
+	[[ -n $u && -n $g ]] || fail "the User and Group of $1 are not in the installed system"
+	UNIT_IDS=$u:$g
+	read -r -a UNIT_EXEC <<<"$(sed -n 's/^ExecStart=//p' "$1")"
+	mapfile -t UNIT_ENV < <(sed -n 's/^Environment=//p' "$1")
+}
+
 # wait_for FILE PATTERN SECONDS
 wait_for() {
 	local i
@@ -221,20 +236,15 @@ if can_mount && command -v chroot >/dev/null; then
 	# serve as the unit runs it.
 	unit=$tmp/installed.service
 	in_copy chroot "$ov/root" cat /lib/systemd/system/canopy-cloud.service >"$unit"
-	# chroot --userspec takes numbers: the names live in the copy's /etc/passwd.
-	user=$(awk -F: -v u="$(sed -n 's/^User=//p' "$unit")" '$1 == u {print $3}' "$ov/upper/etc/passwd")
-	group=$(awk -F: -v g="$(sed -n 's/^Group=//p' "$unit")" '$1 == g {print $3}' "$ov/upper/etc/group")
-	[[ -n $user && -n $group ]] || fail "the unit's User and Group are not in the installed system"
-	read -r -a exec_start <<<"$(sed -n 's/^ExecStart=//p' "$unit")"
-	mapfile -t unit_env < <(sed -n 's/^Environment=//p' "$unit")
+	read_unit "$unit" "$ov/upper"
 	http=127.0.0.1:$(free_port)
 	mqtt=127.0.0.1:$(free_port)
 	notify_listen "$tmp/share/notify.sock" "$tmp/notify"
-	in_copy chroot --userspec="$user:$group" "$ov/root" /usr/bin/canopy-cloud token create --scope write --name package-test \
+	in_copy chroot --userspec="$UNIT_IDS" "$ov/root" /usr/bin/canopy-cloud token create --scope write --name package-test \
 		--data /var/lib/canopy-cloud >"$tmp/token" 2>"$tmp/token.err" || fail "token create: $(cat "$tmp/token.err")"
 	token=$(tail -1 "$tmp/token")
-	in_root_bg "$ov" "$ov/root" "$tmp/share" chroot --userspec="$user:$group" "$ov/root" env -i "${unit_env[@]}" \
-		NOTIFY_SOCKET=/run/canopy-test/notify.sock "${exec_start[@]}" --http "$http" --mqtt-listen "$mqtt" >"$tmp/serve.log" 2>&1
+	in_root_bg "$ov" "$ov/root" "$tmp/share" chroot --userspec="$UNIT_IDS" "$ov/root" env -i "${UNIT_ENV[@]}" \
+		NOTIFY_SOCKET=/run/canopy-test/notify.sock "${UNIT_EXEC[@]}" --http "$http" --mqtt-listen "$mqtt" >"$tmp/serve.log" 2>&1
 	serve_pid=$BG_PID
 	wait_for "$tmp/notify" 'READY=1' 60 || fail "no READY=1 from serve: $(tail -20 "$tmp/serve.log")"
 	curl -fsS "http://$http/readyz" >/dev/null || fail "/readyz after READY=1: $(curl -sS "http://$http/readyz")"
@@ -276,16 +286,12 @@ if can_mount && command -v chroot >/dev/null; then
 	# The agent as the unit runs it: its User, Group, Environment and ExecStart.
 	unit=$tmp/agent.service
 	in_agent chroot "$ova/root" cat /lib/systemd/system/canopy-agent.service >"$unit"
-	auser=$(awk -F: -v u="$(sed -n 's/^User=//p' "$unit")" '$1 == u {print $3}' "$ova/upper/etc/passwd")
-	agroup=$(awk -F: -v g="$(sed -n 's/^Group=//p' "$unit")" '$1 == g {print $3}' "$ova/upper/etc/group")
-	[[ -n $auser && -n $agroup ]] || fail "the agent unit's User and Group are not in the installed system"
-	read -r -a agent_exec <<<"$(sed -n 's/^ExecStart=//p' "$unit")"
-	mapfile -t agent_env < <(sed -n 's/^Environment=//p' "$unit")
+	read_unit "$unit" "$ova/upper"
 	# run_agent SECONDS FLAGS...: the unit's command with FLAGS added.
 	run_agent() {
 		local limit=$1
 		shift
-		in_agent chroot --userspec="$auser:$agroup" "$ova/root" timeout "$limit" env -i "${agent_env[@]}" "${agent_exec[@]}" "$@"
+		in_agent chroot --userspec="$UNIT_IDS" "$ova/root" timeout "$limit" env -i "${UNIT_ENV[@]}" "${UNIT_EXEC[@]}" "$@"
 	}
 	if run_agent 60 --once >"$tmp/agent-refused.log" 2>&1; then
 		fail "the agent started with the packaged config: $(tail -20 "$tmp/agent-refused.log")"
