@@ -25,8 +25,6 @@ mode=${1:-all}
 OUT=bin/linux-arm64
 ORT_LIB=$ORT_LIB_ARM64
 TAGS=${TAGS:-opencv,onnx}
-# The models the agent uses (the crown detector is the cloud's).
-MODELS='models/treecover-seg*'
 
 build() {
 	arm64_env
@@ -39,16 +37,9 @@ build() {
 }
 
 # ---- package ---------------------------------------------------------------
-# agent_config writes /etc/canopy/agent.yaml for models installed in $1.
-agent_config() {
-	local line='  model: ""   # no model shipped: the classical segmenter'
-	if [[ -f models/treecover-seg.onnx ]]; then line="  model: $1/treecover-seg.onnx"; fi
-	sed "s|@MODEL_LINE@|$line|" boards/deb/agent.yaml.in
-}
-
 package() {
 	deb_version
-	local name=canopy-agent_${DEB_VERSION}_linux_arm64 tar deb
+	local name=canopy-agent_${DEB_VERSION}_linux_arm64 tar
 	STAGE=$(mktemp -d)
 	trap 'rm -rf "$STAGE"' EXIT
 	local stage=$STAGE
@@ -60,8 +51,8 @@ package() {
 	mkdir -p "$tar/bin" "$tar/lib" "$tar/share/models" "$tar/share/boards" "$tar/etc" "$tar/systemd"
 	install -m 0755 "$OUT/canopy-agent" "$tar/bin/"
 	install -m 0644 "$ORT_LIB" "$tar/lib/"
-	if compgen -G "$MODELS.onnx" >/dev/null; then install -m 0644 $MODELS.onnx "$tar/share/models/"; fi
-	if compgen -G "$MODELS.md" >/dev/null; then install -m 0644 $MODELS.md "$tar/share/models/"; fi
+	if compgen -G "$AGENT_MODELS.onnx" >/dev/null; then install -m 0644 $AGENT_MODELS.onnx "$tar/share/models/"; fi
+	if compgen -G "$AGENT_MODELS.md" >/dev/null; then install -m 0644 $AGENT_MODELS.md "$tar/share/models/"; fi
 	install -m 0644 boards/profiles/*.yaml "$tar/share/boards/"
 	agent_config /opt/canopy/share/models >"$tar/etc/agent.yaml"
 	if [[ -f agent/canopy-agent.example.yaml ]]; then install -m 0644 agent/canopy-agent.example.yaml "$tar/etc/agent.example.yaml"; fi
@@ -77,41 +68,8 @@ package() {
 	if [[ -f docs/deploy.md ]]; then install -m 0644 docs/deploy.md "$tar/"; fi
 	tar -C "$stage" --owner=0 --group=0 --sort=name -czf "dist/$name.tar.gz" "$name"
 
-	# Debian package.
-	deb=$stage/deb
-	mkdir -p "$deb/DEBIAN" "$deb/usr/bin" "$deb/usr/lib/canopy" "$deb/usr/share/canopy/models" \
-		"$deb/usr/share/canopy/boards" "$deb/usr/share/canopy/systemd" "$deb/etc/canopy" \
-		"$deb/lib/systemd/system" "$deb/usr/share/doc/canopy-agent"
-	install -m 0755 "$OUT/canopy-agent" "$deb/usr/bin/"
-	install -m 0644 "$ORT_LIB" "$deb/usr/lib/canopy/"
-	if compgen -G "$MODELS.onnx" >/dev/null; then install -m 0644 $MODELS.onnx "$deb/usr/share/canopy/models/"; fi
-	if compgen -G "$MODELS.md" >/dev/null; then install -m 0644 $MODELS.md "$deb/usr/share/canopy/models/"; fi
-	install -m 0644 boards/profiles/*.yaml "$deb/usr/share/canopy/boards/"
-	install -m 0644 boards/systemd/canopy-agent.service "$deb/lib/systemd/system/"
-	install -m 0644 boards/systemd/jetson.conf "$deb/usr/share/canopy/systemd/"
-	agent_config /usr/share/canopy/models >"$deb/etc/canopy/agent.yaml"
-	if [[ -f agent/canopy-agent.example.yaml ]]; then
-		install -m 0644 agent/canopy-agent.example.yaml "$deb/usr/share/doc/canopy-agent/agent.example.yaml"
-	fi
-	chmod 0640 "$deb/etc/canopy/agent.yaml"
-	if [[ -f docs/deploy.md ]]; then install -m 0644 docs/deploy.md "$deb/usr/share/doc/canopy-agent/"; fi
-	install -m 0644 boards/deb/copyright "$deb/usr/share/doc/canopy-agent/"
-	install -m 0644 boards/deb/conffiles "$deb/DEBIAN/"
-	install -m 0755 boards/deb/postinst boards/deb/prerm boards/deb/postrm "$deb/DEBIAN/"
-	local depends size
-	depends=$(deb_depends arm64 "$OUT/canopy-agent" "$ORT_LIB")
-	# libopencv_videoio is opened with dlopen beside libopencv_core when a
-	# video source is opened (internal/cvvideo): not NEEDED, still needed.
-	local videoio
-	if videoio=$(sysroot_dep 'libopencv_videoio\.so\.[0-9.]+'); then
-		depends+=", $videoio"
-	fi
-	size=$(du -sk --exclude=DEBIAN "$deb" | cut -f1)
-	sed -e "s|@VERSION@|$DEB_VERSION|" -e "s|@DEPENDS@|$depends|" -e "s|@SIZE@|$size|" \
-		boards/deb/control.in >"$deb/DEBIAN/control"
-	deb_build "$deb" "dist/canopy-agent_${DEB_VERSION}_arm64.deb"
+	agent_deb arm64 "$OUT/canopy-agent" "$ORT_LIB" "dist/canopy-agent_${DEB_VERSION}_arm64.deb"
 	log "packaged dist/$name.tar.gz and dist/canopy-agent_${DEB_VERSION}_arm64.deb"
-	log "Depends: $depends"
 }
 
 case "$mode" in

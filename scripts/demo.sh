@@ -72,13 +72,13 @@ stop_cloud() {
 trap stop_cloud EXIT
 
 # --- The device's identity: registered with the cloud, which prints its
-# MQTT password (shown once) and the cloud's public key for signed receipts.
-"$bin/canopy-cloud" device add demo-1 --data "$data/cloud" >"$data/demo-1.json" 2>/dev/null ||
-	die "canopy-cloud device add failed"
-cred() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$data/demo-1.json" "$1"; }
-export CANOPY_MQTT_USERNAME CANOPY_MQTT_PASSWORD
-CANOPY_MQTT_USERNAME=$(cred username) CANOPY_MQTT_PASSWORD=$(cred password)
-cloud_key=$(cred cloud_key)
+# MQTT password (shown once) and the cloud's public key for signed receipts,
+# and writes what the board needs as a board would get it (device add
+# --out): $data/agent.d/demo-1.yaml (device, broker, username, password
+# file, cloud key), read by the agent after $data/agent.yaml.
+"$bin/canopy-cloud" device add demo-1 --data "$data/cloud" --broker "$mqtt" --out "$data" --board-dir "$data" \
+	>"$data/demo-1.json" 2>/dev/null || die "canopy-cloud device add failed"
+cloud_key=$(cat "$data/cloud.key")
 
 # --- The cloud, on embedded defaults.
 "$bin/canopy-cloud" serve --auth=off --data "$data/cloud" --http "$http" --mqtt-listen "127.0.0.1:$mqtt_port" \
@@ -101,8 +101,7 @@ select:
 YAML
 log "canopy-agent run --once over $source_dir ($frames frames)"
 if ! "$bin/canopy-agent" run --once --config "$data/agent.yaml" --source "$source_dir" \
-	--data "$data/agent" --broker "$mqtt" --device demo-1 --scan-id demo-scan --cloud-key "$cloud_key" \
-	>"$data/agent.log" 2>&1; then
+	--data "$data/agent" --scan-id demo-scan >"$data/agent.log" 2>&1; then
 	tail -20 "$data/agent.log" >&2
 	die "canopy-agent failed (log: $data/agent.log)"
 fi
@@ -140,7 +139,7 @@ Canopy demo
   cloud HTTP         http://$http   (stopped now; look again: bin/canopy-cloud serve --auth=off --data $data/cloud --mqtt-listen 127.0.0.1:18830)
   cloud data         $data/cloud    (blobs/raw/..., canopy.db)
   agent data         $data/agent    (outbox.db, state)
-  device identity    demo-1 (canopy-cloud device add; credentials in $data/demo-1.json), receipts signed by $cloud_key
+  device identity    demo-1 (canopy-cloud device add --out: $data/agent.d/demo-1.yaml, $data/demo-1.password), receipts signed by $cloud_key
   logs               $data/cloud.log, $data/agent.log
   try                curl -s 'http://127.0.0.1:8080/v1/images?device=demo-1&limit=5'
                      curl -s http://127.0.0.1:8080/v1/images/$first

@@ -80,3 +80,68 @@ deb_dep() {
 deb_build() {
 	dpkg-deb --root-owner-group "-Z${DEB_COMPRESSION:-xz}" --build "$1" "$2" >/dev/null
 }
+
+# The models the agent ships (the crown detector is the cloud's).
+AGENT_MODELS='models/treecover-seg*'
+
+# agent_config writes /etc/canopy/agent.yaml for models installed in $1.
+agent_config() {
+	local line='  model: ""   # no model shipped: the classical segmenter'
+	if [[ -f models/treecover-seg.onnx ]]; then line="  model: $1/treecover-seg.onnx"; fi
+	sed "s|@MODEL_LINE@|$line|" boards/deb/agent.yaml.in
+}
+
+# agent_deb ARCH BINARY ORT_LIB OUT packages the agent BINARY (built for
+# ARCH) with ONNX Runtime ORT_LIB, the models, the board profiles, the
+# hardened unit and /etc/canopy/agent.yaml as the Debian package OUT.
+# cross.sh packages the arm64 build, package.sh the amd64 one (make build's).
+agent_deb() {
+	local arch=$1 bin=$2 ort=$3 out=$4 deb depends size videoio
+	deb=$(mktemp -d)
+	mkdir -p "$deb/DEBIAN" "$deb/usr/bin" "$deb/usr/lib/canopy" "$deb/usr/share/canopy/models" \
+		"$deb/usr/share/canopy/boards" "$deb/usr/share/canopy/systemd" "$deb/etc/canopy" \
+		"$deb/lib/systemd/system" "$deb/usr/share/doc/canopy-agent"
+	install -m 0755 "$bin" "$deb/usr/bin/canopy-agent"
+	install -m 0644 "$ort" "$deb/usr/lib/canopy/"
+	if compgen -G "$AGENT_MODELS.onnx" >/dev/null; then install -m 0644 $AGENT_MODELS.onnx "$deb/usr/share/canopy/models/"; fi
+	if compgen -G "$AGENT_MODELS.md" >/dev/null; then install -m 0644 $AGENT_MODELS.md "$deb/usr/share/canopy/models/"; fi
+	install -m 0644 boards/profiles/*.yaml "$deb/usr/share/canopy/boards/"
+	install -m 0644 boards/systemd/canopy-agent.service "$deb/lib/systemd/system/"
+	install -m 0644 boards/systemd/jetson.conf "$deb/usr/share/canopy/systemd/"
+	agent_config /usr/share/canopy/models >"$deb/etc/canopy/agent.yaml"
+	if [[ -f agent/canopy-agent.example.yaml ]]; then
+		install -m 0644 agent/canopy-agent.example.yaml "$deb/usr/share/doc/canopy-agent/agent.example.yaml"
+	fi
+	chmod 0640 "$deb/etc/canopy/agent.yaml"
+	if [[ -f docs/deploy.md ]]; then install -m 0644 docs/deploy.md "$deb/usr/share/doc/canopy-agent/"; fi
+	install -m 0644 boards/deb/copyright "$deb/usr/share/doc/canopy-agent/"
+	install -m 0644 boards/deb/conffiles "$deb/DEBIAN/"
+	install -m 0755 boards/deb/postinst boards/deb/prerm boards/deb/postrm "$deb/DEBIAN/"
+	depends=$(deb_depends "$arch" "$bin" "$ort")
+	# libopencv_videoio is opened with dlopen beside libopencv_core when a
+	# video source is opened (internal/cvvideo): not NEEDED, still needed.
+	if [[ $arch == arm64 && $(dpkg --print-architecture) != arm64 ]]; then
+		videoio=$(sysroot_dep 'libopencv_videoio\.so\.[0-9.]+') || videoio=
+	else
+		videoio=$(native_dep 'libopencv_videoio\.so\.[0-9.]+') || videoio=
+	fi
+	if [[ -n $videoio ]]; then depends+=", $videoio"; fi
+	size=$(du -sk --exclude=DEBIAN "$deb" | cut -f1)
+	sed -e "s|@VERSION@|$DEB_VERSION|" -e "s|@ARCH@|$arch|" -e "s|@DEPENDS@|$depends|" -e "s|@SIZE@|$size|" \
+		boards/deb/control.in >"$deb/DEBIAN/control"
+	deb_build "$deb" "$out"
+	rm -rf "$deb"
+	log "packaged $out; Depends: $depends"
+}
+
+# native_dep REGEX prints deb_dep of this machine's package that ships a
+# library /usr/lib/<multiarch>/REGEX, or fails when none does.
+native_dep() {
+	local multiarch file pkg
+	multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+	file=$(find "/usr/lib/$multiarch" -maxdepth 1 -regextype posix-extended -regex ".*/$1" | head -1)
+	[[ -n $file ]] || return 1
+	pkg=$(dpkg -S "$file" 2>/dev/null | head -1 | cut -d: -f1)
+	[[ -n $pkg ]] || return 1
+	deb_dep "$pkg" "$(dpkg-query -W -f '${Version}' "$pkg")"
+}

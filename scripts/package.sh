@@ -6,6 +6,8 @@
 #   scripts/package.sh debs      the Debian packages
 #   scripts/package.sh image     the OCI image archives
 #   scripts/package.sh lambda    the AWS Lambda function and layer
+#   scripts/package.sh agent     the agent's amd64 Debian package (the
+#                                arm64 one: scripts/cross.sh)
 #
 # CANOPY_PACKAGE_ARCHES (default "amd64 arm64") picks the architectures,
 # CANOPY_PACKAGE_TAGS (default opencv,onnx) the .debs' build tags.
@@ -24,6 +26,8 @@
 #       (provided.al2023): bootstrap and models/crown-detector.onnx
 #   canopy-onnxruntime-layer_ORTVERSION_ARCH.zip  the Lambda layer:
 #       lib/libonnxruntime.so.1 (/opt/lib in the function)
+#   canopy-agent_VERSION_amd64.deb       the field agent for x86 boards and
+#       dev boxes, packaged as cross.sh packages the arm64 one (amd64 only)
 #   SHA256SUMS
 #
 # The image and the Lambda function run the "slim" build (tag onnx only, no
@@ -103,6 +107,16 @@ max_glibc() {
 }
 
 ort_lib() { echo ".cache/onnxruntime/linux-$1/libonnxruntime.so.1"; }
+
+# agent_amd64 builds bin/linux-amd64/canopy-agent (as make build does, so
+# that its build cache serves) and packages it.
+agent_amd64() {
+	local out=bin/linux-amd64
+	mkdir -p "$out"
+	log "go build canopy-agent linux/amd64 ($FULL_TAGS_AMD64) version $VERSION"
+	CGO_ENABLED=1 GOARCH=amd64 go build -tags "$FULL_TAGS_AMD64" -ldflags "$(go_ldflags)" -o "$out/canopy-agent" ./agent/cmd/canopy-agent
+	agent_deb amd64 "$out/canopy-agent" "$(ort_lib amd64)" "dist/canopy-agent_${DEB_VERSION}_amd64.deb"
+}
 
 # ---- Debian package ---------------------------------------------------------
 deb() {
@@ -277,6 +291,7 @@ for arch in $ARCHES; do
 	image) rm -f dist/canopy-cloud_*_"$arch".oci.tar ;;
 	lambda) rm -f dist/canopy-cloud-lambda_*_"$arch".zip dist/canopy-onnxruntime-layer_*_"$arch".zip ;;
 	esac
+	if [[ $arch == amd64 && ($mode == all || $mode == agent) ]]; then rm -f dist/canopy-agent_*_amd64.deb; fi
 done
 case " $ARCHES " in *" arm64 "*)
 	arm64_toolchain
@@ -292,11 +307,13 @@ for arch in $ARCHES; do
 		deb "$arch"
 		image "$arch"
 		lambda "$arch"
+		if [[ $arch == amd64 ]]; then agent_amd64; fi
 		;;
+	agent) if [[ $arch == amd64 ]]; then agent_amd64; fi ;;
 	debs) full "$arch" && deb "$arch" ;;
 	image) slim "$arch" && image "$arch" ;;
 	lambda) slim "$arch" && lambda "$arch" ;;
-	*) die "usage: scripts/package.sh [all|debs|image|lambda]" ;;
+	*) die "usage: scripts/package.sh [all|debs|image|lambda|agent]" ;;
 	esac
 done
 (cd dist && sha256sum -- *.deb *.oci.tar *.zip 2>/dev/null >SHA256SUMS || true)

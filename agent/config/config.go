@@ -152,13 +152,16 @@ type Sync struct {
 	CAFile   string `yaml:"ca_file"`
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// Username is the MQTT username ("" = the device id once a password is
+	// set: canopy-cloud device add's convention). Not a secret; the
+	// environment's CANOPY_MQTT_USERNAME and UsernameFile win over it.
+	Username string `yaml:"username"`
 	// UsernameFile and PasswordFile hold the MQTT credentials (the
 	// environment's CANOPY_MQTT_USERNAME / CANOPY_MQTT_PASSWORD win).
 	UsernameFile string `yaml:"username_file"`
 	PasswordFile string `yaml:"password_file"`
-	// Username and Password are filled by Load from the environment or
-	// the files; never from the config file.
-	Username string `yaml:"-"`
+	// Password is filled by Load from the environment or PasswordFile;
+	// never from the config file.
 	Password string `yaml:"-"`
 	// ChunkSize is the largest MQTT payload, in bytes (131072, AWS IoT
 	// Core's limit).
@@ -173,10 +176,16 @@ type Sync struct {
 	// Keepalive is the MQTT keepalive interval.
 	Keepalive Duration `yaml:"keepalive"`
 	// CloudKey is the cloud's public key ("ed25519:BASE64", the cloud_key
-	// that canopy-cloud device add prints). With it, an item leaves the
-	// outbox only on an ack the cloud signed for exactly that item; without
-	// it, acks are taken unverified (a warning is logged).
+	// that canopy-cloud device add prints and writes into the board's
+	// agent.d fragment). An item leaves the outbox only on an ack the cloud
+	// signed for exactly that item. With a broker and no key the agent
+	// refuses to start, unless InsecureAcks.
 	CloudKey string `yaml:"cloud_key"`
+	// InsecureAcks takes acks unverified when there is no CloudKey, so
+	// that anyone who can publish on this device's ack topic can make it
+	// delete items: for demos on a broker nobody else reaches, never in
+	// the field. Logged as a warning at every start.
+	InsecureAcks bool `yaml:"insecure_acks"`
 }
 
 // Outbox sync modes.

@@ -55,6 +55,7 @@ select:
   min_interval: 3s
 sync:
   broker: tcp://127.0.0.1:1884
+  cloud_key: `+testCloudKey+`
   password_file: `+filepath.Join(t.TempDir(), "missing")+`
 `)
 	pw := filepath.Join(t.TempDir(), "pw")
@@ -181,7 +182,10 @@ func TestValidateCases(t *testing.T) {
 		edit func(*Config)
 		ok   bool
 	}{
-		{"ssl broker", func(c *Config) { c.Sync.Broker = "ssl://b.example:8883" }, true},
+		{"ssl broker", func(c *Config) { c.Sync.Broker = "ssl://b.example:8883"; c.Sync.CloudKey = testCloudKey }, true},
+		{"broker without a cloud key", func(c *Config) { c.Sync.Broker = "ssl://b.example:8883" }, false},
+		{"broker, insecure acks", func(c *Config) { c.Sync.Broker = "ssl://b.example:8883"; c.Sync.InsecureAcks = true }, true},
+		{"bad cloud key", func(c *Config) { c.Sync.Broker = "ssl://b.example:8883"; c.Sync.CloudKey = "ed25519:nope" }, false},
 		{"broker with credentials", func(c *Config) { c.Sync.Broker = "tcp://u:p@b:1883" }, false},
 		{"broker without host", func(c *Config) { c.Sync.Broker = "tcp://" }, false},
 		{"topic wildcard", func(c *Config) { c.Sync.TopicRoot = "a/#" }, false},
@@ -210,6 +214,66 @@ func TestValidateCases(t *testing.T) {
 				t.Fatalf("got %v, want ok=%v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// testCloudKey is a valid cloud key (of no cloud).
+const testCloudKey = "ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+// TestNoCloudKeyRefused: a broker without the cloud's key is refused, with
+// an error that says where the key comes from; insecure_acks lets it pass.
+func TestNoCloudKeyRefused(t *testing.T) {
+	path := writeConfig(t, "device: pi-1\nsync:\n  broker: ssl://mqtt.example.org:8883\n")
+	_, _, err := Load(Sources{Path: path, Detect: noBoard, Getenv: env(nil)})
+	if !errors.Is(err, ErrNoCloudKey) {
+		t.Fatalf("Load: %v, want ErrNoCloudKey", err)
+	}
+	for _, want := range []string{"sync.cloud_key", "canopy-cloud device add", "--insecure-acks"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	c, _, err := Load(Sources{Path: path, Detect: noBoard, Getenv: env(nil), Flags: func(c *Config) { c.Sync.InsecureAcks = true }})
+	if err != nil || !c.Sync.InsecureAcks {
+		t.Errorf("with insecure acks: %v", err)
+	}
+	if _, _, err := Load(Sources{Path: writeConfig(t, "sync:\n  broker: \"\"\n"), Detect: noBoard, Getenv: env(nil)}); err != nil {
+		t.Errorf("no broker (items stay on the device) needs no key: %v", err)
+	}
+}
+
+// TestDropIns: agent.d/*.yaml beside agent.yaml are read after it, in name
+// order; a bad fragment is reported with its path.
+func TestDropIns(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.yaml")
+	if DropInDir(path) != filepath.Join(dir, "agent.d") {
+		t.Fatalf("DropInDir(%s) = %s", path, DropInDir(path))
+	}
+	pw := filepath.Join(dir, "pi-7.password")
+	for name, text := range map[string]string{
+		"agent.yaml":           "device: from-main\ncapture:\n  fps: 2\nsync:\n  broker: ssl://placeholder.invalid:8883\n",
+		"agent.d/pi-7.yaml":    "device: pi-7\nsync:\n  broker: ssl://mq.example.org:8883\n  username: pi-7\n  password_file: " + pw + "\n  cloud_key: " + testCloudKey + "\n",
+		"agent.d/zz-late.yaml": "capture:\n  fps: 3\n",
+		"agent.d/notes.txt":    "not yaml: ignored",
+		"pi-7.password":        "s3cret\n",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, _, err := Load(Sources{Path: path, Detect: noBoard, Getenv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Device != "pi-7" || c.Sync.Broker != "ssl://mq.example.org:8883" || c.Sync.Username != "pi-7" ||
+		c.Sync.Password != "s3cret" || c.Sync.CloudKey != testCloudKey || c.Capture.FPS != 3 {
+		t.Errorf("with drop-ins: %+v", c)
+	}
+	os.WriteFile(filepath.Join(dir, "agent.d", "bad.yaml"), []byte("sync:\n  pasword_file: x\n"), 0o600)
+	if _, _, err := Load(Sources{Path: path, Detect: noBoard, Getenv: env(nil)}); err == nil || !strings.Contains(err.Error(), "bad.yaml") {
+		t.Errorf("bad drop-in: %v, want an error naming it", err)
 	}
 }
 
@@ -278,5 +342,34 @@ func TestProfileMemoryAndMetrics(t *testing.T) {
 	}
 	if c.GoMemoryLimitMiB != 200 || c.Segmenter.Memory != "fast" || c.Metrics.Listen != "" {
 		t.Fatalf("file and flags: got limit %d, memory %q, metrics %q", c.GoMemoryLimitMiB, c.Segmenter.Memory, c.Metrics.Listen)
+	}
+}
+
+// TestPackagedConfig: the .deb's /etc/canopy/agent.yaml (boards/deb) is
+// refused as shipped, for want of the cloud's key, and loads once a
+// fragment like the one canopy-cloud device add --out writes lies in
+// agent.d beside it. (scripts/test.d/package.sh does the same with the
+// installed package.)
+func TestPackagedConfig(t *testing.T) {
+	b, err := os.ReadFile("../../boards/deb/agent.yaml.in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.yaml")
+	body := strings.Replace(string(b), "@MODEL_LINE@", `  model: ""`, 1)
+	if err := os.WriteFile(path, []byte(body), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(Sources{Path: path, Detect: noBoard, Getenv: env(nil)}); !errors.Is(err, ErrNoCloudKey) {
+		t.Fatalf("packaged config: %v, want ErrNoCloudKey", err)
+	}
+	os.Mkdir(filepath.Join(dir, "agent.d"), 0o755)
+	frag := "device: pi-1\nsync:\n  broker: ssl://mq.example.org:8883\n  cloud_key: " + testCloudKey + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "agent.d", "pi-1.yaml"), []byte(frag), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, _, err := Load(Sources{Path: path, Detect: noBoard, Getenv: env(nil)}); err != nil || c.Sync.Broker != "ssl://mq.example.org:8883" {
+		t.Fatalf("packaged config with the fragment: %v, broker %q", err, c.Sync.Broker)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -38,20 +40,18 @@ type Sources struct {
 // file, the environment and the flags, then validates it. It also returns
 // the board profile applied (Name "" when none).
 func Load(s Sources) (Config, boards.Profile, error) {
-	var file []byte
-	if s.Path != "" {
-		b, err := os.ReadFile(s.Path)
-		if err != nil {
-			return Config{}, boards.Profile{}, fmt.Errorf("read config: %w", err)
-		}
-		file = b
+	files, err := readFiles(s.Path)
+	if err != nil {
+		return Config{}, boards.Profile{}, err
 	}
-	// The file names the board, which is a lower layer: peek at it first.
+	// The files name the board, which is a lower layer: peek at them first.
 	board := s.Board
-	if board == "" && file != nil {
+	if board == "" {
 		var peek Config
-		if err := Decode(file, &peek); err != nil {
-			return Config{}, boards.Profile{}, fmt.Errorf("config %s: %w", s.Path, err)
+		for _, f := range files {
+			if err := Decode(f.data, &peek); err != nil {
+				return Config{}, boards.Profile{}, fmt.Errorf("config %s: %w", f.path, err)
+			}
 		}
 		board = peek.Board
 	}
@@ -73,9 +73,9 @@ func Load(s Sources) (Config, boards.Profile, error) {
 		}
 	}
 	ApplyProfile(&c, prof)
-	if file != nil {
-		if err := Decode(file, &c); err != nil {
-			return Config{}, prof, fmt.Errorf("config %s: %w", s.Path, err)
+	for _, f := range files {
+		if err := Decode(f.data, &c); err != nil {
+			return Config{}, prof, fmt.Errorf("config %s: %w", f.path, err)
 		}
 	}
 	if s.Board != "" {
@@ -96,6 +96,46 @@ func Load(s Sources) (Config, boards.Profile, error) {
 		return c, prof, fmt.Errorf("invalid config:\n%w", err)
 	}
 	return c, prof, nil
+}
+
+// DropInDir is the folder of fragments read after the config file at path,
+// in name order: /etc/canopy/agent.yaml has /etc/canopy/agent.d/*.yaml
+// (canopy-cloud device add --out writes the board's identity there).
+func DropInDir(path string) string {
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".d"
+}
+
+type configFile struct {
+	path string
+	data []byte
+}
+
+// readFiles reads the config file at path ("": none) and then the *.yaml
+// files of its DropInDir, if there is one, in name order.
+func readFiles(path string) ([]configFile, error) {
+	if path == "" {
+		return nil, nil
+	}
+	paths := []string{path}
+	dir := DropInDir(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("config drop-ins: %w", err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".yaml") {
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
+	}
+	var files []configFile
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		files = append(files, configFile{p, b})
+	}
+	return files, nil
 }
 
 // ApplyProfile sets what a board profile decides. A zero field of the
@@ -174,8 +214,10 @@ func loadSecrets(c *Config, getenv func(string) string) error {
 	var err error
 	if v := getenv(EnvMQTTUsername); v != "" {
 		c.Sync.Username = v
-	} else if c.Sync.Username, err = read(c.Sync.UsernameFile, "sync.username_file"); err != nil {
-		return err
+	} else if c.Sync.UsernameFile != "" {
+		if c.Sync.Username, err = read(c.Sync.UsernameFile, "sync.username_file"); err != nil {
+			return err
+		}
 	}
 	if v := getenv(EnvMQTTPassword); v != "" {
 		c.Sync.Password = v

@@ -143,6 +143,8 @@ func (c Config) Validate() error {
 		if _, err := wire.ParseCloudKey(y.CloudKey); err != nil {
 			bad("sync.cloud_key: %v", err)
 		}
+	} else if y.Broker != "" && !y.InsecureAcks {
+		errs = append(errs, ErrNoCloudKey)
 	}
 
 	o := c.Outbox

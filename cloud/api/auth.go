@@ -56,14 +56,16 @@ func newAuth(tokens TokenLookup, log *slog.Logger, now func() time.Time) *auth {
 	return &auth{tokens: tokens, log: log, now: now, touched: map[string]time.Time{}}
 }
 
-// middleware asks every /v1 request for a bearer token: 401 without one,
-// with an unknown one, or with an expired or revoked one (each logged);
-// 403 when a read token writes. The token goes into the request's context
-// (tokenFrom) for the handlers' own checks (uploads for a device). Other
-// paths (health, metrics, the dashboard's files) stay open.
+// middleware asks every /v1 request, and GET /metrics, for a bearer token:
+// 401 without one, with an unknown one, or with an expired or revoked one
+// (each logged); 403 when the token's scope does not cover the request
+// (needScope). The token goes into the request's context (tokenFrom) for
+// the handlers' own checks (uploads for a device) and the audit trail.
+// Other paths (health, the dashboard's files) stay open.
 func (a *auth) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isV1(r.URL.Path) {
+		need := needScope(r)
+		if need == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -100,15 +102,45 @@ func (a *auth) middleware(next http.Handler) http.Handler {
 				t.ID(), quotedName(t.Name), what, at.UTC().Format(time.RFC3339)))
 			return
 		}
-		write := r.Method != http.MethodGet && r.Method != http.MethodHead
-		if write && t.Scope != db.ScopeWrite {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="canopy", error="insufficient_scope", scope="write"`)
-			writeError(w, http.StatusForbidden, "this token has scope "+t.Scope+"; write needed")
+		if !scopeCovers(t.Scope, need) {
+			a.log.Warn("token refused", "reason", "scope", "token", t.ID(), "name", t.Name, "scope", t.Scope, "need", need,
+				"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="canopy", error="insufficient_scope", scope=%q`, need))
+			writeError(w, http.StatusForbidden, fmt.Sprintf("this token has scope %s; %s needed (canopy-cloud token create --scope %s)", t.Scope, need, need))
 			return
 		}
 		a.touch(r.Context(), t, now)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
 	})
+}
+
+// needScope is the token scope a request needs: metrics for GET /metrics,
+// admin for the audit trail, write for other /v1 requests that change
+// something, read for the rest of /v1; "" (no token) for everything else.
+func needScope(r *http.Request) string {
+	switch {
+	case r.URL.Path == "/metrics":
+		return db.ScopeMetrics
+	case r.URL.Path == "/v1/audit":
+		return db.ScopeAdmin
+	case !isV1(r.URL.Path):
+		return ""
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		return db.ScopeWrite
+	}
+	return db.ScopeRead
+}
+
+// scopeCovers reports whether a token of scope has what need asks: admin
+// has everything, write includes read, metrics is only metrics.
+func scopeCovers(scope, need string) bool {
+	switch scope {
+	case db.ScopeAdmin:
+		return true
+	case db.ScopeWrite:
+		return need == db.ScopeWrite || need == db.ScopeRead
+	}
+	return scope == need
 }
 
 // refuse answers 401 for a token that is not usable.

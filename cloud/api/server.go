@@ -31,6 +31,9 @@ type Options struct {
 	Metrics http.Handler // e.g. promhttp.HandlerFor(registry, ...)
 	Ready   []Check      // run by /readyz, each with a short deadline
 	Log     *slog.Logger
+	// TLS, when set, serves HTTPS with this certificate (Certificate.Reload
+	// swaps it without a restart); nil serves plain HTTP.
+	TLS *Certificate
 }
 
 // Server is the HTTP server. Create it with New.
@@ -52,12 +55,22 @@ func New(o Options) *Server {
 	return s
 }
 
-// Handler is the server's root handler.
+// Handler is the server's root handler: the routes, behind the token check
+// (EnableV1) and the security headers.
 func (s *Server) Handler() http.Handler {
+	var h http.Handler = s.mux
 	if s.wrap != nil {
-		return s.wrap(s.mux)
+		h = s.wrap(h)
 	}
-	return s.mux
+	return securityHeaders(h, s.opt.TLS != nil)
+}
+
+// MetricsHandler serves GET /metrics with no token, for a listener of its
+// own (serve --metrics-listen) that only the monitoring system reaches.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics())
+	return securityHeaders(mux, false)
 }
 
 // Mux is the route table, for packages that add routes (upload, dashboard).
@@ -73,29 +86,45 @@ func Listen(addr string) (net.Listener, error) {
 }
 
 // Run serves on ln until ctx ends, then shuts down, giving requests in
-// flight five seconds.
+// flight five seconds. With Options.TLS it serves HTTPS.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, s.Handler(), s.opt.TLS, "HTTP")
+}
+
+// RunMetrics serves MetricsHandler on ln (plain HTTP) until ctx ends.
+func (s *Server) RunMetrics(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, s.MetricsHandler(), nil, "metrics")
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, h http.Handler, cert *Certificate, what string) error {
 	srv := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("HTTP listening", "addr", ln.Addr().String())
+	scheme := "http"
+	if cert != nil {
+		scheme = "https"
+		srv.TLSConfig = cert.TLSConfig()
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	s.log.Info(what+" listening", "addr", ln.Addr().String(), "scheme", scheme)
 	select {
 	case err := <-errc:
-		return fmt.Errorf("http: serve: %w", err)
+		return fmt.Errorf("%s: serve: %w", what, err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("http: shutdown: %w", err)
+		return fmt.Errorf("%s: shutdown: %w", what, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("http: serve: %w", err)
+		return fmt.Errorf("%s: serve: %w", what, err)
 	}
 	return nil
 }

@@ -295,6 +295,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log.Info("upload stored", "scan", u.Meta.ScanID, "bytes", len(u.Data), "format", u.Format, "duplicate", saved.Duplicate)
+	if !saved.Duplicate {
+		s.audit(r, db.AuditUpload, id, fmt.Sprintf("scan %q, device %q, %s, %d bytes", u.Meta.ScanID, u.Meta.Device, u.Format, len(u.Data)))
+	}
 	writeJSON(w, http.StatusAccepted, UploadAccepted{ItemID: id, State: saved.Image.State, Duplicate: saved.Duplicate})
 }
 

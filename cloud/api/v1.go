@@ -44,6 +44,9 @@ type V1Options struct {
 	// Rasters takes TIFF uploads (GeoTIFF orthophotos) onto disk and reads
 	// them through GDAL; see raster_upload.go.
 	Rasters RasterUploads
+	// Audit is the audit trail that uploads are recorded in and GET
+	// /v1/audit reads (nil: the Store, when it has one). See audit.go.
+	Audit Audit
 }
 
 // EnableV1 registers the issue-5 routes and wraps the handler with bearer
@@ -74,6 +77,7 @@ func (s *Server) EnableV1(o V1Options) {
 	s.mux.HandleFunc("GET /v1/scans/{scan_id}/trees.csv", s.scanExport("trees.csv"))
 	s.mux.HandleFunc("GET /v1/scans/{scan_id}/geo.txt", s.scanExport("geo.txt"))
 	s.mux.HandleFunc("GET /v1/devices", s.listDevices)
+	s.mux.HandleFunc("GET /v1/audit", s.listAudit)
 	s.mux.HandleFunc("GET /v1/openapi.json", s.openapi)
 	s.mux.Handle("GET /", dashboardHandler())
 	if !o.AuthOff {

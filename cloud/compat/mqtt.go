@@ -2,6 +2,7 @@ package compat
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"strings"
@@ -17,8 +18,9 @@ const DefaultTopic = "canopy/compat/images"
 
 // MQTTConfig configures the compat MQTT input.
 type MQTTConfig struct {
-	Broker     string // "tcp://host:port"
-	ClientID   string // stable, for the persistent session
+	Broker     string      // "tcp://host:port", "ssl://..."
+	TLS        *tls.Config // CA and client certificate for an ssl:// broker; nil: the system's roots
+	ClientID   string      // stable, for the persistent session
 	Username   string
 	Password   string
 	Topic      string // one topic or several separated by commas; "" means DefaultTopic
@@ -47,7 +49,7 @@ func NewMQTT(c MQTTConfig, h *Handler, log *slog.Logger) (*MQTT, error) {
 	}
 	m := &MQTT{cfg: c, h: h, log: log.With("component", "compat_mqtt")}
 	opts := mqtt.NewClientOptions().AddBroker(c.Broker).SetClientID(c.ClientID).
-		SetUsername(c.Username).SetPassword(c.Password).
+		SetUsername(c.Username).SetPassword(c.Password).SetTLSConfig(c.TLS).
 		SetCleanSession(false).SetOrderMatters(true).
 		SetAutoAckDisabled(true). // PUBACK only once stored
 		SetAutoReconnect(true).SetConnectRetry(true).

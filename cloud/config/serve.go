@@ -16,17 +16,25 @@ type Serve struct {
 	HTTP     string // HTTP listen address
 	LogLevel string // debug, info, warn, error
 
+	// HTTPTLSCert and HTTPTLSKey (PEM files) serve HTTPS on HTTP; read
+	// again on SIGHUP. "" = plain HTTP.
+	HTTPTLSCert, HTTPTLSKey string
+	// MetricsListen serves GET /metrics with no token on an address of its
+	// own ("" = only on HTTP, behind a token of scope metrics).
+	MetricsListen string
+
 	// MQTT: the embedded broker on MQTTListen, unless Broker names an
 	// external one.
 	MQTTListen      string
 	MQTTAllowRemote bool
 	// TLS listener of the embedded broker, for devices in the field.
-	MQTTTLSListen   string // host:port; "" = none
-	TLSCert, TLSKey string // the broker's certificate and key (PEM files)
-	MQTTClientCerts string // off, optional or require: client certificates signed by the cloud's device CA
-	Broker          string // "tcp://host:port", "ssl://host:port"; "" = embedded
-	ClientID        string // MQTT client id; "" = canopy-cloud-<hostname>-<http port> (+ a random suffix for a clean session)
-	Session         string // the item receiver's MQTT session: "clean" (default) or "persistent"
+	MQTTTLSListen   string    // host:port; "" = none
+	TLSCert, TLSKey string    // the broker's certificate and key (PEM files)
+	MQTTClientCerts string    // off, optional or require: client certificates signed by the cloud's device CA
+	Broker          string    // "tcp://host:port", "ssl://host:port"; "" = embedded
+	MQTTTLS         BrokerTLS // CA, client certificate and key for Broker
+	ClientID        string    // MQTT client id; "" = canopy-cloud-<hostname>-<http port> (+ a random suffix for a clean session)
+	Session         string    // the item receiver's MQTT session: "clean" (default) or "persistent"
 	ShareGroup      string
 	NoShare         bool
 	TopicRoot       string
@@ -145,6 +153,16 @@ func (s Serve) Validate() error {
 	if _, _, err := net.SplitHostPort(s.HTTP); err != nil {
 		bad("--http %q: want HOST:PORT: %v", s.HTTP, err)
 	}
+	if (s.HTTPTLSCert == "") != (s.HTTPTLSKey == "") {
+		bad("--http-tls-cert and --http-tls-key go together")
+	}
+	if s.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(s.MetricsListen); err != nil {
+			bad("--metrics-listen %q: want HOST:PORT: %v", s.MetricsListen, err)
+		} else if s.MetricsListen == s.HTTP {
+			bad("--metrics-listen %s: the address of --http; give it an address of its own, or leave it empty for /metrics behind a token of scope metrics", s.MetricsListen)
+		}
+	}
 	if !oneOf(s.Ingest, IngestOn, IngestOff) {
 		bad("--ingest %q: want on or off", s.Ingest)
 	}
@@ -157,6 +175,13 @@ func (s Serve) Validate() error {
 		}
 	case err != nil || u.Host == "" || !oneOf(u.Scheme, "tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"):
 		bad("--broker %q: want a URL such as tcp://host:1883 or ssl://host:8883", s.Broker)
+	default:
+		if err := s.MQTTTLS.Validate(s.Broker); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.MQTTTLS.Set() && !(s.Broker != "" && s.Ingest != IngestOff) {
+		bad("--mqtt-ca, --mqtt-cert and --mqtt-key are for the connection to an external broker (--broker ssl://...)")
 	}
 	if s.MQTTTLSListen != "" {
 		if s.Broker != "" {

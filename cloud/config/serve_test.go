@@ -22,6 +22,17 @@ func TestValidate(t *testing.T) {
 		{"learned", func(s *Serve) { s.Method = "learned"; s.Model = "m.onnx"; s.GSDDefault = 0.05 }, nil},
 		{"ingest off needs no broker", func(s *Serve) { s.Ingest = IngestOff; s.MQTTListen = ""; s.Broker = "nonsense" }, nil},
 		{"bad ingest", func(s *Serve) { s.Ingest = "maybe" }, []string{"--ingest"}},
+		{"broker TLS", func(s *Serve) {
+			s.Broker = "ssl://mq:8883"
+			s.MQTTTLS = BrokerTLS{CA: "ca.pem", Cert: "r.crt", Key: "r.key"}
+		}, nil},
+		{"broker TLS, no key", func(s *Serve) { s.Broker = "ssl://mq:8883"; s.MQTTTLS.Cert = "r.crt" }, []string{"--mqtt-cert and --mqtt-key"}},
+		{"broker TLS on tcp", func(s *Serve) { s.Broker = "tcp://mq:1883"; s.MQTTTLS.CA = "ca.pem" }, []string{"need a TLS broker URL"}},
+		{"broker TLS, embedded", func(s *Serve) { s.MQTTTLS.CA = "ca.pem" }, []string{"external broker"}},
+		{"https", func(s *Serve) { s.HTTPTLSCert, s.HTTPTLSKey = "c", "k"; s.MetricsListen = "127.0.0.1:9090" }, nil},
+		{"https, no key", func(s *Serve) { s.HTTPTLSCert = "c" }, []string{"--http-tls-cert and --http-tls-key"}},
+		{"metrics on the HTTP address", func(s *Serve) { s.MetricsListen = s.HTTP }, []string{"--metrics-listen"}},
+		{"metrics address", func(s *Serve) { s.MetricsListen = "9090" }, []string{"--metrics-listen"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,8 +44,8 @@ func (d *DB) CreateToken(ctx context.Context, t Token) error {
 	if t.Hash == "" || len(t.Hash) > 256 {
 		errs = append(errs, errors.New("hash must be 1 to 256 characters"))
 	}
-	if t.Scope != ScopeRead && t.Scope != ScopeWrite {
-		errs = append(errs, fmt.Errorf("scope %q is not read or write", t.Scope))
+	if !ValidScope(t.Scope) {
+		errs = append(errs, fmt.Errorf("scope %q is not read, write, metrics or admin", t.Scope))
 	}
 	if len(t.Name) > 128 {
 		errs = append(errs, errors.New("name longer than 128 bytes"))

@@ -155,9 +155,20 @@ var DefaultJobPolicy = JobPolicy{MaxAttempts: 5, Backoff: 10 * time.Second, MaxB
 
 // Token scopes.
 const (
-	ScopeRead  = "read"
-	ScopeWrite = "write" // includes read
+	ScopeRead    = "read"
+	ScopeWrite   = "write"   // includes read
+	ScopeMetrics = "metrics" // GET /metrics only
+	ScopeAdmin   = "admin"   // everything: write, metrics and the audit trail
 )
+
+// ValidScope reports whether s is one of the token scopes.
+func ValidScope(s string) bool {
+	switch s {
+	case ScopeRead, ScopeWrite, ScopeMetrics, ScopeAdmin:
+		return true
+	}
+	return false
+}
 
 // Token states, as Token.State reports them.
 const (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,6 +48,7 @@ const (
 // Config configures a Receiver.
 type Config struct {
 	Broker     string      // "tcp://host:port", "ssl://..."
+	TLS        *tls.Config // CA and client certificate for an ssl:// broker; nil: the system's roots
 	ClientID   string      // MQTT client id; "" means "canopy-cloud-<hostname>" (persistent) or that plus a random suffix (clean)
 	Session    string      // SessionClean or SessionPersistent; "" means clean
 	Username   string      // optional
@@ -179,6 +181,7 @@ func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.
 		SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(10 * time.Second).
 		SetKeepAlive(30 * time.Second).
+		SetTLSConfig(c.TLS).
 		SetDefaultPublishHandler(r.onMessage).
 		SetOnConnectHandler(func(cl mqtt.Client) { go r.subscribe(cl) }).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {

@@ -98,10 +98,19 @@ func Apply(fs *flag.FlagSet, b []byte, skip ...string) error {
 // (prefix "CANOPY_": --database-url from CANOPY_DATABASE_URL), when that
 // variable is set. lookup is os.LookupEnv, or a fake in tests.
 func Env(fs *flag.FlagSet, prefix string, lookup func(string) (string, bool)) error {
+	return EnvFor(fs, prefix, lookup)
+}
+
+// EnvFor is Env for the flags named only (every flag when none is named).
+func EnvFor(fs *flag.FlagSet, prefix string, lookup func(string) (string, bool), names ...string) error {
 	set := setOnCommandLine(fs)
+	only := map[string]bool{}
+	for _, n := range names {
+		only[n] = true
+	}
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] {
+		if set[f.Name] || len(only) > 0 && !only[f.Name] {
 			return
 		}
 		name := EnvName(prefix, f.Name)

@@ -111,6 +111,14 @@ func TestEnv(t *testing.T) {
 	if s.http != ":1" || s.workers != 4 {
 		t.Errorf("got http %q workers %d, want :1 (command line) and 4 (environment)", s.http, s.workers)
 	}
+	var only settings
+	fs = newFlags(&only)
+	if err := flagfile.EnvFor(fs, "CANOPY_", lookup, "workers"); err != nil {
+		t.Errorf("EnvFor(workers): %v (the bad $CANOPY_ITEM_TIMEOUT is not read)", err)
+	}
+	if only.http != "127.0.0.1:8080" || only.workers != 4 {
+		t.Errorf("EnvFor(workers): http %q workers %d, want the default and 4", only.http, only.workers)
+	}
 	if got := flagfile.EnvName("CANOPY_", "s3-bucket-prefix"); got != "CANOPY_S3_BUCKET_PREFIX" {
 		t.Errorf("EnvName: got %q", got)
 	}

@@ -13,6 +13,12 @@
 #     on $NOTIFY_SOCKET, answers /readyz, counts an uploaded image with the
 #     packaged ONNX Runtime and model, and says STOPPING=1 on SIGTERM;
 #     `dpkg --purge` removes the user and the state;
+#  3b. the amd64 agent .deb installed the same way: as the unit runs it, the
+#     agent refuses to start with the packaged /etc/canopy/agent.yaml (it has
+#     a broker and no cloud key) and says where the key comes from; with
+#     what `canopy-cloud device add --broker URL --out DIR` wrote copied to
+#     /etc/canopy/ (agent.d/ID.yaml, the password file), it starts and syncs
+#     a folder of photos to a canopy-cloud serve on loopback;
 #  4. the arm64 .deb's binary prints its version under qemu;
 #  5. each OCI archive, unpacked with umoci: its config (user, entrypoint,
 #     command, ports); the amd64 root file system runs `canopy-cloud
@@ -119,6 +125,21 @@ notify_listen() {
 	fail "notify socket $1 did not appear"
 }
 
+# read_unit UNIT UPPER reads the installed unit file UNIT: UNIT_IDS is
+# "uid:gid" of its User and Group (chroot --userspec takes numbers: the
+# names live in the installed copy's /etc/passwd and /etc/group under
+# UPPER), UNIT_EXEC its ExecStart and UNIT_ENV its Environment= lines
+# (arrays).
+read_unit() {
+	local u g
+	u=$(awk -F: -v u="$(sed -n 's/^User=//p' "$1")" '$1 == u {print $3}' "$2/etc/passwd")
+	g=$(awk -F: -v g="$(sed -n 's/^Group=//p' "$1")" '$1 == g {print $3}' "$2/etc/group")
+	[[ -n $u && -n $g ]] || fail "the User and Group of $1 are not in the installed system"
+	UNIT_IDS=$u:$g
+	read -r -a UNIT_EXEC <<<"$(sed -n 's/^ExecStart=//p' "$1")"
+	mapfile -t UNIT_ENV < <(sed -n 's/^Environment=//p' "$1")
+}
+
 # wait_for FILE PATTERN SECONDS
 wait_for() {
 	local i
@@ -215,20 +236,15 @@ if can_mount && command -v chroot >/dev/null; then
 	# serve as the unit runs it.
 	unit=$tmp/installed.service
 	in_copy chroot "$ov/root" cat /lib/systemd/system/canopy-cloud.service >"$unit"
-	# chroot --userspec takes numbers: the names live in the copy's /etc/passwd.
-	user=$(awk -F: -v u="$(sed -n 's/^User=//p' "$unit")" '$1 == u {print $3}' "$ov/upper/etc/passwd")
-	group=$(awk -F: -v g="$(sed -n 's/^Group=//p' "$unit")" '$1 == g {print $3}' "$ov/upper/etc/group")
-	[[ -n $user && -n $group ]] || fail "the unit's User and Group are not in the installed system"
-	read -r -a exec_start <<<"$(sed -n 's/^ExecStart=//p' "$unit")"
-	mapfile -t unit_env < <(sed -n 's/^Environment=//p' "$unit")
+	read_unit "$unit" "$ov/upper"
 	http=127.0.0.1:$(free_port)
 	mqtt=127.0.0.1:$(free_port)
 	notify_listen "$tmp/share/notify.sock" "$tmp/notify"
-	in_copy chroot --userspec="$user:$group" "$ov/root" /usr/bin/canopy-cloud token create --scope write --name package-test \
+	in_copy chroot --userspec="$UNIT_IDS" "$ov/root" /usr/bin/canopy-cloud token create --scope write --name package-test \
 		--data /var/lib/canopy-cloud >"$tmp/token" 2>"$tmp/token.err" || fail "token create: $(cat "$tmp/token.err")"
 	token=$(tail -1 "$tmp/token")
-	in_root_bg "$ov" "$ov/root" "$tmp/share" chroot --userspec="$user:$group" "$ov/root" env -i "${unit_env[@]}" \
-		NOTIFY_SOCKET=/run/canopy-test/notify.sock "${exec_start[@]}" --http "$http" --mqtt-listen "$mqtt" >"$tmp/serve.log" 2>&1
+	in_root_bg "$ov" "$ov/root" "$tmp/share" chroot --userspec="$UNIT_IDS" "$ov/root" env -i "${UNIT_ENV[@]}" \
+		NOTIFY_SOCKET=/run/canopy-test/notify.sock "${UNIT_EXEC[@]}" --http "$http" --mqtt-listen "$mqtt" >"$tmp/serve.log" 2>&1
 	serve_pid=$BG_PID
 	wait_for "$tmp/notify" 'READY=1' 60 || fail "no READY=1 from serve: $(tail -20 "$tmp/serve.log")"
 	curl -fsS "http://$http/readyz" >/dev/null || fail "/readyz after READY=1: $(curl -sS "http://$http/readyz")"
@@ -246,6 +262,75 @@ else
 	log "deb amd64: install test SKIPPED (needs root and mount namespaces for an overlay of /)"
 fi
 deb_s=$(elapsed "$t1")
+
+# ---- 3b. the amd64 agent .deb: no start without the cloud's key ---------------
+t4=$(date +%s.%N)
+agent_deb=$PWD/dist/canopy-agent_${DEB_VERSION}_amd64.deb
+[[ -f $agent_deb ]] || fail "no $agent_deb"
+dpkg-deb -c "$agent_deb" | awk '{print $1, $2, $6}' >"$tmp/agent-contents"
+for want in "-rwxr-xr-x root/root ./usr/bin/canopy-agent" "-rw-r----- root/root ./etc/canopy/agent.yaml" \
+	"-rw-r--r-- root/root ./lib/systemd/system/canopy-agent.service"; do
+	grep -qxF -- "$want" "$tmp/agent-contents" || fail "$agent_deb lacks $want"
+done
+[[ $(dpkg-deb -f "$agent_deb" Architecture) == amd64 && $(dpkg-deb -I "$agent_deb" conffiles) == /etc/canopy/agent.yaml ]] ||
+	fail "$agent_deb: control $(dpkg-deb -f "$agent_deb"), conffiles $(dpkg-deb -I "$agent_deb" conffiles)"
+if can_mount && command -v chroot >/dev/null; then
+	ova=$tmp/overlay-agent ashare=$tmp/share-agent
+	mkdir -p "$ova/upper" "$ova/work" "$ova/root" "$ashare/frames"
+	cp "$agent_deb" "$ashare/canopy-agent.deb"
+	cp "$sample" "$ashare/frames/"
+	chmod -R a+rX "$ashare" && chmod 0777 "$ashare"
+	in_agent() { in_root "$ova" "$ova/root" "$ashare" "$@"; }
+	in_agent chroot "$ova/root" sh -c 'DEBIAN_FRONTEND=noninteractive dpkg -i /run/canopy-test/canopy-agent.deb' >"$tmp/agent-dpkg.log" 2>&1 ||
+		fail "dpkg -i canopy-agent: $(cat "$tmp/agent-dpkg.log")"
+	# The agent as the unit runs it: its User, Group, Environment and ExecStart.
+	unit=$tmp/agent.service
+	in_agent chroot "$ova/root" cat /lib/systemd/system/canopy-agent.service >"$unit"
+	read_unit "$unit" "$ova/upper"
+	# run_agent SECONDS FLAGS...: the unit's command with FLAGS added.
+	run_agent() {
+		local limit=$1
+		shift
+		in_agent chroot --userspec="$UNIT_IDS" "$ova/root" timeout "$limit" env -i "${UNIT_ENV[@]}" "${UNIT_EXEC[@]}" "$@"
+	}
+	if run_agent 60 --once >"$tmp/agent-refused.log" 2>&1; then
+		fail "the agent started with the packaged config: $(tail -20 "$tmp/agent-refused.log")"
+	fi
+	grep -q 'sync.cloud_key is required' "$tmp/agent-refused.log" && grep -q 'canopy-cloud device add' "$tmp/agent-refused.log" ||
+		fail "the packaged agent's refusal does not say where the key comes from: $(cat "$tmp/agent-refused.log")"
+	log "deb amd64 agent: as installed (broker, no cloud key) it refuses to start: $(grep -o 'sync.cloud_key is required[^:]*' "$tmp/agent-refused.log")"
+
+	# The cloud it belongs to (this build's canopy-cloud on loopback) and
+	# the board's files from device add --out, copied to /etc/canopy/.
+	CLOUD=bin/canopy-cloud
+	if [[ ! -x $CLOUD ]]; then
+		CGO_ENABLED=0 go build -o "$tmp/canopy-cloud" ./cloud/cmd/canopy-cloud
+		CLOUD=$tmp/canopy-cloud
+	fi
+	ahttp=127.0.0.1:$(free_port) amqtt=$(free_port)
+	"$CLOUD" serve --auth=off --workers 0 --data "$tmp/agent-cloud" --http "$ahttp" --mqtt-listen "127.0.0.1:$amqtt" >"$tmp/agent-cloud.log" 2>&1 &
+	pids+=($!)
+	wait_port "$amqtt" 60 || fail "canopy-cloud serve did not listen on $amqtt: $(tail -20 "$tmp/agent-cloud.log")"
+	"$CLOUD" device add pkg-agent --data "$tmp/agent-cloud" --broker "tcp://127.0.0.1:$amqtt" --out "$ashare/board" >/dev/null 2>"$tmp/device-add.log" ||
+		fail "device add --out: $(cat "$tmp/device-add.log")"
+	in_agent chroot "$ova/root" sh -c 'cp -r /run/canopy-test/board/. /etc/canopy/ && chown canopy /etc/canopy/pkg-agent.password' ||
+		fail "copying device add's files to /etc/canopy"
+	run_agent 150 --source /run/canopy-test/frames --once >"$tmp/agent-run.log" 2>&1 ||
+		fail "the agent with device add's fragment: $(tail -30 "$tmp/agent-run.log")"
+	got=0
+	for _ in $(seq 100); do
+		got=$(curl -fsS "http://$ahttp/v1/images?device=pkg-agent" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["images"]))' 2>/dev/null || echo 0)
+		((got > 0)) && break
+		sleep 0.2
+	done
+	((got > 0)) || fail "the cloud stored nothing from the packaged agent: $(tail -20 "$tmp/agent-run.log")"
+	grep -q 'outbox drained' "$tmp/agent-run.log" && ! grep -q 'INSECURE' "$tmp/agent-run.log" ||
+		fail "the packaged agent did not drain its outbox on signed receipts: $(tail -20 "$tmp/agent-run.log")"
+	log "deb amd64 agent: with /etc/canopy/agent.d/pkg-agent.yaml from device add --out it started as the unit runs it and synced $got item(s), receipts signed"
+else
+	log "deb amd64 agent: install test SKIPPED (needs root and mount namespaces for an overlay of /)"
+fi
+agent_s=$(elapsed "$t4")
 
 # ---- 4. the arm64 .deb's binary under qemu -----------------------------------
 if [[ $arches == *arm64* ]]; then
@@ -355,4 +440,4 @@ else
 	log "lambda amd64: Runtime API run SKIPPED (no CANOPY_TEST_POSTGRES / CANOPY_TEST_S3_ENDPOINT: source .cache/test.env)"
 fi
 lambda_s=$(elapsed "$t3")
-log "timings: make package ${build_s}s (cached after the first), debs ${deb_s}s, images ${image_s}s, lambda ${lambda_s}s, all $(elapsed "$t0")s"
+log "timings: make package ${build_s}s (cached after the first), debs ${deb_s}s, agent deb ${agent_s}s, images ${image_s}s, lambda ${lambda_s}s, all $(elapsed "$t0")s"

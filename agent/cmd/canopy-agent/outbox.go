@@ -71,6 +71,12 @@ func openSync(cfg config.Config, log *slog.Logger) (syncParts, error) {
 	}
 	s := cfg.Sync
 	var cloudKey ed25519.PublicKey
+	if s.CloudKey == "" {
+		// Validate let it through: sync.insecure_acks (--insecure-acks).
+		log.Warn("INSECURE: sync.insecure_acks is on and there is no sync.cloud_key: acks are taken unverified, so anyone who can "+
+			"publish on this device's ack topic can make it delete items it has not delivered; for demos only: give it the cloud's key "+
+			"(canopy-cloud device add --out writes it)", "insecure_acks", true, "broker", s.Broker)
+	}
 	if s.CloudKey != "" {
 		if cloudKey, err = wire.ParseCloudKey(s.CloudKey); err != nil {
 			_ = ob.Close()

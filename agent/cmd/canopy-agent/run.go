@@ -45,7 +45,8 @@ func cmdRun(args []string) error {
 		logFormat = fs.String("log-format", "", "text | json")
 		fps       = fs.Float64("fps", 0, "at most this many frames a second from a live source")
 		scanID    = fs.String("scan-id", "", "scan id recorded in every item")
-		cloudKey  = fs.String("cloud-key", "", "the cloud's public `key` (ed25519:..., printed by canopy-cloud device add): items leave the outbox only on acks it signed")
+		cloudKey  = fs.String("cloud-key", "", "the cloud's public `key` (ed25519:..., printed by canopy-cloud device add): items leave the outbox only on acks it signed; required with a broker")
+		insecure  = fs.Bool("insecure-acks", false, "with a broker and no cloud key, take acks unverified: anyone who can publish on the broker can make this agent delete items (demos only)")
 		metricsAt = fs.String("metrics-listen", "", "serve Prometheus metrics on `addr` (127.0.0.1:9464); \"\" = off")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -81,6 +82,9 @@ func cmdRun(args []string) error {
 			str("metrics-listen", &c.Metrics.Listen, *metricsAt)
 			if set["fps"] {
 				c.Capture.FPS = *fps
+			}
+			if set["insecure-acks"] {
+				c.Sync.InsecureAcks = *insecure
 			}
 			if set["model"] && !set["segmenter"] && c.Segmenter.Kind == config.SegmenterAuto {
 				c.Segmenter.Kind = config.SegmenterONNX

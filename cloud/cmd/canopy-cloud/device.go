@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -18,7 +23,7 @@ import (
 )
 
 const deviceUsage = `usage:
-  canopy-cloud device add ID [--cert] [--role device|receiver|producer] [--out DIR] [--data DIR | --database-url URL]
+  canopy-cloud device add ID [--cert] [--role device|receiver|producer] [--out DIR [--broker URL] [--mqtt-ca FILE] [--board-dir /etc/canopy]] [--data DIR | --database-url URL]
   canopy-cloud device list [--json] [--data DIR | --database-url URL]
   canopy-cloud device revoke ID [--data DIR | --database-url URL]`
 
@@ -108,13 +113,28 @@ type DeviceAdded struct {
 	CA       string `json:"ca,omitempty"` // the device CA, for brokers that check client certificates
 }
 
+// boardFiles says what device add --out writes: into Dir, the files a
+// board needs, named as they will lie in BoardDir on the board.
+type boardFiles struct {
+	Dir      string // where to write them ("": nothing is written)
+	Broker   string // the broker URL the board connects to ("": left for the operator to fill in)
+	MQTTCA   string // a PEM file of the CA of the broker's certificate, copied for the board ("": its system roots)
+	BoardDir string // where they go on the board (/etc/canopy)
+}
+
 func deviceAdd(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("device add", flag.ContinueOnError)
 	dbFlags(fs, &c)
 	cert := fs.Bool("cert", false, "also issue a client certificate and key signed by the cloud's device CA")
 	role := fs.String("role", db.RoleDevice, "device, receiver (a canopy-cloud receiver on an external broker) or producer (compat messages)")
-	out := fs.String("out", "", "also write the credentials as files into `dir` (ID.password, ID.crt, ID.key, ca.crt, cloud.key)")
+	var bf boardFiles
+	fs.StringVar(&bf.Dir, "out", "", "also write the credentials as files into `dir`, ready to copy to --board-dir: ID.password (mode 0600), cloud.key, "+
+		"with --cert ID.crt, ID.key and ca.crt, and for a device agent.d/ID.yaml, the agent's config fragment (device, broker, username, "+
+		"password file, cloud key, CA)")
+	fs.StringVar(&bf.Broker, "broker", "", "with --out: the broker `URL` the board connects to (ssl://mqtt.example.org:8883), written into the fragment")
+	fs.StringVar(&bf.MQTTCA, "mqtt-ca", "", "with --out: PEM `file` of the CA that signs the broker's certificate, copied to DIR/mqtt-ca.crt for the board (default: its system roots)")
+	fs.StringVar(&bf.BoardDir, "board-dir", "/etc/canopy", "with --out: the `folder` the files go to on the board; the fragment names them there")
 	id, err := parseWithID(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -122,14 +142,45 @@ func deviceAdd(args []string) error {
 		}
 		return err
 	}
+	if err := bf.validate(); err != nil {
+		return err
+	}
 	return withDatabase(c, func(ctx context.Context, d *db.DB) error {
-		return addIdentity(ctx, d, id, *role, *cert, *out)
+		return addIdentity(ctx, d, id, *role, *cert, bf)
 	})
 }
 
-// addIdentity registers id with role (and a certificate), prints its
-// credentials and writes them into out when set.
-func addIdentity(ctx context.Context, d *db.DB, id, role string, cert bool, out string) error {
+// validate checks the flags of --out before anything is registered.
+func (bf boardFiles) validate() error {
+	if bf.Dir == "" {
+		if bf.Broker != "" || bf.MQTTCA != "" {
+			return errors.New("--broker and --mqtt-ca say what --out DIR writes for the board: give --out too")
+		}
+		return nil
+	}
+	var errs []error
+	if bf.Broker != "" {
+		if u, err := url.Parse(bf.Broker); err != nil || u.Host == "" || u.User != nil ||
+			!slices.Contains([]string{"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}, u.Scheme) {
+			errs = append(errs, fmt.Errorf("--broker %q: want a URL such as ssl://mqtt.example.org:8883 (no credentials in it)", bf.Broker))
+		}
+	}
+	if bf.MQTTCA != "" {
+		if b, err := os.ReadFile(bf.MQTTCA); err != nil {
+			errs = append(errs, fmt.Errorf("--mqtt-ca: %w", err))
+		} else if blk, _ := pem.Decode(b); blk == nil || blk.Type != "CERTIFICATE" {
+			errs = append(errs, fmt.Errorf("--mqtt-ca %s: no PEM certificate in it", bf.MQTTCA))
+		}
+	}
+	if !filepath.IsAbs(bf.BoardDir) {
+		errs = append(errs, fmt.Errorf("--board-dir %q: want an absolute path (/etc/canopy)", bf.BoardDir))
+	}
+	return errors.Join(errs...)
+}
+
+// addIdentity registers id with role (and a certificate), records it in the
+// audit trail, prints its credentials and writes them as bf says.
+func addIdentity(ctx context.Context, d *db.DB, id, role string, cert bool, bf boardFiles) error {
 	keys, err := identity.LoadKeys(ctx, d)
 	if err != nil {
 		return err
@@ -155,8 +206,15 @@ func addIdentity(ctx context.Context, d *db.DB, id, role string, cert bool, out 
 		}
 		return err
 	}
-	if out != "" {
-		if err := writeCredentialFiles(out, res); err != nil {
+	detail := "role " + role + ", password"
+	if cert {
+		detail += ", certificate serial " + cred.CertSerial
+	}
+	if err := audit(ctx, d, db.AuditDeviceAdd, id, detail); err != nil {
+		return err
+	}
+	if bf.Dir != "" {
+		if err := writeCredentialFiles(bf, res); err != nil {
 			return err
 		}
 	}
@@ -166,14 +224,22 @@ func addIdentity(ctx context.Context, d *db.DB, id, role string, cert bool, out 
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "%s %s registered; its password is shown only now: copy it to the board\n", role, id)
+	if bf.Dir != "" && role == db.RoleDevice {
+		fmt.Fprintf(os.Stderr, "on the board: sudo cp -r %s/. %s/ && sudo chown canopy %s/%s.password", bf.Dir, bf.BoardDir, bf.BoardDir, id)
+		if cert {
+			fmt.Fprintf(os.Stderr, " %s/%s.key", bf.BoardDir, id)
+		}
+		fmt.Fprintln(os.Stderr, " && sudo systemctl restart canopy-agent")
+		if bf.Broker == "" {
+			fmt.Fprintf(os.Stderr, "no --broker: set sync.broker in %s before the agent can sync\n", filepath.Join(bf.Dir, "agent.d", id+".yaml"))
+		}
+	}
 	return nil
 }
 
-// writeCredentialFiles writes res into dir, secrets readable by the owner only.
-func writeCredentialFiles(dir string, res DeviceAdded) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
+// writeCredentialFiles writes res into bf.Dir, secrets readable by the
+// owner only, and for a device the agent's config fragment.
+func writeCredentialFiles(bf boardFiles, res DeviceAdded) error {
 	type file struct {
 		name, body string
 		mode       os.FileMode
@@ -185,12 +251,60 @@ func writeCredentialFiles(dir string, res DeviceAdded) error {
 	if res.Cert != "" {
 		files = append(files, file{res.Device + ".crt", res.Cert, 0o644}, file{res.Device + ".key", res.Key, 0o600}, file{"ca.crt", res.CA, 0o644})
 	}
+	if bf.MQTTCA != "" {
+		b, err := os.ReadFile(bf.MQTTCA)
+		if err != nil {
+			return fmt.Errorf("--mqtt-ca: %w", err)
+		}
+		files = append(files, file{"mqtt-ca.crt", string(b), 0o644})
+	}
+	if res.Role == db.RoleDevice {
+		files = append(files, file{filepath.Join("agent.d", res.Device+".yaml"), agentFragment(bf, res), 0o644})
+	}
+	// DIR holds secrets (0700); agent.d is for the agent's user to read on
+	// the board (cp -r keeps the modes).
+	if err := os.MkdirAll(bf.Dir, 0o700); err != nil {
+		return err
+	}
 	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.body), f.mode); err != nil {
+		p := filepath.Join(bf.Dir, f.name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(f.body), f.mode); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, f.mode); err != nil { // an older file keeps its mode in WriteFile
 			return err
 		}
 	}
 	return nil
+}
+
+// agentFragment is the agent's config fragment for the board (read after
+// /etc/canopy/agent.yaml from /etc/canopy/agent.d/): its identity and its
+// cloud, the files named where they lie on the board.
+func agentFragment(bf boardFiles, res DeviceAdded) string {
+	on := func(name string) string { return path.Join(bf.BoardDir, name) }
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s: written by canopy-cloud device add %s at %s.\n", on("agent.d/"+res.Device+".yaml"), res.Device, time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "# This board's identity and its cloud; the agent reads it after %s.\n", on("agent.yaml"))
+	fmt.Fprintf(&b, "device: %s\nsync:\n", res.Device)
+	if bf.Broker != "" {
+		fmt.Fprintf(&b, "  broker: %q\n", bf.Broker)
+	} else {
+		b.WriteString("  # broker: ssl://mqtt.example.org:8883   (device add --broker writes it)\n")
+	}
+	fmt.Fprintf(&b, "  username: %q\n  password_file: %q\n", res.Username, on(res.Device+".password"))
+	b.WriteString("  # The cloud's public key: items leave the outbox only on acks it signed.\n")
+	fmt.Fprintf(&b, "  cloud_key: %q\n", res.CloudKey)
+	if bf.MQTTCA != "" {
+		fmt.Fprintf(&b, "  ca_file: %q\n", on("mqtt-ca.crt"))
+	}
+	if res.Cert != "" {
+		fmt.Fprintf(&b, "  cert_file: %q\n  key_file: %q\n", on(res.Device+".crt"), on(res.Device+".key"))
+	}
+	return b.String()
 }
 
 func deviceList(args []string) error {
@@ -241,12 +355,16 @@ func deviceRevoke(args []string) error {
 	return withDatabase(c, func(ctx context.Context, d *db.DB) error { return revokeIdentity(ctx, d, id) })
 }
 
-// revokeIdentity revokes id and the HTTP tokens bound to it.
+// revokeIdentity revokes id and the HTTP tokens bound to it, each an entry
+// of the audit trail.
 func revokeIdentity(ctx context.Context, d *db.DB, id string) error {
 	if err := d.RevokeCredential(ctx, id); err != nil {
 		if errors.Is(err, db.ErrNotFound) {
 			return fmt.Errorf("%s is not registered (canopy-cloud device list)", id)
 		}
+		return err
+	}
+	if err := audit(ctx, d, db.AuditDeviceRevoke, id, ""); err != nil {
 		return err
 	}
 	// Its HTTP tokens (bound to it with token create --device) go too.
@@ -261,6 +379,9 @@ func revokeIdentity(ctx context.Context, d *db.DB, id string) error {
 		if revoked, err := d.RevokeToken(ctx, t.Hash); err != nil {
 			return err
 		} else if revoked {
+			if err := audit(ctx, d, db.AuditTokenRevoke, t.ID(), fmt.Sprintf("name %q, bound to %s, revoked with it", t.Name, id)); err != nil {
+				return err
+			}
 			fmt.Fprintf(os.Stderr, "token %s (%s), bound to %s, revoked\n", t.ID(), t.Name, id)
 		}
 	}

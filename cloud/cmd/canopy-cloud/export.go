@@ -84,10 +84,24 @@ func cmdExport(args []string) error {
 		return fmt.Errorf("no scan %q (or it has no images)", *scanID)
 	}
 	res := m.Result()
+	if err := writeExport(ctx, c, *scanID, *format, *out, res, imgs); err != nil {
+		return err
+	}
+	dest := *out
+	if dest == "" {
+		dest = "standard output"
+	}
+	return audit(ctx, d, db.AuditExport, *scanID, fmt.Sprintf("format %s to %s: %d trees, %d images", *format, dest, res.Total(), len(imgs)))
+}
+
+// writeExport writes the scan's trees res (or its photos imgs) in format
+// to out ("": standard output).
+func writeExport(ctx context.Context, c config.Serve, scanID, format, out string, res scan.Result, imgs []db.Image) error {
 	var body []byte
-	switch *format {
+	var err error
+	switch format {
 	case "geojson", "gpkg":
-		if body, err = scan.GeoJSON(*scanID, res); err != nil {
+		if body, err = scan.GeoJSON(scanID, res); err != nil {
 			return err
 		}
 	case "csv":
@@ -95,22 +109,22 @@ func cmdExport(args []string) error {
 	case "geotxt":
 		body, _ = scan.GeoTxt(imgs)
 	case "odm":
-		return exportODM(ctx, c, imgs, *out)
+		return exportODM(ctx, c, imgs, out)
 	}
-	if *format == "gpkg" {
-		return writeGPKG(ctx, body, *out)
+	if format == "gpkg" {
+		return writeGPKG(ctx, body, out)
 	}
 	perHa := "n/a"
 	if v := res.PerHa(); v != nil {
 		perHa = fmt.Sprintf("%.1f", *v)
 	}
 	fmt.Fprintf(os.Stderr, "scan %s: %d trees (%d placed, merged from %d detections in %d images; %d not placed), %.3f ha, %s trees/ha\n",
-		*scanID, res.Total(), len(res.Trees), res.Detections, res.Counted, res.Unplaced, res.AreaM2/10000, perHa)
-	if *out == "" {
+		scanID, res.Total(), len(res.Trees), res.Detections, res.Counted, res.Unplaced, res.AreaM2/10000, perHa)
+	if out == "" {
 		_, err = os.Stdout.Write(body)
 		return err
 	}
-	return os.WriteFile(*out, body, 0o644)
+	return os.WriteFile(out, body, 0o644)
 }
 
 // writeGPKG converts the GeoJSON to a GeoPackage with GDAL's ogr2ogr.

@@ -5,10 +5,11 @@
 //	canopy-cloud count [--json] IMAGE...
 //	canopy-cloud eval --boxes FILE [--json] DIR
 //	canopy-cloud export --scan ID [--format geojson|csv|gpkg|geotxt|odm]
-//	canopy-cloud token create --scope read|write [--device ID] [--expires D] --data DIR
+//	canopy-cloud token create --scope read|write|metrics|admin [--device ID] [--expires D] --data DIR
 //	canopy-cloud token list [--json] --data DIR
 //	canopy-cloud token revoke ID-or-NAME --data DIR
 //	canopy-cloud device add|list|revoke ID
+//	canopy-cloud audit [--since T] [--json]
 //	canopy-cloud broker-config --out DIR
 //	canopy-cloud reconcile [flags]
 //	canopy-cloud lambda [flags]
@@ -38,6 +39,7 @@ var commands = map[string]command{
 	"export":        {"export a scan's trees (GeoJSON, CSV, GeoPackage) or photos (OpenDroneMap)", cmdExport},
 	"token":         {"create, list and revoke API tokens (token create|list|revoke)", cmdToken},
 	"device":        {"register, list and revoke devices (and receivers, producers): device add|list|revoke", cmdDevice},
+	"audit":         {"the audit trail: who added or revoked devices and tokens, uploaded, exported (audit [--since] [--json])", cmdAudit},
 	"broker-config": {"write Mosquitto's password and ACL files from the device registry", cmdBrokerConfig},
 	"reconcile":     {"find stored objects with no database row and remove or link them", cmdReconcile},
 	"lambda":        {"the counting worker as an AWS Lambda function (S3 object-created events)", cmdLambda},

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -38,6 +39,9 @@ func cmdServe(args []string) error {
 	}
 	fs.StringVar(&c.Data, "data", c.Data, "data `folder`: SQLite database and blob folder of the embedded setup")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "HTTP listen `address`")
+	fs.StringVar(&c.HTTPTLSCert, "http-tls-cert", c.HTTPTLSCert, "serve HTTPS with this certificate (PEM `file`, the chain); read again on SIGHUP")
+	fs.StringVar(&c.HTTPTLSKey, "http-tls-key", c.HTTPTLSKey, "the key of --http-tls-cert (PEM `file`)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "serve GET /metrics with no token on this `address` of its own (\"\": only on --http, for a token of scope metrics)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.MQTTListen, "mqtt-listen", c.MQTTListen, "embedded MQTT broker listen `address` (ignored with --broker)")
 	fs.BoolVar(&c.MQTTAllowRemote, "mqtt-allow-remote", c.MQTTAllowRemote, "embedded broker: accept clients from non-loopback addresses on --mqtt-listen (they still authenticate; prefer --mqtt-tls-listen)")
@@ -45,7 +49,8 @@ func cmdServe(args []string) error {
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "the embedded broker's TLS certificate (PEM `file`)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "the embedded broker's TLS key (PEM `file`)")
 	fs.StringVar(&c.MQTTClientCerts, "mqtt-client-certs", c.MQTTClientCerts, "TLS listener: off, optional or require client certificates signed by the cloud's device CA (device add --cert)")
-	fs.StringVar(&c.Broker, "broker", c.Broker, "external MQTT broker `URL` (tcp://host:1883, ssl://host:8883); no embedded broker then. Credentials: $CANOPY_MQTT_USERNAME, $CANOPY_MQTT_PASSWORD")
+	fs.StringVar(&c.Broker, "broker", c.Broker, "external MQTT broker `URL` (tcp://host:1883, ssl://host:8883); no embedded broker then. Credentials: $CANOPY_MQTT_USERNAME, $CANOPY_MQTT_PASSWORD, or a client certificate (--mqtt-cert)")
+	brokerTLSFlags(fs, &c.MQTTTLS)
 	fs.StringVar(&c.ClientID, "client-id", c.ClientID, "MQTT client `id` (default canopy-cloud-HOSTNAME-HTTPPORT, plus a random suffix with a clean session)")
 	fs.StringVar(&c.Session, "mqtt-session", c.Session, "item receiver's MQTT session: clean (a receiver that dies gets no more items) or persistent (one receiver with --no-share only)")
 	fs.DurationVar(&c.SpillAfter, "spill-after", c.SpillAfter, "how long an incomplete item waits in memory for its next chunk before its chunks are staged in the database, where any receiver can finish it")
@@ -72,8 +77,11 @@ func cmdServe(args []string) error {
 	fs.Float64Var(&c.GSDDefault, "gsd-default", c.GSDDefault, "ground sample distance (`metres` per pixel) of images that carry none (no GeoTIFF, camera data or height); their counts say gsd_source default")
 	fs.StringVar(&c.Ingest, "ingest", c.Ingest, "on, or off: no broker and no inputs (a node that only counts and serves HTTP)")
 	registerAPIFlags(fs) // api.go: --auth, --max-upload-bytes
-	configFile := fs.String("config", "", "YAML `file` of settings: its keys are these flags' names (http: 0.0.0.0:8080); flags given here win")
+	configFile := fs.String("config", "", "YAML `file` of settings: its keys are these flags' names (http: 0.0.0.0:8080); flags given here win, then $CANOPY_MQTT_CA, _MQTT_CERT, _MQTT_KEY, _HTTP_TLS_CERT and _HTTP_TLS_KEY")
 	if help, err := parseArgs(fs, args); help || err != nil {
+		return err
+	}
+	if err := readSecurityEnv(fs); err != nil {
 		return err
 	}
 	if *configFile != "" {
@@ -119,6 +127,25 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		return err
 	}
 	defer httpLn.Close()
+	var metricsLn net.Listener
+	if c.MetricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", c.MetricsListen); err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		defer metricsLn.Close()
+	}
+	var httpCert *api.Certificate
+	scheme := "http"
+	if c.HTTPTLSCert != "" {
+		if httpCert, err = api.LoadCertificate(c.HTTPTLSCert, c.HTTPTLSKey); err != nil {
+			return fmt.Errorf("--http-tls-cert, --http-tls-key: %w", err)
+		}
+		scheme = "https"
+	}
+	mqttTLS, err := c.MQTTTLS.Config()
+	if err != nil {
+		return err
+	}
 
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -184,7 +211,7 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 	var recv *ingest.Receiver // nil with --ingest off: no broker, no inputs
 	if c.Ingest != config.IngestOff {
 		recv, err = ingest.NewReceiver(ingest.Config{
-			Broker: brokerURL, ClientID: cid, Session: c.Session, Username: user, Password: pass,
+			Broker: brokerURL, TLS: mqttTLS, ClientID: cid, Session: c.Session, Username: user, Password: pass,
 			Topics: topics, ShareGroup: c.ShareGroup, NoShare: c.NoShare,
 			Limits:  wire.Limits{MaxItemBytes: c.MaxItemBytes, MaxInProgress: c.MaxInProgress, Timeout: c.ItemTimeout},
 			Workers: c.IngestWorkers,
@@ -217,6 +244,7 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		Ready:   ready,
 		Log:     log,
+		TLS:     httpCert,
 	})
 	if err := extendAPI(s); err != nil {
 		return err
@@ -257,7 +285,7 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		if c.NoShare {
 			group = ""
 		}
-		cm, err := compat.NewMQTT(compat.MQTTConfig{Broker: brokerURL, ClientID: cidBase + "-compat", Username: user, Password: pass, Topic: c.CompatTopic, ShareGroup: group}, h, log)
+		cm, err := compat.NewMQTT(compat.MQTTConfig{Broker: brokerURL, TLS: mqttTLS, ClientID: cidBase + "-compat", Username: user, Password: pass, Topic: c.CompatTopic, ShareGroup: group}, h, log)
 		if err != nil {
 			return err
 		}
@@ -271,16 +299,25 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		g.Go("compat_amqp", func() error { return am.Run(runCtx) }, stopAll)
 	}
 	g.Go("workers", func() error { return runWorkers(runCtx, s, c.Workers) }, stopAll)
+	// SIGHUP (systemctl reload) reads the HTTP certificate again; it never
+	// ends the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	g.Go("reload", func() error { return reloadOn(runCtx, hup, httpCert, log) }, stopAll)
 	g.Go("http", func() error { return s.API.Run(runCtx, httpLn) }, stopAll)
+	if metricsLn != nil {
+		g.Go("metrics", func() error { return s.API.RunMetrics(runCtx, metricsLn) }, stopAll)
+	}
 
 	blobDesc := c.BlobDir()
 	if c.S3Endpoint != "" {
 		blobDesc = c.S3Endpoint
 	}
-	log.Info("canopy-cloud serving", "http", "http://"+httpLn.Addr().String(), "mqtt", brokerURL,
+	log.Info("canopy-cloud serving", "http", scheme+"://"+httpLn.Addr().String(), "mqtt", brokerURL, "mqtt_client_cert", c.MQTTTLS.Cert,
 		"embedded_broker", brk != nil, "ingest", c.Ingest, "database", redact(c.DatabaseDSN()), "blobs", blobDesc,
 		"cloud_key", keys.Public())
-	status := "serving http://" + httpLn.Addr().String()
+	status := "serving " + scheme + "://" + httpLn.Addr().String()
 	if recv != nil {
 		status += ", mqtt " + brokerURL
 	}
@@ -330,4 +367,28 @@ func splitTopics(s string) []string {
 		}
 	}
 	return out
+}
+
+// reloadOn reads the HTTP certificate (nil: none) again on every signal
+// from hup (SIGHUP) until ctx ends; a failed reload is logged and the old
+// certificate stays.
+func reloadOn(ctx context.Context, hup <-chan os.Signal, cert *api.Certificate, log *slog.Logger) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			if cert == nil {
+				log.Info("SIGHUP: nothing to reload (no --http-tls-cert)")
+				continue
+			}
+			if err := cert.Reload(); err != nil {
+				log.Error("SIGHUP: HTTP certificate not reloaded; the old one is served", "err", err)
+				continue
+			}
+			leaf := cert.Leaf()
+			log.Info("SIGHUP: HTTP certificate reloaded", "subject", leaf.Subject.String(), "serial", leaf.SerialNumber.Text(16),
+				"not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+		}
+	}
 }

@@ -19,7 +19,7 @@ import (
 )
 
 const tokenUsage = `usage:
-  canopy-cloud token create --scope read|write [--name NAME] [--device ID] [--expires DURATION|RFC3339] [--data DIR | --database-url URL]
+  canopy-cloud token create --scope read|write|metrics|admin [--name NAME] [--device ID] [--expires DURATION|RFC3339] [--data DIR | --database-url URL]
   canopy-cloud token list [--json] [--data DIR | --database-url URL]
   canopy-cloud token revoke ID-or-NAME [--data DIR | --database-url URL]`
 
@@ -86,7 +86,7 @@ func openTokenDB(ctx context.Context, c config.Serve, mustExist bool) (*db.DB, e
 func tokenCreate(args []string, stdout, stderr io.Writer) error {
 	c := config.DefaultServe()
 	fs := tokenFlags("create", &c, stderr)
-	scope := fs.String("scope", "read", "read, or write (which includes read)")
+	scope := fs.String("scope", "read", "read; write (which includes read); metrics (GET /metrics only); admin (everything, the audit trail included)")
 	name := fs.String("name", "", "a `name` to remember the token by")
 	device := fs.String("device", "", "bind the token to the device `ID`: it may upload only that device's images (needs --scope write)")
 	expires := fs.String("expires", "", "when the token stops working: a `duration` from now (90d, 720h, 30m) or an RFC 3339 time; default never")
@@ -102,8 +102,8 @@ func tokenCreate(args []string, stdout, stderr io.Writer) error {
 	}
 	created := time.Now().UTC().Truncate(time.Microsecond)
 	var errs []error
-	if *scope != db.ScopeRead && *scope != db.ScopeWrite {
-		errs = append(errs, fmt.Errorf("--scope %q: want read or write", *scope))
+	if !db.ValidScope(*scope) {
+		errs = append(errs, fmt.Errorf("--scope %q: want read, write, metrics or admin", *scope))
 	}
 	if *device != "" {
 		if err := db.ValidDevice(*device); err != nil {
@@ -134,15 +134,21 @@ func tokenCreate(args []string, stdout, stderr io.Writer) error {
 	if err := d.CreateToken(ctx, t); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, secret)
 	var what []string
 	what = append(what, "scope "+t.Scope)
+	if t.Name != "" {
+		what = append(what, fmt.Sprintf("name %q", t.Name))
+	}
 	if t.Device != "" {
 		what = append(what, "device "+t.Device)
 	}
 	if !t.ExpiresAt.IsZero() {
 		what = append(what, "expires "+t.ExpiresAt.Format(time.RFC3339))
 	}
+	if err := audit(ctx, d, db.AuditTokenCreate, t.ID(), strings.Join(what, ", ")); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, secret)
 	fmt.Fprintf(stderr, "token %s created (%s); it is shown only once: keep it\n", t.ID(), strings.Join(what, ", "))
 	return nil
 }
@@ -296,6 +302,9 @@ func tokenRevoke(args []string, stdout, stderr io.Writer) error {
 	if !revoked {
 		fmt.Fprintf(stderr, "token %s%s was already revoked at %s\n", t.ID(), nameSuffix(t.Name), t.RevokedAt.UTC().Format(time.RFC3339))
 		return nil
+	}
+	if err := audit(ctx, d, db.AuditTokenRevoke, t.ID(), fmt.Sprintf("name %q, scope %s", t.Name, t.Scope)); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "revoked token %s%s\n", t.ID(), nameSuffix(t.Name))
 	fmt.Fprintln(stderr, "requests with it get 401 from now on")

@@ -49,7 +49,7 @@ func TestTokenCreate(t *testing.T) {
 	}
 	empty := t.TempDir()
 	for _, bad := range [][]string{
-		{"create", "--scope", "admin", "--data", data},
+		{"create", "--scope", "root", "--data", data},
 		{"create", "--scope", "write", "--device", "a/b", "--data", data},
 		{"create", "--scope", "read", "--device", "pi-07", "--data", data},
 		{"create", "--scope", "write", "--expires", "yesterday", "--data", data},

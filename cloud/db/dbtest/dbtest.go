@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) *db.DB) {
 		{"TokenRevoke", testTokenRevoke},
 		{"TokenTouch", testTokenTouch},
 		{"Staging", testStaging},
+		{"AuditAppendOnly", testAudit},
 		{"Evicted", testEvicted},
 	}
 	for _, tc := range tests {
@@ -659,15 +660,20 @@ func testTokens(t *testing.T, d *db.DB) {
 	if _, err := d.LookupToken(ctx, "h2"); !errors.Is(err, db.ErrNotFound) {
 		t.Errorf("LookupToken(absent) = %v, want ErrNotFound", err)
 	}
-	for _, bad := range []db.Token{{Hash: "", Scope: "read"}, {Hash: "x", Scope: "admin"}} {
+	for _, bad := range []db.Token{{Hash: "", Scope: "read"}, {Hash: "x", Scope: "root"}} {
 		if err := d.CreateToken(ctx, bad); !errors.Is(err, db.ErrInvalid) {
 			t.Errorf("CreateToken(%+v) = %v, want ErrInvalid", bad, err)
 		}
 	}
-	if err := d.CreateToken(ctx, db.Token{Hash: "h3", Scope: db.ScopeRead}); err != nil {
-		t.Fatal(err)
+	for _, scope := range []string{db.ScopeRead, db.ScopeMetrics, db.ScopeAdmin} {
+		if err := d.CreateToken(ctx, db.Token{Hash: "h-" + scope, Scope: scope}); err != nil {
+			t.Fatalf("CreateToken(scope %s): %v", scope, err)
+		}
+		if got, err := d.LookupToken(ctx, "h-"+scope); err != nil || got.Scope != scope {
+			t.Errorf("LookupToken(scope %s) = %+v, %v", scope, got, err)
+		}
 	}
-	if ts, err := d.ListTokens(ctx); err != nil || len(ts) != 2 {
+	if ts, err := d.ListTokens(ctx); err != nil || len(ts) != 4 {
 		t.Errorf("ListTokens = %v, %v", ts, err)
 	}
 	if err := d.DeleteToken(ctx, "h1"); err != nil {

@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/canopy-forest/canopy/internal/e2etest"
@@ -215,7 +217,16 @@ func TestDashboard(t *testing.T) {
 	bctx, bcancel := chromedp.NewContext(actx)
 	defer bcancel()
 	card := chromedp.CSS(fmt.Sprintf(`.card[data-item=%q] .count`, acc.ItemID))
+	// Every Content-Security-Policy violation of the page is recorded (the
+	// dashboard must run under its policy: no inline script or style).
+	recordCSP := func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `window.cspViolations = []; document.addEventListener("securitypolicyviolation",
+				(e) => window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));`})
+		return chromedp.Void{}, err
+	}
 	err = chromedp.Do(bctx,
+		recordCSP,
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#token")),
 		chromedp.SendKeys(chromedp.CSS("#token"), token),
@@ -282,6 +293,10 @@ func TestDashboard(t *testing.T) {
 		if tiles.Load() == 0 || imgs == 0 {
 			t.Errorf("tile layer: %d tiles fetched, %d tile images on the map; want some", tiles.Load(), imgs)
 		}
+	}
+	violations, err := chromedp.Run(bctx, chromedp.Evaluate[string](`JSON.stringify(window.cspViolations || ["not recorded"])`))
+	if err != nil || violations != "[]" {
+		t.Errorf("Content-Security-Policy violations: %s %v", violations, err)
 	}
 	p := filepath.Join(t.TempDir(), "dashboard.png")
 	if d := os.Getenv("CANOPY_SCREENSHOT"); d != "" {

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/canopy-forest/canopy/cloud/api"
+	"github.com/canopy-forest/canopy/cloud/config"
+	"github.com/canopy-forest/canopy/cloud/db"
+)
+
+// cliWho names the person at the command line in the audit trail:
+// "cli:<user>@<host>" (SUDO_USER, when set, is the user behind sudo).
+func cliWho() string {
+	name := os.Getenv("SUDO_USER")
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		} else {
+			name = os.Getenv("USER")
+		}
+	}
+	if name == "" {
+		name = fmt.Sprintf("uid%d", os.Getuid())
+	}
+	host, _ := os.Hostname()
+	return "cli:" + name + "@" + host
+}
+
+// audit records a change made from the command line. Call it once the
+// change is done; adding an audited command is one line:
+//
+//	if err := audit(ctx, d, db.AuditRolloutCreate, id, "model x.onnx to 12 devices"); err != nil { return err }
+func audit(ctx context.Context, d *db.DB, action, subject, detail string) error {
+	if err := d.Audit(ctx, db.AuditEntry{Who: cliWho(), Action: action, Subject: subject, Detail: detail}); err != nil {
+		return fmt.Errorf("%s %s is done, but its audit entry was not written: %w", action, subject, err)
+	}
+	return nil
+}
+
+// cmdAudit: canopy-cloud audit [--since T] [--json], the audit trail,
+// oldest first.
+func cmdAudit(args []string) error {
+	c := config.DefaultServe()
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: canopy-cloud audit [--since TIME|DURATION] [--limit N] [--json] [--data DIR | --database-url URL]
+
+The audit trail, oldest first: who (token:<id> (name) for the HTTP API,
+cli:<user>@<host> for this command line) added or revoked a device, created
+or revoked a token, uploaded an image, exported a scan or rolled out a model,
+and when. The trail is append-only. Flags:`)
+		fs.PrintDefaults()
+	}
+	dbFlags(fs, &c)
+	since := fs.String("since", "", "entries from this RFC 3339 `time`, or this far back (24h, 7d)")
+	limit := fs.Int("limit", 1000, "at most this many `entries`")
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	if help, err := parseArgs(fs, args); help || err != nil {
+		return err
+	}
+	q := db.AuditQuery{Limit: *limit}
+	if *limit < 1 {
+		return errors.New("--limit: want 1 or more")
+	}
+	if *since != "" {
+		t, err := api.ParseSince(*since, time.Now())
+		if err != nil {
+			return fmt.Errorf("--%w", err)
+		}
+		q.Since = t
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := openTokenDB(ctx, c, true)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	es, err := d.ListAudit(ctx, q)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(es)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT\tWHO\tACTION\tSUBJECT\tDETAIL")
+	for _, e := range es {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Who, e.Action, e.Subject, strings.ReplaceAll(e.Detail, "\t", " "))
+	}
+	return tw.Flush()
+}
