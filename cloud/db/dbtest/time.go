@@ -286,7 +286,7 @@ func testRawRetention(t *testing.T, d *db.DB) {
 		put(t, d, img)
 	}
 	countNext(t, d, db.CountRecord{Count: 1}) // old-counted
-	j, _ := d.ClaimJob(ctx, "w", time.Minute)  // old-queued: claimed, not done
+	j, _ := d.ClaimJob(ctx, "w", time.Minute) // old-queued: claimed, not done
 	_ = d.FailJob(ctx, j.ID, "transient")
 	j, _ = d.ClaimJob(ctx, "w", time.Minute) // new-counted
 	if j.ItemID != "new-counted" {
