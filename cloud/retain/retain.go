@@ -29,7 +29,7 @@ const MetaName = "meta.json"
 // Config configures a Retainer.
 type Config struct {
 	After time.Duration // raw images received longer ago than this are deleted
-	Every time.Duration // how often to look; 0: After/24, between a minute and an hour
+	Every time.Duration // how often to look; 0: After/24, between a second and an hour
 	Batch int           // rows per query; 0: 200
 	Now   func() time.Time
 }
@@ -48,7 +48,7 @@ func New(c Config, rows Rows, blobs Deleter, log *slog.Logger) (*Retainer, error
 		return nil, fmt.Errorf("retain raw images: duration %v is not positive", c.After)
 	}
 	if c.Every <= 0 {
-		c.Every = min(max(c.After/24, time.Minute), time.Hour)
+		c.Every = min(max(c.After/24, time.Second), time.Hour)
 	}
 	if c.Batch <= 0 {
 		c.Batch = 200
