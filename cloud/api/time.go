@@ -29,7 +29,7 @@ func (s *Server) enableTime() {
 	s.mux.HandleFunc("GET /v1/scans", s.listScans)
 	s.mux.HandleFunc("GET /v1/places", s.listPlaces)
 	s.mux.HandleFunc("GET /v1/places/{address_id}", s.getPlace)
-	s.mux.HandleFunc("GET /v1/scans/{scan_id}/change", s.scanChange(false))       // change.go
+	s.mux.HandleFunc("GET /v1/scans/{scan_id}/change", s.scanChange(false))        // change.go
 	s.mux.HandleFunc("GET /v1/scans/{scan_id}/change.geojson", s.scanChange(true)) // change.go
 	s.mux.HandleFunc("GET /v1/images/{id}/counts", s.imageCounts)                  // counts.go
 }
