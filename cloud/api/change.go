@@ -33,12 +33,13 @@ type ChangeView struct {
 
 // matchRule is ChangeView.Match.
 const matchRule = "one to one, nearest pairs first, when their centres are closer than the larger crown radius, " +
-	"after taking out the offset between the scans; lost and new only inside the area both scans cover"
+	"after taking out the offset between the scans; lost and new only inside the area both scans cover, " +
+	"more than a crown radius from its edge, and scored at least min_score"
 
 // maxShiftLimit bounds ?max_shift_m=.
 const maxShiftLimit = 50
 
-// scanChange: GET /v1/scans/{scan_id}/change?base=&model=&base_model=&max_shift_m=,
+// scanChange: GET /v1/scans/{scan_id}/change?base=&model=&base_model=&max_shift_m=&min_score=,
 // as JSON or (geojson) as a GeoJSON FeatureCollection of the lost and new
 // trees.
 func (s *Server) scanChange(asGeoJSON bool) http.HandlerFunc {
@@ -67,6 +68,15 @@ func (s *Server) scanChange(asGeoJSON bool) http.HandlerFunc {
 			}
 			o.MaxShiftM = f
 		}
+		minScore := -1.0
+		if s := v.Get("min_score"); s != "" {
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil || f < 0 || f > 1 {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("min_score: want a detection score in [0, 1] (0: every unmatched tree is lost or new), got %q", s))
+				return
+			}
+			minScore = f
+		}
 		in := map[string]change.Scan{}
 		for _, sc := range []struct{ id, model string }{{base, cv.BaseModel}, {id, cv.Model}} {
 			c, found, err := s.changeInput(r.Context(), sc.id, sc.model)
@@ -81,7 +91,12 @@ func (s *Server) scanChange(asGeoJSON bool) http.HandlerFunc {
 			}
 			in[sc.id+"\x00"+sc.model] = c
 		}
-		cv.Result = change.Compare(in[base+"\x00"+cv.BaseModel], in[id+"\x00"+cv.Model], o)
+		b, c := in[base+"\x00"+cv.BaseModel], in[id+"\x00"+cv.Model]
+		o.MinScore = minScore
+		if minScore < 0 {
+			o.MinScore = change.AutoMinScore(b, c)
+		}
+		cv.Result = change.Compare(b, c, o)
 		if cv.BaseModel == cv.Model {
 			cv.BaseModel = "" // said once, in model
 		}

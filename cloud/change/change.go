@@ -27,11 +27,36 @@ type Options struct {
 	// MaxShiftM bounds the offset between the two scans that Compare looks
 	// for and takes out (metres); 0: none is looked for.
 	MaxShiftM float64
+	// MinScore: an unmatched tree detected with a lower score is counted
+	// as uncertain, not as lost or new (0: every unmatched tree is).
+	MinScore float64
 }
 
 // DefaultMaxShiftM is the offset looked for by default: the error of a
 // consumer drone's GPS between two flights.
-const DefaultMaxShiftM = 5
+const DefaultMaxShiftM = 10
+
+// ScoreMargin is how far above the detector's threshold a detection must
+// score to be called lost or new by default (AutoMinScore): detections
+// within it come and go between two runs of the detector over the same
+// ground on another pixel grid (docs/accuracy.md).
+const ScoreMargin = 0.08
+
+// AutoMinScore is the default Options.MinScore of two scans: ScoreMargin
+// above the lowest score of their trees (what the detector reports just
+// passes its threshold), but no more than their median score, when each
+// has at least 10 trees; else 0.
+func AutoMinScore(base, s Scan) float64 {
+	if len(base.Trees) < 10 || len(s.Trees) < 10 {
+		return 0
+	}
+	var scores []float64
+	for _, t := range append(append([]scan.Tree{}, base.Trees...), s.Trees...) {
+		scores = append(scores, t.Score)
+	}
+	sort.Float64s(scores)
+	return round(math.Min(scores[0]+ScoreMargin, scores[len(scores)/2]), 3)
+}
 
 // Tree is a lost or new tree.
 type Tree struct {
@@ -83,12 +108,15 @@ type Result struct {
 	// ForestAreaHa is that part, in hectares.
 	ForestAreaHa float64 `json:"forest_area_ha"`
 	Offset       Offset  `json:"offset"`
-	// Edge are unmatched trees within a crown radius of the common area's
-	// edge, Outside those beyond it, Unplaced those of images that could
-	// not be placed: neither lost nor new.
-	Edge     Counts `json:"edge"`
-	Outside  Counts `json:"outside"`
-	Unplaced Counts `json:"unplaced"`
+	// Neither lost nor new: unmatched trees in the common area detected
+	// with a score below MinScore (Uncertain) or within a crown radius of
+	// its edge (Edge), trees beyond it (Outside) and the trees of images
+	// that could not be placed (Unplaced).
+	MinScore  float64 `json:"min_score"`
+	Uncertain Counts  `json:"uncertain"`
+	Edge      Counts  `json:"edge"`
+	Outside   Counts  `json:"outside"`
+	Unplaced  Counts  `json:"unplaced"`
 }
 
 // Grid sizes of the common area.
@@ -105,7 +133,7 @@ type pt struct {
 
 // Compare says what changed from base to s.
 func Compare(base, s Scan, o Options) Result {
-	r := Result{Lost: []Tree{}, New: []Tree{}, Unplaced: Counts{base.Unplaced, s.Unplaced}}
+	r := Result{Lost: []Tree{}, New: []Tree{}, MinScore: o.MinScore, Unplaced: Counts{base.Unplaced, s.Unplaced}}
 	origin, ok := originOf(base, s)
 	if !ok {
 		return r
@@ -132,7 +160,7 @@ func Compare(base, s Scan, o Options) Result {
 			r.Kept++
 		}
 	}
-	classify := func(ps []pt, matched []int, n *int, edge, outside *int, list *[]Tree) {
+	classify := func(ps []pt, matched []int, n, uncertain, edge, outside *int, list *[]Tree) {
 		for i, p := range ps {
 			in := area.inside(p.x, p.y)
 			if in {
@@ -140,17 +168,19 @@ func Compare(base, s Scan, o Options) Result {
 			}
 			switch {
 			case matched[i] >= 0:
-			case area.interior(p.x, p.y, p.r):
-				*list = append(*list, Tree{Lon: p.t.Lon, Lat: p.t.Lat, CrownM: p.t.CrownM, Score: p.t.Score, ImageID: p.t.ImageID})
-			case in:
-				*edge++
-			default:
+			case !in:
 				*outside++
+			case !area.interior(p.x, p.y, p.r):
+				*edge++
+			case p.t.Score < o.MinScore:
+				*uncertain++
+			default:
+				*list = append(*list, Tree{Lon: p.t.Lon, Lat: p.t.Lat, CrownM: p.t.CrownM, Score: p.t.Score, ImageID: p.t.ImageID})
 			}
 		}
 	}
-	classify(a, matchA, &r.Trees.Base, &r.Edge.Base, &r.Outside.Base, &r.Lost)
-	classify(b, matchB, &r.Trees.Scan, &r.Edge.Scan, &r.Outside.Scan, &r.New)
+	classify(a, matchA, &r.Trees.Base, &r.Uncertain.Base, &r.Edge.Base, &r.Outside.Base, &r.Lost)
+	classify(b, matchB, &r.Trees.Scan, &r.Uncertain.Scan, &r.Edge.Scan, &r.Outside.Scan, &r.New)
 	if r.CommonAreaHa > 0 {
 		r.TreesPerHa = pair(float64(r.Trees.Base)/r.CommonAreaHa, float64(r.Trees.Scan)/r.CommonAreaHa)
 	}

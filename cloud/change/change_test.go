@@ -192,22 +192,64 @@ func TestTolerance(t *testing.T) {
 	trees := stand(3, 400, 100)
 	base := survey(trees, 0, 0, 100, 100, 0, 0, 0, 1)
 	t.Logf("%d trees, crowns 2-8 m; changes (lost+new) reported between two surveys of the same stand:", len(base.Trees))
-	t.Logf("%-8s %-9s %-14s %-14s", "offset", "jitter", "no search", "search 5 m")
+	t.Logf("%-8s %-9s %-14s %-14s", "offset", "jitter", "no search", "search 10 m")
 	for _, tc := range []struct {
 		offset, jitter float64
 		maxAligned     int // most changes allowed with the search
 	}{
-		{0, 0, 0}, {1, 0, 0}, {2, 0, 0}, {3, 0, 0}, {5, 0, 0},
+		{0, 0, 0}, {1, 0, 0}, {2, 0, 0}, {3, 0, 0}, {5, 0, 0}, {8, 0, 0},
 		{0, 0.25, 0}, {0, 0.5, 20}, {0, 1, 150}, {3, 0.25, 0}, {3, 0.5, 25},
 	} {
 		s := survey(trees, 0, 0, 100, 100, tc.offset*0.6, tc.offset*0.8, tc.jitter, 9)
 		plain := Compare(base, s, Options{})
-		aligned := Compare(base, s, Options{MaxShiftM: 5})
+		aligned := Compare(base, s, Options{MaxShiftM: DefaultMaxShiftM})
 		pc, ac := len(plain.Lost)+len(plain.New), len(aligned.Lost)+len(aligned.New)
 		t.Logf("%-8s %-9s %-14s %-14s", fmt.Sprintf("%.0f m", tc.offset), fmt.Sprintf("%.2f m", tc.jitter),
 			fmt.Sprintf("%d (%.1f%%)", pc, 100*float64(pc)/float64(len(base.Trees))), fmt.Sprintf("%d (%.1f%%)", ac, 100*float64(ac)/float64(len(base.Trees))))
 		if ac > tc.maxAligned {
 			t.Errorf("offset %v m, jitter %v m: %d changes with the search, want at most %d", tc.offset, tc.jitter, ac, tc.maxAligned)
 		}
+	}
+}
+
+// TestMinScore: unmatched trees scored below MinScore are uncertain, not
+// lost or new; AutoMinScore sits ScoreMargin above the lowest score, at
+// most at the median.
+func TestMinScore(t *testing.T) {
+	trees := stand(5, 60, 60)
+	a := survey(trees, 0, 0, 60, 60, 0, 0, 0, 1)
+	b := survey(trees[:len(trees)-20], 0, 0, 60, 60, 0, 0, 0, 1) // 20 trees gone
+	gone := 0
+	for i := range a.Trees {
+		a.Trees[i].Score = 0.3 + 0.6*float64(i%10)/10 // 0.30 .. 0.84
+	}
+	for i := range b.Trees {
+		b.Trees[i].Score = a.Trees[i].Score
+	}
+	lost := Compare(a, b, Options{})
+	for _, tr := range a.Trees[len(b.Trees):] {
+		if tr.Score >= 0.38 {
+			gone++
+		}
+	}
+	if got := AutoMinScore(a, b); math.Abs(got-0.38) > 1e-9 {
+		t.Errorf("AutoMinScore = %v, want 0.30 + %v", got, ScoreMargin)
+	}
+	r := Compare(a, b, Options{MinScore: AutoMinScore(a, b)})
+	if len(r.Lost)+r.Uncertain.Base+r.Edge.Base != len(lost.Lost)+lost.Edge.Base || r.Uncertain.Base == 0 || r.MinScore != 0.38 {
+		t.Errorf("lost %d, uncertain %d (min score %v); without: lost %d", len(r.Lost), r.Uncertain.Base, r.MinScore, len(lost.Lost))
+	}
+	for _, l := range r.Lost {
+		if l.Score < 0.38 {
+			t.Errorf("lost tree scored %v, below the min score", l.Score)
+		}
+	}
+	// Every tree scored alike (no threshold to see): the median caps it.
+	same := survey(trees, 0, 0, 60, 60, 0, 0, 0, 1)
+	if got := AutoMinScore(same, same); got != 0.9 {
+		t.Errorf("AutoMinScore of scores all 0.9 = %v, want 0.9", got)
+	}
+	if got := AutoMinScore(Scan{}, same); got != 0 {
+		t.Errorf("AutoMinScore with an empty scan = %v, want 0", got)
 	}
 }
