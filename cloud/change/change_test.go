@@ -213,8 +213,8 @@ func TestTolerance(t *testing.T) {
 }
 
 // TestMinScore: unmatched trees scored below MinScore are uncertain, not
-// lost or new; AutoMinScore sits ScoreMargin above the lowest score, at
-// most at the median.
+// lost or new; AutoMinScore sits ScoreMargin above the lowest score when
+// scores pile up above it.
 func TestMinScore(t *testing.T) {
 	trees := stand(5, 60, 60)
 	a := survey(trees, 0, 0, 60, 60, 0, 0, 0, 1)
@@ -244,10 +244,10 @@ func TestMinScore(t *testing.T) {
 			t.Errorf("lost tree scored %v, below the min score", l.Score)
 		}
 	}
-	// Every tree scored alike (no threshold to see): the median caps it.
+	// Every tree scored alike: no threshold to see.
 	same := survey(trees, 0, 0, 60, 60, 0, 0, 0, 1)
-	if got := AutoMinScore(same, same); got != 0.9 {
-		t.Errorf("AutoMinScore of scores all 0.9 = %v, want 0.9", got)
+	if got := AutoMinScore(same, same); got != 0 {
+		t.Errorf("AutoMinScore of scores all 0.9 = %v, want 0", got)
 	}
 	if got := AutoMinScore(Scan{}, same); got != 0 {
 		t.Errorf("AutoMinScore with an empty scan = %v, want 0", got)

@@ -316,6 +316,10 @@ func TestReSurveyNEON(t *testing.T) {
 						t.Errorf("%s, %s: %d of the %d painted crowns lost, %d other lost, %d new; want the painted ones and (nearly) nothing else",
 							plot, s.what, r.hit, len(painted), len(cv.Lost)-r.hit, len(cv.New))
 					}
+				case s.scan == plot+"-crop":
+					if len(cv.Lost)+len(cv.New) > 2 {
+						t.Errorf("%s, %s: %d lost, %d new; want (nearly) none", plot, s.what, len(cv.Lost), len(cv.New))
+					}
 				case strings.HasPrefix(s.what, "placed"):
 					if len(cv.Lost)+len(cv.New) != 0 {
 						t.Errorf("%s, %s: %d lost, %d new (offset %s); want none once the offset is found", plot, s.what, len(cv.Lost), len(cv.New), r.offset)
