@@ -14,6 +14,7 @@ type PurgeRows interface {
 	RevokeCredential(ctx context.Context, username string) error
 	EachDeviceObjectRef(ctx context.Context, device string, fn func(db.ObjectRef) error) error
 	PurgeDevice(ctx context.Context, device string) (db.Purged, error)
+	ModelInUse(ctx context.Context, sha256 string) (bool, error)
 }
 
 // PurgeBlobs is what PurgeDevice needs of a blob store.
@@ -31,7 +32,8 @@ type Purged struct {
 // PurgeDevice deletes every object and row of a device: first it revokes
 // its identity (a device still connected is refused from then on), then
 // it deletes the objects its rows name and every object under its key
-// prefix (<device>/) in both buckets, then its rows (db.PurgeDevice).
+// prefix (<device>/) in both buckets, then its rows (db.PurgeDevice), then
+// the recount models (blob.ModelKey) that no row names any more.
 // Run again after a failure, it finishes the work; purging a device with
 // nothing left is not an error.
 func PurgeDevice(ctx context.Context, rows PurgeRows, blobs PurgeBlobs, device string) (Purged, error) {
@@ -69,5 +71,26 @@ func PurgeDevice(ctx context.Context, rows PurgeRows, blobs PurgeBlobs, device s
 		return p, err
 	}
 	p.Purged = r
+	// A model that only the device's images were recounted with goes too.
+	models, err := blobs.List(ctx, blob.Processed, blob.ModelPrefix)
+	if err != nil {
+		return p, fmt.Errorf("purge device %s: list models: %w", device, err)
+	}
+	for _, k := range models {
+		sha, ok := blob.ModelSHA(k)
+		if !ok {
+			continue
+		}
+		used, err := rows.ModelInUse(ctx, sha)
+		if err != nil {
+			return p, fmt.Errorf("purge device %s: %w", device, err)
+		}
+		if !used {
+			if err := blobs.Delete(ctx, blob.Processed, k); err != nil {
+				return p, fmt.Errorf("purge device %s: delete %s: %w", device, k, err)
+			}
+			p.Objects++
+		}
+	}
 	return p, nil
 }

@@ -216,12 +216,16 @@ func TestPurgeDevice(t *testing.T) {
 		if err := e.blobs.Put(ctx, blob.Raw, "cam-1/2026/01/01/stray/meta.json", []byte("{}"), "application/json"); err != nil {
 			t.Fatal(err)
 		}
+		// A recount model no row names any more goes too.
+		if err := e.blobs.Put(ctx, blob.Processed, blob.ModelKey(strings.Repeat("e", 64)), []byte("onnx"), ""); err != nil {
+			t.Fatal(err)
+		}
 		p, err := retain.PurgeDevice(ctx, e.d, e.blobs, "cam-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		// cam-1: 4 images + 4 meta.json + 1 mask (raw), 5 counts x 2 (processed), the stray.
-		if p.Objects != 20 || p.Images != 4 || p.Counts != 5 || p.Scans != 1 || p.Credential != 1 {
+		// cam-1: 4 images + 4 meta.json + 1 mask (raw), 5 counts x 2 (processed), the stray, the model.
+		if p.Objects != 21 || p.Images != 4 || p.Counts != 5 || p.Scans != 1 || p.Credential != 1 {
 			t.Errorf("purged %+v", p)
 		}
 		for b, ks := range keys(t, e.blobs) {
