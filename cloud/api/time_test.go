@@ -35,7 +35,7 @@ type survey struct {
 
 // put stores the photo and counts it through the job queue, its boxes
 // and footprint placed by package place, its mask in the blob store.
-func (sv survey) put(t *testing.T, e *v1env) {
+func (sv survey) put(t testing.TB, e *v1env) {
 	t.Helper()
 	c := origin.ToLonLat(sv.cx, sv.cy)
 	img := db.Image{ItemID: sv.id, Device: "drone-1", CapturedAt: sv.at, RawKey: "drone-1/" + sv.id + "/image.jpg",
@@ -76,7 +76,7 @@ func (sv survey) recount(t *testing.T, e *v1env) {
 }
 
 // complete records the job's count: a 4 m crown at each tree.
-func (sv survey) complete(t *testing.T, e *v1env, j db.Job, maskKey string) {
+func (sv survey) complete(t testing.TB, e *v1env, j db.Job, maskKey string) {
 	t.Helper()
 	img, err := e.d.GetImage(t.Context(), sv.id)
 	if err != nil {

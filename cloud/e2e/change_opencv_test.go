@@ -254,9 +254,9 @@ func TestReSurveyNEON(t *testing.T) {
 	day := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
 
 	type row struct {
-		what, plot                    string
-		kept, lost, new, painted, hit int
-		offset                        string
+		what, plot                               string
+		kept, lost, new, uncertain, painted, hit int
+		offset                                   string
 	}
 	var rows []row
 	for _, plot := range []string{"OSBS_029", "TEAK_052"} {
@@ -288,7 +288,7 @@ func TestReSurveyNEON(t *testing.T) {
 			for _, q := range []string{"", "&max_shift_m=0"} {
 				var cv api.ChangeView
 				getJSON(t, base+"/v1/scans/"+s.scan+"/change?base="+plot+"-2024"+q, &cv)
-				r := row{what: s.what, plot: plot, kept: cv.Kept, lost: len(cv.Lost), new: len(cv.New),
+				r := row{what: s.what, plot: plot, kept: cv.Kept, lost: len(cv.Lost), new: len(cv.New), uncertain: cv.Uncertain.Base + cv.Uncertain.Scan,
 					offset: fmt.Sprintf("%.2f, %.2f m", cv.Offset.EastM, cv.Offset.NorthM)}
 				if q != "" {
 					r.what += ", no offset search"
@@ -328,14 +328,14 @@ func TestReSurveyNEON(t *testing.T) {
 			}
 		}
 	}
-	t.Log("| plot | second scan | kept | lost | new | painted crowns found lost | offset found |")
-	t.Log("|---|---|---|---|---|---|---|")
+	t.Log("| plot | second scan | kept | lost | new | uncertain | painted crowns found lost | offset found |")
+	t.Log("|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		hit := ""
 		if r.painted > 0 {
 			hit = fmt.Sprintf("%d of %d", r.hit, r.painted)
 		}
-		t.Logf("| %s | %s | %d | %d | %d | %s | %s |", r.plot, r.what, r.kept, r.lost, r.new, hit, r.offset)
+		t.Logf("| %s | %s | %d | %d | %d | %d | %s | %s |", r.plot, r.what, r.kept, r.lost, r.new, r.uncertain, hit, r.offset)
 	}
 
 	// The place lists its scans in time order; GET /v1/scans filters by it.
