@@ -46,32 +46,32 @@ func Save(ctx context.Context, d *db.DB, dsn string, blobs blob.Store, dir strin
 		log = slog.New(slog.DiscardHandler)
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return Manifest{}, fmt.Errorf("backup: %w", err)
+		return Manifest{}, fmt.Errorf("backup folder: %w", err)
 	}
 	_ = os.Remove(filepath.Join(dir, ManifestFile)) // unfinished until written again
 	m := Manifest{Version: 1, CreatedAt: time.Now().UTC(), Dialect: d.Dialect(), Objects: map[string]int{}}
 	var err error
 	if m.Database, err = saveDatabase(ctx, d, dsn, dir); err != nil {
-		return Manifest{}, fmt.Errorf("backup database: %w", err)
+		return Manifest{}, fmt.Errorf("database: %w", err)
 	}
 	log.Info("database saved", "file", filepath.Join(dir, m.Database))
 	local, err := blob.NewLocal(filepath.Join(dir, BlobsDir))
 	if err != nil {
-		return Manifest{}, fmt.Errorf("backup: %w", err)
+		return Manifest{}, fmt.Errorf("backup folder: %w", err)
 	}
 	if err := blob.EnsureBuckets(ctx, local); err != nil {
-		return Manifest{}, fmt.Errorf("backup: %w", err)
+		return Manifest{}, fmt.Errorf("backup folder: %w", err)
 	}
 	for _, b := range blob.Buckets {
 		n, err := mirror(ctx, blobs, local, b, b == blob.Raw, dir)
 		if err != nil {
-			return Manifest{}, fmt.Errorf("backup bucket %s: %w", b, err)
+			return Manifest{}, fmt.Errorf("bucket %s: %w", b, err)
 		}
 		m.Objects[b] = n
 	}
 	log.Info("objects saved", "objects", m.Objects)
 	if err := writeJSON(filepath.Join(dir, ManifestFile), m); err != nil {
-		return Manifest{}, fmt.Errorf("backup: %w", err)
+		return Manifest{}, fmt.Errorf("backup folder: %w", err)
 	}
 	return m, nil
 }
@@ -105,34 +105,34 @@ func Restore(ctx context.Context, dir, dsn string, blobs blob.Store, log *slog.L
 	var m Manifest
 	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
-		return Manifest{}, fmt.Errorf("restore: %w (a folder without %s is not a finished backup)", err, ManifestFile)
+		return Manifest{}, fmt.Errorf("%w (a folder without %s is not a finished backup)", err, ManifestFile)
 	}
 	if err := json.Unmarshal(b, &m); err != nil || m.Version != 1 || (m.Dialect != db.SQLite && m.Dialect != db.Postgres) {
-		return Manifest{}, fmt.Errorf("restore: %s is not a backup manifest of version 1 (%v)", ManifestFile, err)
+		return Manifest{}, fmt.Errorf("%s is not a backup manifest of version 1 (%v)", ManifestFile, err)
 	}
 	if err := blob.EnsureBuckets(ctx, blobs); err != nil {
-		return Manifest{}, fmt.Errorf("restore: %w", err)
+		return Manifest{}, fmt.Errorf("blob store: %w", err)
 	}
 	if err := emptyStore(ctx, blobs); err != nil {
-		return Manifest{}, fmt.Errorf("restore: blob store: %w", err)
+		return Manifest{}, fmt.Errorf("blob store: %w", err)
 	}
 	if err := restoreDatabase(ctx, m, dir, dsn); err != nil {
-		return Manifest{}, fmt.Errorf("restore database: %w", err)
+		return Manifest{}, fmt.Errorf("database: %w", err)
 	}
 	log.Info("database restored", "dialect", m.Dialect)
 	local, err := blob.NewLocal(filepath.Join(dir, BlobsDir))
 	if err != nil {
-		return Manifest{}, fmt.Errorf("restore: %w", err)
+		return Manifest{}, fmt.Errorf("backup folder: %w", err)
 	}
 	for _, bk := range blob.Buckets {
 		if _, err := mirror(ctx, local, blobs, bk, true, dir); err != nil {
-			return Manifest{}, fmt.Errorf("restore bucket %s: %w", bk, err)
+			return Manifest{}, fmt.Errorf("bucket %s: %w", bk, err)
 		}
 	}
 	log.Info("objects restored", "objects", m.Objects)
 	d, err := db.Open(ctx, dsn, log)
 	if err != nil {
-		return Manifest{}, fmt.Errorf("restore: open the restored database: %w", err)
+		return Manifest{}, fmt.Errorf("open the restored database: %w", err)
 	}
 	return m, d.Close()
 }
