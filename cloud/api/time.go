@@ -72,30 +72,30 @@ const (
 
 // listScans: GET /v1/scans?address_id=&bbox=&since=&until=&order=&limit=&cursor=&model=.
 func (s *Server) listScans(w http.ResponseWriter, r *http.Request) {
-	h := s.history(w)
-	if h == nil {
-		return
-	}
-	q, err := scanQuery(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	list, ok := s.scanList(w, r, h, q)
-	if ok {
+	if list, ok := s.scanList(w, r, ""); ok {
 		writeJSON(w, http.StatusOK, list)
 	}
 }
 
-// scanList lists the scans q selects with their merged trees; on failure
-// it answers and returns false.
-func (s *Server) scanList(w http.ResponseWriter, r *http.Request, h History, q db.ScanQuery) (ScanList, bool) {
+// scanList lists the scans the request selects with their merged trees:
+// those of place (a place's scans, oldest first unless order=newest) when
+// it is not "". On failure it answers and returns false.
+func (s *Server) scanList(w http.ResponseWriter, r *http.Request, place string) (ScanList, bool) {
+	h := s.history(w)
+	if h == nil {
+		return ScanList{}, false
+	}
+	q, err := scanQuery(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return ScanList{}, false
+	}
+	if place != "" {
+		q.AddressID, q.Oldest = place, r.URL.Query().Get("order") != "newest"
+	}
 	model := r.URL.Query().Get("model")
-	if model != "" {
-		if err := db.ValidModel(model); err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return ScanList{}, false
-		}
+	if model != "" && badModel(w, model) {
+		return ScanList{}, false
 	}
 	ss, next, err := h.ListScans(r.Context(), q)
 	if err != nil {
@@ -232,25 +232,16 @@ type PlaceView struct {
 	ScanList
 }
 
-// getPlace: GET /v1/places/{address_id}?limit=&cursor=&model=.
+// getPlace: GET /v1/places/{address_id}?order=&limit=&cursor=&model=.
 func (s *Server) getPlace(w http.ResponseWriter, r *http.Request) {
-	h := s.history(w)
-	if h == nil {
-		return
-	}
-	q, err := scanQuery(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	q.AddressID, q.Oldest = r.PathValue("address_id"), r.URL.Query().Get("order") != "newest"
-	list, ok := s.scanList(w, r, h, q)
+	place := r.PathValue("address_id")
+	list, ok := s.scanList(w, r, place)
 	if !ok {
 		return
 	}
-	if len(list.Scans) == 0 && q.Cursor == "" {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no scans of place %q", q.AddressID))
+	if len(list.Scans) == 0 && r.URL.Query().Get("cursor") == "" {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no scans of place %q", place))
 		return
 	}
-	writeJSON(w, http.StatusOK, PlaceView{AddressID: q.AddressID, ScanList: list})
+	writeJSON(w, http.StatusOK, PlaceView{AddressID: place, ScanList: list})
 }

@@ -247,13 +247,7 @@ func decodeCursor(s string) (time.Time, string, error) {
 // id, descending), and the cursor of the next page ("" after the last). A
 // cursor not made by ListImages is an ErrInvalid error.
 func (d *DB) ListImages(ctx context.Context, q ImageQuery) ([]Image, string, error) {
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultLimit
-	case limit > MaxLimit:
-		limit = MaxLimit
-	}
+	limit := pageLimit(q.Limit)
 	var where []string
 	var args []any
 	if q.Device != "" {
@@ -291,6 +285,18 @@ func (d *DB) ListImages(ctx context.Context, q ImageQuery) ([]Image, string, err
 		next = encodeCursor(imgs[limit-1])
 	}
 	return imgs, next, nil
+}
+
+// pageLimit is the page size asked for: DefaultLimit for 0 or less, at
+// most MaxLimit.
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
 }
 
 func (d *DB) queryImages(ctx context.Context, query string, args ...any) ([]Image, error) {

@@ -93,13 +93,7 @@ func decodeScanCursor(s string) (time.Time, string, error) {
 // the next page ("" after the last). A cursor not made by ListScans, or a
 // bad box, is an ErrInvalid error.
 func (d *DB) ListScans(ctx context.Context, q ScanQuery) ([]ScanSummary, string, error) {
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultLimit
-	case limit > MaxLimit:
-		limit = MaxLimit
-	}
+	limit := pageLimit(q.Limit)
 	var where []string
 	var args []any
 	if q.AddressID != "" {

@@ -28,9 +28,9 @@ import (
 	"github.com/canopy-forest/canopy/internal/e2etest"
 )
 
-// upload posts a file as one image of scan at address, captured at at,
-// and returns its item id.
-func upload(t *testing.T, base, path, scan, address string, at time.Time) string {
+// upload posts a file with its metadata (scan_id, address_id, device,
+// captured_at...) and returns its item id.
+func upload(t *testing.T, base, path string, meta map[string]string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -38,8 +38,8 @@ func upload(t *testing.T, base, path, scan, address string, at time.Time) string
 	}
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	meta, _ := json.Marshal(map[string]string{"scan_id": scan, "address_id": address, "captured_at": at.Format(time.RFC3339)})
-	mw.WriteField("metadata", string(meta))
+	m, _ := json.Marshal(meta)
+	mw.WriteField("metadata", string(m))
 	w, _ := mw.CreateFormFile("image", filepath.Base(path))
 	w.Write(data)
 	mw.Close()
@@ -54,6 +54,11 @@ func upload(t *testing.T, base, path, scan, address string, at time.Time) string
 		t.Fatalf("upload %s: %d %s", path, resp.StatusCode, b)
 	}
 	return acc.ItemID
+}
+
+// survey is the metadata of an image of scan at address captured at at.
+func survey(scan, address string, at time.Time) map[string]string {
+	return map[string]string{"scan_id": scan, "address_id": address, "captured_at": at.Format(time.RFC3339)}
 }
 
 // counted waits until the image is counted and returns it.
@@ -261,7 +266,7 @@ func TestReSurveyNEON(t *testing.T) {
 	var rows []row
 	for _, plot := range []string{"OSBS_029", "TEAK_052"} {
 		src := filepath.Join(data, "geo", "neon_plots", plot+".tif")
-		first := counted(t, base, upload(t, base, src, plot+"-2024", plot, day))
+		first := counted(t, base, upload(t, base, src, survey(plot+"-2024", plot, day)))
 		c := first.Count
 		painted := paintable(c.Boxes, first.Width, first.Height, 5, 30)
 		if len(painted) < 3 {
@@ -282,7 +287,7 @@ func TestReSurveyNEON(t *testing.T) {
 			scans = append(scans, struct{ what, scan, path string }{fmt.Sprintf("placed %.0f m off", d), fmt.Sprintf("%s-off%.0f", plot, d), p})
 		}
 		for i, s := range scans {
-			counted(t, base, upload(t, base, s.path, s.scan, plot, day.AddDate(0, i+1, 0)))
+			counted(t, base, upload(t, base, s.path, survey(s.scan, plot, day.AddDate(0, i+1, 0))))
 		}
 		for _, s := range scans {
 			for _, q := range []string{"", "&max_shift_m=0"} {

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,27 +27,7 @@ import (
 // returns its item id.
 func uploadPNG(t *testing.T, base, frame, device, scan string) string {
 	t.Helper()
-	data, err := os.ReadFile(frame)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	meta, _ := json.Marshal(map[string]string{"scan_id": scan, "device": device, "address_id": "farm"})
-	mw.WriteField("metadata", string(meta))
-	w, _ := mw.CreateFormFile("image", filepath.Base(frame))
-	w.Write(data)
-	mw.Close()
-	resp, err := http.Post(base+"/v1/images", mw.FormDataContentType(), &body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var acc api.UploadAccepted
-	if err := json.NewDecoder(resp.Body).Decode(&acc); err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("upload: %d %v", resp.StatusCode, err)
-	}
-	return acc.ItemID
+	return upload(t, base, frame, map[string]string{"scan_id": scan, "device": device, "address_id": "farm"})
 }
 
 // run runs canopy-cloud with args and returns its standard output.

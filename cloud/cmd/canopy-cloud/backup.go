@@ -10,7 +10,9 @@ import (
 	"syscall"
 
 	"github.com/canopy-forest/canopy/cloud/backup"
+	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/config"
+	"github.com/canopy-forest/canopy/cloud/db"
 )
 
 func cmdBackup(args []string) error {
@@ -34,15 +36,11 @@ canopy-cloud restore (docs/deploy.md). Flags:`)
 	if *out == "" {
 		return errors.New("--out DIR is required")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	d, blobs, err := openStore(ctx, c)
-	if err != nil {
+	var m backup.Manifest
+	if err := withStore(c, func(ctx context.Context, d *db.DB, blobs blob.Store) (err error) {
+		m, err = backup.Save(ctx, d, c.DatabaseDSN(), blobs, *out, newLogger("warn"))
 		return err
-	}
-	defer d.Close()
-	m, err := backup.Save(ctx, d, c.DatabaseDSN(), blobs, *out, newLogger("warn"))
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	fmt.Printf("backup: %s database (%s) and %d raw, %d processed objects in %s\n", m.Dialect, m.Database, m.Objects["raw"], m.Objects["processed"], *out)

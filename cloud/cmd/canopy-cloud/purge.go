@@ -7,10 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/config"
+	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/retain"
 )
 
@@ -44,15 +44,11 @@ again if it stops half-way: it finishes the work. Flags:`)
 	if !*yes {
 		return fmt.Errorf("device purge deletes every object and row of %s for good: run it again with --%s", id, confirmPurge)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	d, blobs, err := openStore(ctx, c)
-	if err != nil {
+	var p retain.Purged
+	if err := withStore(c, func(ctx context.Context, d *db.DB, blobs blob.Store) (err error) {
+		p, err = retain.PurgeDevice(ctx, d, blobs, id)
 		return err
-	}
-	defer d.Close()
-	p, err := retain.PurgeDevice(ctx, d, blobs, id)
-	if err != nil {
+	}); err != nil {
 		return fmt.Errorf("%w (run device purge again to finish)", err)
 	}
 	if *asJSON {

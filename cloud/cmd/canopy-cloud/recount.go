@@ -7,10 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/count/auto"
 	"github.com/canopy-forest/canopy/cloud/db"
@@ -82,19 +81,16 @@ counter counts. Flags:`)
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	d, blobs, err := openStore(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if *model != "" {
-		if q.ModelSHA256, err = recount.PutModel(ctx, blobs, *model); err != nil {
-			return err
+	var r db.Recounted
+	err := withStore(c, func(ctx context.Context, d *db.DB, blobs blob.Store) (err error) {
+		if *model != "" {
+			if q.ModelSHA256, err = recount.PutModel(ctx, blobs, *model); err != nil {
+				return err
+			}
 		}
-	}
-	r, err := d.QueueRecount(ctx, q)
+		r, err = d.QueueRecount(ctx, q)
+		return err
+	})
 	if err != nil {
 		return err
 	}

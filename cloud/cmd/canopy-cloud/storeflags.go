@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/config"
@@ -22,22 +24,26 @@ func storeFlags(fs *flag.FlagSet, c *config.Serve) {
 	fs.StringVar(&c.S3BucketPrefix, "s3-bucket-prefix", c.S3BucketPrefix, "`prefix` of the bucket names")
 }
 
-// openStore opens the database and the blob store of c; the database must
-// exist (these commands work on a deployment's data, they never start one).
-func openStore(ctx context.Context, c config.Serve) (*db.DB, blob.Store, error) {
+// withStore opens the database and the blob store of c, calls f with
+// them and a context that ends on SIGINT or SIGTERM, and closes them. The
+// database must exist: these commands work on a deployment's data, they
+// never start one.
+func withStore(c config.Serve, f func(ctx context.Context, d *db.DB, blobs blob.Store) error) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if c.DatabaseURL == "" {
 		if _, err := os.Stat(c.DatabaseDSN()); err != nil {
-			return nil, nil, fmt.Errorf("no database at %s (give --data or --database-url): %w", c.DatabaseDSN(), err)
+			return fmt.Errorf("no database at %s (give --data or --database-url): %w", c.DatabaseDSN(), err)
 		}
 	}
 	d, err := db.Open(ctx, c.DatabaseDSN(), newLogger("warn"))
 	if err != nil {
-		return nil, nil, fmt.Errorf("open database: %w", err)
+		return fmt.Errorf("open database: %w", err)
 	}
+	defer d.Close()
 	blobs, err := openBlobs(ctx, c)
 	if err != nil {
-		d.Close()
-		return nil, nil, err
+		return err
 	}
-	return d, blobs, nil
+	return f(ctx, d, blobs)
 }
