@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidate(t *testing.T) {
@@ -22,6 +23,8 @@ func TestValidate(t *testing.T) {
 		{"learned", func(s *Serve) { s.Method = "learned"; s.Model = "m.onnx"; s.GSDDefault = 0.05 }, nil},
 		{"ingest off needs no broker", func(s *Serve) { s.Ingest = IngestOff; s.MQTTListen = ""; s.Broker = "nonsense" }, nil},
 		{"bad ingest", func(s *Serve) { s.Ingest = "maybe" }, []string{"--ingest"}},
+		{"retention", func(s *Serve) { s.RetainRaw = 720 * time.Hour }, nil},
+		{"negative retention", func(s *Serve) { s.RetainRaw = -time.Hour }, []string{"--retain-raw"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
