@@ -75,7 +75,7 @@ function drawMap(images) {
 // loadScans lists the newest scans (GET /v1/scans, with their totals)
 // by place, each place's scans in time order.
 async function loadScans() {
-  const scans = (await json("/v1/scans?limit=50")).scans;
+  const scans = (await json("/v1/scans?limit=20")).scans;
   const places = new Map();
   for (const s of scans) {
     const p = s.address_id || "";
