@@ -70,6 +70,10 @@ func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
+	if model := r.URL.Query().Get("model"); model != "" && s.v1 != nil {
+		s.imageByModel(w, r, id, model) // counts.go
+		return
+	}
 	img, err := s.opt.Images.GetImage(r.Context(), id)
 	if err != nil {
 		s.lookupFailed(w, err, "image", "item", id)

@@ -40,31 +40,49 @@ func (s *Server) scanImages() ScanImages {
 	return nil
 }
 
-// mergeScan merges the trees of scan id; found is false for a scan with no
-// images.
-func (s *Server) mergeScan(ctx context.Context, id string) (r scan.Result, found bool, err error) {
+// eachScanImage calls fn with every image of scan id, oldest first, with
+// its newest count, or with its newest count made by model (a SHA-256
+// prefix, a model name or a method; see db.GetImageByModel) when model is
+// not "".
+func (s *Server) eachScanImage(ctx context.Context, id, model string, fn func(db.Image) error) error {
+	if model != "" {
+		h, ok := s.v1.Store.(History)
+		if !ok {
+			return fmt.Errorf("counts by model are not available here")
+		}
+		return h.EachScanImageByModel(ctx, id, model, fn)
+	}
 	src := s.scanImages()
 	if src == nil {
-		return scan.Result{}, false, fmt.Errorf("no scan source configured")
+		return fmt.Errorf("no scan source configured")
 	}
+	return src.EachScanImage(ctx, id, fn)
+}
+
+// mergeScan merges the trees of scan id (counted by model, when not "");
+// found is false for a scan with no images.
+func (s *Server) mergeScan(ctx context.Context, id, model string) (r scan.Result, found bool, err error) {
 	m := scan.NewMerger(scan.Options{})
-	if err := src.EachScanImage(ctx, id, func(img db.Image) error { m.Add(img); return nil }); err != nil {
+	if err := s.eachScanImage(ctx, id, model, func(img db.Image) error { m.Add(img); return nil }); err != nil {
 		return scan.Result{}, false, err
 	}
 	r = m.Result()
 	return r, r.Images > 0, nil
 }
 
-// scanView adds the merged trees to sc; on failure it logs and returns the
-// plain sum.
-func (s *Server) scanView(ctx context.Context, sc db.Scan) ScanView {
+// scanView adds the merged trees to sc (counted by model, when not ""); on
+// failure it logs and returns the plain sum.
+func (s *Server) scanView(ctx context.Context, sc db.Scan, model string) ScanView {
 	v := ScanView{Scan: sc, SumOfCounts: sc.TotalTrees, UnplacedTrees: sc.TotalTrees}
-	r, _, err := s.mergeScan(ctx, sc.ScanID)
+	r, _, err := s.mergeScan(ctx, sc.ScanID, model)
 	if err != nil {
 		s.log.Error("merge scan trees", "scan", sc.ScanID, "err", err)
 		return v
 	}
 	v.TotalTrees, v.SumOfCounts = r.Total(), r.SumOfCounts
+	if model != "" {
+		v.Counted = r.Counted
+	}
 	v.PlacedTrees, v.UnplacedTrees = len(r.Trees), r.Unplaced
 	v.AreaHa, v.TreesPerHa = r.AreaM2/10000, r.PerHa()
 	return v
@@ -98,7 +116,7 @@ func (s *Server) scanExport(format string) http.HandlerFunc {
 			body, _ = scan.GeoTxt(imgs)
 			ct = "text/plain; charset=utf-8"
 		} else {
-			res, found, merr := s.mergeScan(r.Context(), id)
+			res, found, merr := s.mergeScan(r.Context(), id, r.URL.Query().Get("model"))
 			err = merr
 			if err == nil && !found {
 				writeError(w, http.StatusNotFound, fmt.Sprintf("no scan %q", id))

@@ -79,6 +79,7 @@ func (s *Server) EnableV1(o V1Options) {
 	s.mux.HandleFunc("GET /v1/devices", s.listDevices)
 	s.mux.HandleFunc("GET /v1/audit", s.listAudit)
 	s.mux.HandleFunc("GET /v1/openapi.json", s.openapi)
+	s.enableTime() // time.go: scans by time and place, change, counts by model
 	s.mux.Handle("GET /", dashboardHandler())
 	if !o.AuthOff {
 		s.wrap = newAuth(o.Store, s.log, nil).middleware
@@ -117,7 +118,9 @@ func (s *Server) imageView(ctx context.Context, img db.Image) any {
 		}
 		return "/v1/images/" + img.ItemID + "/" + kind
 	}
-	v.Links.Raw = link("raw", blob.Raw, img.RawKey)
+	if img.RawDeletedAt.IsZero() {
+		v.Links.Raw = link("raw", blob.Raw, img.RawKey)
+	}
 	if img.Count != nil {
 		v.Links.Annotated = link("annotated", blob.Processed, img.Count.AnnotatedKey)
 		v.Links.Mask = link("mask", blob.Processed, img.Count.MaskKey)
@@ -153,6 +156,11 @@ func (s *Server) imageObject(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no object %q (want raw, annotated or mask)", kind))
 		return
 	}
+	if kind == "raw" && !img.RawDeletedAt.IsZero() {
+		writeError(w, http.StatusGone, fmt.Sprintf("the raw image of %q was deleted at %s (serve --retain-raw); its count, boxes, masks and annotated image are kept",
+			id, img.RawDeletedAt.UTC().Format(time.RFC3339)))
+		return
+	}
 	if key == "" && kind == "raw" && img.State == db.StateImageEvicted {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("image %q was evicted on the device (its outbox was full): only its metadata and mask reached the cloud", id))
 		return
@@ -183,10 +191,14 @@ func (s *Server) getScan(w http.ResponseWriter, r *http.Request) {
 		s.lookupFailed(w, err, "scan", "scan", id)
 		return
 	}
+	model := r.URL.Query().Get("model")
+	if model != "" && !s.imagesByModel(w, r, &sc, model) { // counts.go
+		return
+	}
 	if sc.Images == nil {
 		sc.Images = []db.Image{}
 	}
-	writeJSON(w, http.StatusOK, s.scanView(r.Context(), sc)) // scans.go: trees merged by position
+	writeJSON(w, http.StatusOK, s.scanView(r.Context(), sc, model)) // scans.go: trees merged by position
 }
 
 // DeviceList is the body of GET /v1/devices.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,17 @@ func TestS3EnvCredentials(t *testing.T) {
 	}
 	if _, _, err := bad.Get(ctx, blob.Processed, "env.jpg"); err == nil || errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("Get with a wrong secret = %v, want an authentication error", err)
+	}
+}
+
+func TestModelKey(t *testing.T) {
+	sha := strings.Repeat("ab", 32)
+	if got, ok := blob.ModelSHA(blob.ModelKey(sha)); !ok || got != sha {
+		t.Errorf("ModelSHA(ModelKey) = %q, %v", got, ok)
+	}
+	for _, k := range []string{"models/x.onnx", "dev/2026/01/02/item/annotated.jpg", "models/" + strings.Repeat("AB", 32) + ".onnx"} {
+		if _, ok := blob.ModelSHA(k); ok {
+			t.Errorf("ModelSHA(%q) is a model", k)
+		}
 	}
 }

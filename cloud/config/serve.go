@@ -80,6 +80,11 @@ type Serve struct {
 	// Ingest is "on" (receive items from the broker and the compat
 	// inputs) or "off": a node that only counts and serves HTTP.
 	Ingest string
+
+	// RetainRaw, when positive, is how long raw images are kept after
+	// they are received: older ones are deleted once counted (their rows,
+	// counts, masks and annotated images stay). 0: kept for ever.
+	RetainRaw time.Duration
 }
 
 // DefaultServe is the embedded setup.
@@ -244,6 +249,9 @@ func (s Serve) Validate() error {
 	}
 	if !(s.GSDDefault > 0 && s.GSDDefault <= 100) {
 		bad("--gsd-default %v: want metres per pixel in (0, 100]", s.GSDDefault)
+	}
+	if s.RetainRaw < 0 {
+		bad("--retain-raw %v: want a duration (720h: 30 days), or 0 to keep raw images", s.RetainRaw)
 	}
 	return errors.Join(errs...)
 }

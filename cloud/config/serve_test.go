@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidate(t *testing.T) {
@@ -33,6 +34,8 @@ func TestValidate(t *testing.T) {
 		{"https, no key", func(s *Serve) { s.HTTPTLSCert = "c" }, []string{"--http-tls-cert and --http-tls-key"}},
 		{"metrics on the HTTP address", func(s *Serve) { s.MetricsListen = s.HTTP }, []string{"--metrics-listen"}},
 		{"metrics address", func(s *Serve) { s.MetricsListen = "9090" }, []string{"--metrics-listen"}},
+		{"retention", func(s *Serve) { s.RetainRaw = 720 * time.Hour }, nil},
+		{"negative retention", func(s *Serve) { s.RetainRaw = -time.Hour }, []string{"--retain-raw"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

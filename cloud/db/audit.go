@@ -14,6 +14,8 @@ const (
 	AuditDeviceRevoke  = "device.revoke"  // subject: the identity
 	AuditTokenCreate   = "token.create"   // subject: the token id; detail: scope, name, device, expiry
 	AuditTokenRevoke   = "token.revoke"   // subject: the token id
+	AuditDevicePurge   = "device.purge"   // subject: the identity; detail: what was deleted
+	AuditRecount       = "recount"        // subject: the scan, or "since TIME"; detail: method, model, images queued
 	AuditRolloutCreate = "rollout.create" // subject: the rollout
 	AuditRolloutAbort  = "rollout.abort"  // subject: the rollout
 	AuditUpload        = "image.upload"   // subject: the item id; detail: scan, device, bytes

@@ -57,7 +57,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	case dsn == "":
 		return nil, errors.New("open database: empty URL")
 	default:
-		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
+		path, _ := SQLitePath(dsn)
 		if path == "" {
 			return nil, fmt.Errorf("open database %q: no file name", dsn)
 		}
@@ -84,6 +84,15 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// SQLitePath is the file of a SQLite database URL (a path, "sqlite://PATH"
+// or "sqlite:PATH"); ok is false for a PostgreSQL URL.
+func SQLitePath(dsn string) (path string, ok bool) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return "", false
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:"), true
 }
 
 // sqliteDSN: WAL, a busy timeout for other processes, full sync (a commit

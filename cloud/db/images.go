@@ -81,6 +81,13 @@ func (d *DB) PutImage(ctx context.Context, img Image) (created bool, err error) 
 				img.ScanID, img.AddressID, img.TreeType, d.ts(t)); err != nil {
 				return fmt.Errorf("upsert scan: %w", err)
 			}
+			var at [][2]float64
+			if img.Lat != nil {
+				at = [][2]float64{{*img.Lon, *img.Lat}}
+			}
+			if err := d.extendScan(ctx, tx, img.ScanID, img.CapturedAt, at); err != nil { // scans.go
+				return err
+			}
 		}
 		if evicted {
 			return nil // nothing to count
@@ -122,7 +129,7 @@ func (d *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 const imageCols = `i.item_id, i.device, i.seq, i.captured_at, i.clock_synced, i.lat, i.lon,
 	i.width, i.height, i.forest_share, i.segmenter, i.model, i.model_sha256, i.scan_id,
 	i.address_id, i.tree_type, i.source, i.origin, i.raw_key, i.mask_key, i.content_sha256,
-	i.state, i.received_at,
+	i.state, i.received_at, i.raw_deleted_at,
 	i.gsd_m, i.gsd_source, i.height_m, i.yaw_deg, i.gimbal_pitch_deg, i.georef, i.geo_note, i.gps_alt_m,
 	c.count, c.boxes, c.method, c.model, c.model_sha256, c.annotated_key, c.mask_key, c.counted_at,
 	c.gsd_m, c.gsd_source, c.positions, c.position_note, c.footprint`
@@ -156,7 +163,7 @@ func scanImage(r scanner) (Image, error) {
 	err := r.Scan(&img.ItemID, &img.Device, &seq, timeCol{&img.CapturedAt}, &img.ClockSynced, &lat, &lon,
 		&img.Width, &img.Height, &img.ForestShare, &img.Segmenter, &img.Model, &img.ModelSHA256, &img.ScanID,
 		&img.AddressID, &img.TreeType, &img.Source, &img.Origin, &img.RawKey, &img.MaskKey, &img.ContentSHA256,
-		&img.State, timeCol{&img.ReceivedAt},
+		&img.State, timeCol{&img.ReceivedAt}, timeCol{&img.RawDeletedAt},
 		&img.GSD, &img.GSDSource, &height, &yaw, &pitch, &georef, &img.GeoNote, &alt,
 		&cCount, &cBoxes, &cMethod, &cModel, &cSHA, &cAnnot, &cMask, timeCol{&countedAt},
 		&cGSD, &cGSDSource, &cPositions, &cPosNote, &cFootprint)
@@ -240,13 +247,7 @@ func decodeCursor(s string) (time.Time, string, error) {
 // id, descending), and the cursor of the next page ("" after the last). A
 // cursor not made by ListImages is an ErrInvalid error.
 func (d *DB) ListImages(ctx context.Context, q ImageQuery) ([]Image, string, error) {
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultLimit
-	case limit > MaxLimit:
-		limit = MaxLimit
-	}
+	limit := pageLimit(q.Limit)
 	var where []string
 	var args []any
 	if q.Device != "" {
@@ -286,6 +287,18 @@ func (d *DB) ListImages(ctx context.Context, q ImageQuery) ([]Image, string, err
 	return imgs, next, nil
 }
 
+// pageLimit is the page size asked for: DefaultLimit for 0 or less, at
+// most MaxLimit.
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
+}
+
 func (d *DB) queryImages(ctx context.Context, query string, args ...any) ([]Image, error) {
 	rows, err := d.sql.QueryContext(ctx, d.rebind(query), args...)
 	if err != nil {
@@ -311,8 +324,8 @@ const MaxScanImages = 1000
 // MaxScanImages) and the total of trees counted on them; ErrNotFound.
 func (d *DB) GetScan(ctx context.Context, scanID string) (Scan, error) {
 	s := Scan{ScanID: scanID}
-	err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT address_id, tree_type, created_at FROM scans WHERE scan_id = ?`), scanID).
-		Scan(&s.AddressID, &s.TreeType, timeCol{&s.CreatedAt})
+	err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT address_id, tree_type, created_at, started_at, ended_at FROM scans WHERE scan_id = ?`), scanID).
+		Scan(&s.AddressID, &s.TreeType, timeCol{&s.CreatedAt}, timeCol{&s.StartedAt}, timeCol{&s.EndedAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return Scan{}, fmt.Errorf("get scan %q: %w", scanID, ErrNotFound)
 	}

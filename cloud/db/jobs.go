@@ -9,13 +9,18 @@ import (
 	"time"
 )
 
-const jobCols = `id, item_id, state, attempts, lease_until, worker, last_error, created_at`
+const jobCols = `id, item_id, state, attempts, lease_until, worker, last_error, created_at, method, model_sha256`
 
 func scanJob(r scanner) (Job, error) {
 	var j Job
-	err := r.Scan(&j.ID, &j.ItemID, &j.State, &j.Attempts, timeCol{&j.LeaseUntil}, &j.Worker, &j.LastError, timeCol{&j.CreatedAt})
+	err := r.Scan(&j.ID, &j.ItemID, &j.State, &j.Attempts, timeCol{&j.LeaseUntil}, &j.Worker, &j.LastError, timeCol{&j.CreatedAt},
+		&j.Method, &j.ModelSHA256)
 	return j, err
 }
+
+// failImage marks an image failed for good, in tx, unless it has a count
+// (a recount that failed leaves the count it had).
+const failImage = `UPDATE images SET state = ? WHERE item_id = ? AND NOT EXISTS (SELECT 1 FROM counts c WHERE c.item_id = images.item_id)`
 
 // ClaimJob leases the oldest ready job to worker until now+lease, and marks
 // its image "counting". Ready means queued (and past its retry delay), or
@@ -84,7 +89,7 @@ func (d *DB) claim(ctx context.Context, worker string, lease time.Duration, pick
 				JobFailed, j.LastError, d.ts(t), j.ID); err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, d.rebind(`UPDATE images SET state = ? WHERE item_id = ?`), StateFailed, j.ItemID)
+			_, err = tx.ExecContext(ctx, d.rebind(failImage), StateFailed, j.ItemID)
 			return err
 		}
 		_, err = tx.ExecContext(ctx, d.rebind(`UPDATE images SET state = ? WHERE item_id = ? AND state <> ?`),
@@ -100,10 +105,12 @@ func (d *DB) claim(ctx context.Context, worker string, lease time.Duration, pick
 	return j, nil
 }
 
-// CompleteJob saves the count of the job's image (replacing any earlier
-// one), marks the image counted and the job done, in one transaction.
-// Completing a job again is harmless. c.ItemID, if set, must be the job's
-// image; a zero c.CountedAt means now. ErrNotFound for an unknown job.
+// CompleteJob saves the count of the job's image, marks the image counted
+// and the job done, in one transaction. The count it replaces (a recount)
+// moves to the image's count history; completing a job again is harmless
+// (it replaces the count without keeping a copy). c.ItemID, if set, must be
+// the job's image; a zero c.CountedAt means now. ErrNotFound for an
+// unknown job.
 func (d *DB) CompleteJob(ctx context.Context, jobID int64, c CountRecord) error {
 	if c.Count < 0 {
 		return fmt.Errorf("complete job %d: %w: negative count", jobID, ErrInvalid)
@@ -125,12 +132,17 @@ func (d *DB) CompleteJob(ctx context.Context, jobID int64, c CountRecord) error 
 		c.CountedAt = t
 	}
 	err = d.inTx(ctx, func(tx *sql.Tx) error {
-		item, _, err := d.lockJob(ctx, tx, jobID)
+		item, state, err := d.lockJob(ctx, tx, jobID)
 		if err != nil {
 			return err
 		}
 		if c.ItemID != "" && c.ItemID != item {
 			return fmt.Errorf("%w: count of %q given for the job of %q", ErrInvalid, c.ItemID, item)
+		}
+		if state != JobDone {
+			if err := d.keepCount(ctx, tx, item); err != nil { // history.go
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO counts (item_id, count, boxes, method, model, model_sha256,
 			annotated_key, mask_key, counted_at, gsd_m, gsd_source, positions, position_note, footprint)
@@ -145,6 +157,9 @@ func (d *DB) CompleteJob(ctx context.Context, jobID int64, c CountRecord) error 
 			return fmt.Errorf("save count: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE images SET state = ? WHERE item_id = ?`), StateCounted, item); err != nil {
+			return err
+		}
+		if err := d.extendScanOf(ctx, tx, item, c.Footprint); err != nil { // scans.go
 			return err
 		}
 		_, err = tx.ExecContext(ctx, d.rebind(`UPDATE jobs SET state = ?, last_error = '', updated_at = ? WHERE id = ?`),
@@ -202,7 +217,7 @@ func (d *DB) FailJob(ctx context.Context, jobID int64, reason string) error {
 				JobFailed, reason, d.ts(t), jobID); err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, d.rebind(`UPDATE images SET state = ? WHERE item_id = ?`), StateFailed, item)
+			_, err = tx.ExecContext(ctx, d.rebind(failImage), StateFailed, item)
 			return err
 		}
 		delay := backoff(p, attempts)

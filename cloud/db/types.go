@@ -47,6 +47,9 @@ type Image struct {
 	ContentSHA256 string    `json:"content_sha256,omitempty"`
 	State         string    `json:"state"`       // set by the database; PutImage takes StateImageEvicted, else stores StateStored
 	ReceivedAt    time.Time `json:"received_at"` // zero in PutImage: now
+	// RawDeletedAt is when retention deleted the raw image (zero: kept);
+	// its count, boxes, masks and annotated image stay.
+	RawDeletedAt time.Time `json:"raw_deleted_at,omitzero"`
 	// Where the image lies on the ground, as the device or upload said.
 	Ground
 
@@ -90,6 +93,8 @@ type Scan struct {
 	AddressID  string    `json:"address_id,omitempty"`
 	TreeType   string    `json:"tree_type,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
+	StartedAt  time.Time `json:"started_at"`  // its first capture time
+	EndedAt    time.Time `json:"ended_at"`    // its last
 	Images     []Image   `json:"images"`      // newest first, with counts (at most MaxScanImages)
 	ImageCount int       `json:"image_count"` // all images of the scan
 	Counted    int       `json:"counted"`     // images with a count
@@ -141,6 +146,10 @@ type Job struct {
 	Worker     string
 	LastError  string
 	CreatedAt  time.Time
+	// Method and ModelSHA256 name the counter a recount asks for (the
+	// model stored at processed/models/<sha256>.onnx); "" = the worker's own.
+	Method      string
+	ModelSHA256 string
 }
 
 // JobPolicy says how failed jobs are retried.

@@ -28,41 +28,22 @@ func UnionArea(polys [][]LonLat) float64 {
 		if len(p) < 3 {
 			continue
 		}
-		r := pl.ring(p)
+		r := pl.Ring(p)
 		for _, q := range r {
 			minX, minY, maxX, maxY = math.Min(minX, q[0]), math.Min(minY, q[1]), math.Max(maxX, q[0]), math.Max(maxY, q[1])
 		}
 		rings = append(rings, r)
 	}
-	w, h := maxX-minX, maxY-minY
-	if w <= 0 || h <= 0 {
+	g, ok := NewGrid(minX, minY, maxX, maxY, 0.01, maxAreaCells)
+	if !ok {
 		return 0
 	}
-	cell := math.Max(math.Sqrt(w*h/maxAreaCells), 0.01)
-	nx, ny := int(math.Ceil(w/cell)), int(math.Ceil(h/cell))
-	covered := make([]bool, nx*ny)
+	covered := make([]bool, g.Len())
 	n := 0
 	for _, r := range rings {
-		rx0, ry0, rx1, ry1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
-		for _, q := range r {
-			rx0, ry0, rx1, ry1 = math.Min(rx0, q[0]), math.Min(ry0, q[1]), math.Max(rx1, q[0]), math.Max(ry1, q[1])
-		}
-		i0, i1 := max(0, int((rx0-minX)/cell)), min(nx-1, int((rx1-minX)/cell))
-		j0, j1 := max(0, int((ry0-minY)/cell)), min(ny-1, int((ry1-minY)/cell))
-		for j := j0; j <= j1; j++ {
-			y := minY + (float64(j)+0.5)*cell
-			for i := i0; i <= i1; i++ {
-				if covered[j*nx+i] {
-					continue
-				}
-				if inRing(r, minX+(float64(i)+0.5)*cell, y) {
-					covered[j*nx+i] = true
-					n++
-				}
-			}
-		}
+		n += g.Fill(covered, r)
 	}
-	return float64(n) * cell * cell
+	return float64(n) * g.Cell * g.Cell
 }
 
 // PolygonArea is the area of one ring in square metres (shoelace formula
@@ -71,23 +52,13 @@ func PolygonArea(ring []LonLat) float64 {
 	if len(ring) < 3 {
 		return 0
 	}
-	r := NewPlane(ring[0]).ring(ring)
+	r := NewPlane(ring[0]).Ring(ring)
 	var s float64
 	for i, q := range r {
 		n := r[(i+1)%len(r)]
 		s += q[0]*n[1] - n[0]*q[1]
 	}
 	return math.Abs(s) / 2
-}
-
-// ring is each position of r on the plane, [x, y] in metres.
-func (pl Plane) ring(r []LonLat) [][2]float64 {
-	out := make([][2]float64, len(r))
-	for i, q := range r {
-		x, y := pl.ToXY(q)
-		out[i] = [2]float64{x, y}
-	}
-	return out
 }
 
 // inRing is the even-odd rule for point (x, y).
@@ -110,5 +81,5 @@ func Contains(ring []LonLat, p LonLat) bool {
 	}
 	pl := NewPlane(ring[0])
 	x, y := pl.ToXY(p)
-	return inRing(pl.ring(ring), x, y)
+	return inRing(pl.Ring(ring), x, y)
 }

@@ -143,3 +143,44 @@ func TestRasterUTM(t *testing.T) {
 		}
 	}
 }
+
+func TestHull(t *testing.T) {
+	pl := NewPlane(LonLat{Lon: 5, Lat: 45})
+	var pts []LonLat
+	for _, q := range [][2]float64{{0, 0}, {10, 0}, {5, 5}, {10, 10}, {0, 10}, {2, 3}, {10, 5}} {
+		pts = append(pts, pl.ToLonLat(q[0], q[1]))
+	}
+	h := Hull(pts)
+	if len(h) != 4 || math.Abs(PolygonArea(h)-100) > 0.01 {
+		t.Errorf("hull %v (area %.2f), want the 10 m square's 4 corners", h, PolygonArea(h))
+	}
+	if Hull(nil) != nil || len(Hull(pts[:1])) != 1 {
+		t.Error("hull of no point or one point")
+	}
+}
+
+func TestGrid(t *testing.T) {
+	g, ok := NewGrid(0, 0, 10, 5, 1, 1000)
+	if !ok || g.NX != 10 || g.NY != 5 || g.Cell != 1 {
+		t.Fatalf("grid %+v", g)
+	}
+	cells := make([]bool, g.Len())
+	if n := g.Fill(cells, [][2]float64{{0, 0}, {4, 0}, {4, 5}, {0, 5}}); n != 20 {
+		t.Errorf("filled %d cells, want 20", n)
+	}
+	if n := g.Fill(cells, [][2]float64{{2, 0}, {6, 0}, {6, 5}, {2, 5}}); n != 10 {
+		t.Errorf("filled %d more cells, want 10", n)
+	}
+	if i, ok := g.Index(3.5, 4.2); !ok || i != 4*10+3 {
+		t.Errorf("Index = %d, %v", i, ok)
+	}
+	if _, ok := g.Index(-0.1, 1); ok {
+		t.Error("a point outside has a cell")
+	}
+	if x, y := g.Centre(4*10 + 3); x != 3.5 || y != 4.5 {
+		t.Errorf("Centre = %v, %v", x, y)
+	}
+	if _, ok := NewGrid(0, 0, 0, 1, 1, 10); ok {
+		t.Error("grid of an empty box")
+	}
+}

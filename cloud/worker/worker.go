@@ -51,6 +51,16 @@ type Config struct {
 	Ortho ortho.Options
 	// TempDir holds orthophotos fetched for counting ("" = os.TempDir()).
 	TempDir string
+	// Counters gives the counter a recount asks for (a job whose Method or
+	// ModelSHA256 is not the pool's own counter's); nil: such jobs fail.
+	Counters Counters
+}
+
+// Counters gives the counter of a method and a model (the SHA-256 of an
+// ONNX detector; "" for the method's default). Counters it gives stay
+// open: it owns them.
+type Counters interface {
+	Counter(ctx context.Context, method, modelSHA256 string) (count.Counter, error)
 }
 
 // Pool is N counting workers sharing one counter.
@@ -136,7 +146,11 @@ func (p *Pool) Once(ctx context.Context, name string) (bool, error) {
 // logged. A job stopped by ctx is left to run out its lease.
 func (p *Pool) Process(ctx context.Context, job db.Job, name string) error {
 	log := p.log.With("item", job.ItemID, "worker", name, "job", job.ID)
-	rec, err := p.process(ctx, job.ItemID)
+	counter, err := p.counterFor(ctx, job) // recount.go
+	var rec db.CountRecord
+	if err == nil {
+		rec, err = p.process(ctx, job.ItemID, counter)
+	}
 	if err != nil && ctx.Err() != nil {
 		// Stopping: the job's lease expires and another worker takes it.
 		log.Info("stopped mid-job; the job is claimed again after its lease", "err", err)
@@ -157,13 +171,13 @@ func (p *Pool) Process(ctx context.Context, job db.Job, name string) error {
 	return nil
 }
 
-func (p *Pool) process(ctx context.Context, itemID string) (db.CountRecord, error) {
+func (p *Pool) process(ctx context.Context, itemID string, counter count.Counter) (db.CountRecord, error) {
 	img, err := p.jobs.GetImage(ctx, itemID)
 	if err != nil {
 		return db.CountRecord{}, fmt.Errorf("image row: %w", err)
 	}
 	if isTIFF(img.RawKey) && raster.Available() == nil {
-		return p.processRaster(ctx, img)
+		return p.processRaster(ctx, img, counter)
 	}
 	raw, _, err := p.blobs.Get(ctx, blob.Raw, img.RawKey)
 	if err != nil {
@@ -174,8 +188,8 @@ func (p *Pool) process(ctx context.Context, itemID string) (db.CountRecord, erro
 		return db.CountRecord{}, fmt.Errorf("decode raw image: %w", err)
 	}
 	frame := rgba.Of(decoded)
-	gsd, source := p.gsd(img.GSD, img.GSDSource)
-	res, err := count.CountAt(ctx, p.counter, frame, gsd)
+	gsd, source := p.gsd(img.GSD, img.GSDSource, counter)
+	res, err := count.CountAt(ctx, counter, frame, gsd)
 	if err != nil {
 		return db.CountRecord{}, fmt.Errorf("count: %w", err)
 	}
@@ -187,19 +201,19 @@ func (p *Pool) process(ctx context.Context, itemID string) (db.CountRecord, erro
 
 // gsd is the ground sample distance to count an image at: its own, or the
 // default (marked so).
-func (p *Pool) gsd(own float64, source string) (float64, string) {
+func (p *Pool) gsd(own float64, source string, counter count.Counter) (float64, string) {
 	if own > 0 {
 		return own, source
 	}
 	if p.c.GSDDefault > 0 {
 		return p.c.GSDDefault, db.GSDDefault
 	}
-	return count.ModelGSDOf(p.counter), db.GSDDefault
+	return count.ModelGSDOf(counter), db.GSDDefault
 }
 
 // processRaster counts a TIFF window by window (never decoding it whole):
 // it is fetched to a temporary file and read through GDAL.
-func (p *Pool) processRaster(ctx context.Context, img db.Image) (db.CountRecord, error) {
+func (p *Pool) processRaster(ctx context.Context, img db.Image, counter count.Counter) (db.CountRecord, error) {
 	dir, err := os.MkdirTemp(p.c.TempDir, "canopy-raster-")
 	if err != nil {
 		return db.CountRecord{}, err
@@ -224,8 +238,8 @@ func (p *Pool) processRaster(ctx context.Context, img db.Image) (db.CountRecord,
 			own, source = v, photo.SourceGeoTIFF
 		}
 	}
-	gsd, source := p.gsd(own, source)
-	res, _, err := ortho.Count(ctx, p.counter, path, in, gsd, p.c.Ortho)
+	gsd, source := p.gsd(own, source, counter)
+	res, _, err := ortho.Count(ctx, counter, path, in, gsd, p.c.Ortho)
 	if err != nil {
 		return db.CountRecord{}, fmt.Errorf("count: %w", err)
 	}
@@ -263,8 +277,9 @@ func (p *Pool) store(ctx context.Context, img db.Image, view *image.RGBA, f floa
 	if device == "" {
 		device = "upload"
 	}
-	aKey := blob.Key(device, img.CapturedAt, img.ItemID, "annotated.jpg")
-	mKey := blob.Key(device, img.CapturedAt, img.ItemID, "mask.png")
+	aName, mName := objectNames(img, res.Info) // recount.go
+	aKey := blob.Key(device, img.CapturedAt, img.ItemID, aName)
+	mKey := blob.Key(device, img.CapturedAt, img.ItemID, mName)
 	if err := p.blobs.Put(ctx, blob.Processed, aKey, jb.Bytes(), "image/jpeg"); err != nil {
 		return db.CountRecord{}, fmt.Errorf("store annotated: %w", err)
 	}

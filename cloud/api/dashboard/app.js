@@ -72,19 +72,30 @@ function drawMap(images) {
   }
 }
 
+// loadScans lists the newest scans (GET /v1/scans, with their totals)
+// by place, each place's scans in time order.
+async function loadScans() {
+  const scans = (await json("/v1/scans?limit=20")).scans;
+  const places = new Map();
+  for (const s of scans) {
+    const p = s.address_id || "";
+    if (!places.has(p)) places.set(p, []);
+    places.get(p).push(s);
+  }
+  $("scans").replaceChildren(...[...places].map(([p, ss]) => el("div", { class: "place", "data-place": p },
+    el("h3", {}, p || "scans with no place"),
+    ...ss.reverse().map((s) => el("div", { class: "scan", "data-scan": s.scan_id },
+      el("b", {}, s.scan_id), ` — ${new Date(s.started_at).toLocaleDateString()} ${s.tree_type || ""} — `,
+      el("span", { class: "total" }, String(s.total_trees)), ` trees in ${s.counted}/${s.image_count} images`,
+      s.trees_per_ha != null ? el("span", { class: "perha" }, ` · ${s.trees_per_ha.toFixed(0)} trees/ha`) : "",
+      s.evicted ? el("span", { class: "evicted" }, ` · ${s.evicted} evicted on the device (not counted)`) : "")))));
+  if (typeof updateScanMap === "function") await updateScanMap(scans); // map.js
+}
+
 async function loadImages() {
   const list = await json("/v1/images?limit=100");
   const imgs = list.images;
-  // Scans: totals from /v1/scans/{id}.
-  const scanIDs = [...new Set(imgs.map((i) => i.scan_id).filter(Boolean))];
-  const scans = await Promise.all(scanIDs.map((s) => json("/v1/scans/" + encodeURIComponent(s))));
-  $("scans").replaceChildren(...scans.map((s) => el("div", { class: "scan", "data-scan": s.scan_id },
-    el("b", {}, s.scan_id), ` — ${s.address_id || ""} ${s.tree_type || ""} — `,
-    el("span", { class: "total" }, String(s.total_trees)), ` trees in ${s.counted}/${s.image_count} images`,
-    s.trees_per_ha != null ? el("span", { class: "perha" }, ` · ${s.trees_per_ha.toFixed(0)} trees/ha`) : "",
-    s.evicted ? el("span", { class: "evicted" }, ` · ${s.evicted} evicted on the device (not counted)`) : "")));
   drawMap(imgs);
-  if (typeof updateScanMap === "function") await updateScanMap(scans); // map.js
   const cards = [];
   for (const i of imgs) {
     const v = await json("/v1/images/" + encodeURIComponent(i.item_id));
@@ -92,7 +103,8 @@ async function loadImages() {
     // Browsers show no TIFF: an orthophoto's raw view is its annotated overview.
     const tiff = /\.tiff?$/i.test(v.raw_key || "");
     const raw = el("div", { class: "view" }, evicted || !v.links.raw
-      ? el("div", { class: "evicted" }, "image evicted on the device: metadata and mask only")
+      ? el("div", { class: "evicted" }, v.raw_deleted_at ? "raw image deleted (retention): count, masks and annotated image kept"
+        : "image evicted on the device: metadata and mask only")
       : tiff ? el("span", { class: "note" }, "GeoTIFF (" + v.width + "×" + v.height + ")")
       : el("img", { src: await objectURL(v.links.raw), alt: "raw" }));
     const proc = el("div", { class: "view" });
@@ -109,7 +121,7 @@ async function loadImages() {
 
 async function refresh() {
   try {
-    await Promise.all([loadDevices(), loadImages()]);
+    await Promise.all([loadDevices(), loadScans(), loadImages()]);
     $("status").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (e) {
     $("status").textContent = String(e.message).includes("401") ? "enter a valid token" : String(e);

@@ -29,10 +29,11 @@ async function updateScanMap(scans) {
     if (id === mapScan) o.selected = true;
     return o;
   }));
-  const s = scans.find((x) => x.scan_id === mapScan);
-  if (!s) { drawScanMap(null, null); return; }
+  if (!mapScan) { drawScanMap(null, null); return; }
+  const s = await json("/v1/scans/" + encodeURIComponent(mapScan));
   const fc = await json("/v1/scans/" + encodeURIComponent(mapScan) + "/trees.geojson");
-  drawScanMap(s, fc);
+  const view = drawScanMap(s, fc);
+  if (typeof updateChange === "function") await updateChange(s, scans, view); // change.js
 }
 
 function drawScanMap(s, fc) {
@@ -40,7 +41,7 @@ function drawScanMap(s, fc) {
   const W = 640, H = 440, M = 30;
   svg.replaceChildren();
   const stats = $("mapStats");
-  if (!s) { stats.textContent = "no scans yet"; return; }
+  if (!s) { stats.textContent = "no scans yet"; return null; }
   const perHa = s.trees_per_ha != null ? s.trees_per_ha.toFixed(0) : "–";
   stats.textContent = `${s.total_trees} trees (${s.placed_trees} on the map, ${s.unplaced_trees} not placed; ` +
     `${s.sum_of_counts} counted in ${s.counted} images) · ${(s.area_ha || 0).toFixed(3)} ha · ${perHa} trees/ha`;
@@ -49,7 +50,7 @@ function drawScanMap(s, fc) {
   const pts = feet.flat().concat(trees.map((f) => f.geometry.coordinates));
   if (!pts.length) {
     svg.append(svgEl("text", { x: 20, y: H / 2 }, "no placed trees in this scan (its images have no GPS position or georeferencing)"));
-    return;
+    return null;
   }
   const lon0 = pts.reduce((a, p) => a + p[0], 0) / pts.length;
   const lat0 = pts.reduce((a, p) => a + p[1], 0) / pts.length;
@@ -87,6 +88,7 @@ function drawScanMap(s, fc) {
   n.append(svgEl("path", { d: "M0,-18 L8,6 L0,0 L-8,6 Z", class: "arrow" }));
   n.append(svgEl("text", { x: -5, y: 20 }, "N"));
   svg.append(n);
+  return { screen, scale }; // for what is drawn over the map (change.js)
 }
 
 // drawTiles lays Web Mercator tiles under the map at the zoom whose pixels

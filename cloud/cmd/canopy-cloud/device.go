@@ -25,7 +25,8 @@ import (
 const deviceUsage = `usage:
   canopy-cloud device add ID [--cert] [--role device|receiver|producer] [--out DIR [--broker URL] [--mqtt-ca FILE] [--board-dir /etc/canopy]] [--data DIR | --database-url URL]
   canopy-cloud device list [--json] [--data DIR | --database-url URL]
-  canopy-cloud device revoke ID [--data DIR | --database-url URL]`
+  canopy-cloud device revoke ID [--data DIR | --database-url URL]
+  canopy-cloud device purge ID --yes-delete-everything [--data DIR | --database-url URL] [S3 flags]`
 
 // cmdDevice: the device registry (and the identities of receivers and
 // compat producers).
@@ -40,6 +41,8 @@ func cmdDevice(args []string) error {
 		return deviceList(args[1:])
 	case "revoke":
 		return deviceRevoke(args[1:])
+	case "purge":
+		return devicePurge(args[1:]) // purge.go
 	}
 	return fmt.Errorf("unknown device command %q\n%s", args[0], deviceUsage)
 }

@@ -128,7 +128,12 @@ func cmdLambda(args []string) error {
 	}
 	defer counter.Close()
 	info := counter.Info()
-	pool := worker.New(worker.Config{Name: "lambda", GSDDefault: c.gsdDefault}, d, blobs, counter, log)
+	others, done, err := recountCounters(blobs, auto.Config{LibraryPath: c.ortLib, Threads: c.threads}, log)
+	if err != nil {
+		return err
+	}
+	defer done()
+	pool := worker.New(worker.Config{Name: "lambda", GSDDefault: c.gsdDefault, Counters: others}, d, blobs, counter, log)
 	h := countfn.New(countfn.Config{RawBucket: blobs.Bucket(blob.Raw), SweepMax: c.sweepMax, SweepReserve: c.sweepReserve}, d, pool, log)
 	log.Info("canopy-cloud lambda ready", "raw_bucket", blobs.Bucket(blob.Raw), "method", info.Method, "model", info.Model)
 

@@ -8,10 +8,13 @@
 //	canopy-cloud token create --scope read|write|metrics|admin [--device ID] [--expires D] --data DIR
 //	canopy-cloud token list [--json] --data DIR
 //	canopy-cloud token revoke ID-or-NAME --data DIR
-//	canopy-cloud device add|list|revoke ID
+//	canopy-cloud device add|list|revoke|purge ID
 //	canopy-cloud audit [--since T] [--json]
 //	canopy-cloud broker-config --out DIR
 //	canopy-cloud reconcile [flags]
+//	canopy-cloud recount --scan ID | --since T [--model FILE | --method M]
+//	canopy-cloud backup --out DIR [flags]
+//	canopy-cloud restore --from DIR [flags]
 //	canopy-cloud lambda [flags]
 //	canopy-cloud version
 //
@@ -38,10 +41,13 @@ var commands = map[string]command{
 	"eval":          {"score the counter against ground-truth boxes", cmdEval},
 	"export":        {"export a scan's trees (GeoJSON, CSV, GeoPackage) or photos (OpenDroneMap)", cmdExport},
 	"token":         {"create, list and revoke API tokens (token create|list|revoke)", cmdToken},
-	"device":        {"register, list and revoke devices (and receivers, producers): device add|list|revoke", cmdDevice},
+	"device":        {"register, list, revoke and purge devices (and receivers, producers): device add|list|revoke|purge", cmdDevice},
 	"audit":         {"the audit trail: who added or revoked devices and tokens, uploaded, exported (audit [--since] [--json])", cmdAudit},
 	"broker-config": {"write Mosquitto's password and ACL files from the device registry", cmdBrokerConfig},
 	"reconcile":     {"find stored objects with no database row and remove or link them", cmdReconcile},
+	"recount":       {"count a scan's images (or those since a time) again, with another model or method", cmdRecount},
+	"backup":        {"copy the database and every stored object into a folder", cmdBackup},
+	"restore":       {"restore a backup folder into a new database and blob store", cmdRestore},
 	"lambda":        {"the counting worker as an AWS Lambda function (S3 object-created events)", cmdLambda},
 	"version":       {"print versions", cmdVersion},
 }

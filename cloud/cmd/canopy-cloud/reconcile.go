@@ -19,15 +19,10 @@ func cmdReconcile(args []string) error {
 	var o ingest.ReconcileOptions
 	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-cloud reconcile [--delete] [--dry-run] [flags]\n\nFinds objects in the raw bucket with no database row. An item whose\nmeta.json object is there gets its row again (and its counting job);\nthe others are listed, or removed with --delete (run --delete while no\nreceiver is storing). Flags:")
+		fmt.Fprintln(fs.Output(), "usage: canopy-cloud reconcile [--delete] [--dry-run] [flags]\n\nFinds objects in the raw bucket with no database row. An item whose\nmeta.json object is there gets its row again (and its counting job);\nthe others are listed, or removed with --delete (run --delete while no\nreceiver is storing). Then it finds objects of the processed bucket that\nno count names (removed with --delete too) and objects that rows name\nbut the store lacks (listed as missing). Flags:")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&c.Data, "data", c.Data, "data `folder` of the embedded setup")
-	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://... or a SQLite file (default DATA/canopy.db)")
-	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "S3 API `URL` (default: the blob folder under --data)")
-	fs.StringVar(&c.S3Region, "s3-region", c.S3Region, "S3 signing region")
-	fs.BoolVar(&c.S3PathStyle, "s3-path-style", c.S3PathStyle, "S3 path-style addressing")
-	fs.StringVar(&c.S3BucketPrefix, "s3-bucket-prefix", c.S3BucketPrefix, "`prefix` of the bucket names")
+	storeFlags(fs, &c) // storeflags.go
 	fs.StringVar(&o.Prefix, "prefix", "", "only objects whose key starts with `prefix` (e.g. DEVICE/2026/)")
 	fs.BoolVar(&o.Delete, "delete", false, "remove the objects of items that cannot be linked")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "only say what would be done")
@@ -47,6 +42,11 @@ func cmdReconcile(args []string) error {
 		return err
 	}
 	actions, err := ingest.Reconcile(ctx, blobs, d, o)
+	if err == nil {
+		var more []ingest.Action
+		more, err = ingest.CheckStore(ctx, blobs, d, o)
+		actions = append(actions, more...)
+	}
 	counts := map[string]int{}
 	for _, a := range actions {
 		counts[a.Op]++
@@ -60,7 +60,7 @@ func cmdReconcile(args []string) error {
 	if o.DryRun {
 		verb = " (dry run: nothing changed)"
 	}
-	fmt.Printf("reconcile: %d linked, %d deleted, %d orphans left%s\n", counts["linked"], counts["deleted"], counts["orphan"], verb)
+	fmt.Printf("reconcile: %d linked, %d deleted, %d orphans left, %d missing objects%s\n", counts["linked"], counts["deleted"], counts["orphan"], counts["missing"], verb)
 	if counts["orphan"] > 0 && !o.Delete {
 		fmt.Println("reconcile: run with --delete to remove the orphans")
 	}

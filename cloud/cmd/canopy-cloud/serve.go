@@ -23,6 +23,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/identity"
 	"github.com/canopy-forest/canopy/cloud/ingest"
+	"github.com/canopy-forest/canopy/cloud/retain"
 	"github.com/canopy-forest/canopy/internal/flagfile"
 	"github.com/canopy-forest/canopy/sync/wire"
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,6 +77,7 @@ func cmdServe(args []string) error {
 	fs.StringVar(&c.Model, "model", c.Model, "ONNX crown detector `file` (default: crown-detector.onnx beside the binary, in ../share/canopy/models or ./models)")
 	fs.Float64Var(&c.GSDDefault, "gsd-default", c.GSDDefault, "ground sample distance (`metres` per pixel) of images that carry none (no GeoTIFF, camera data or height); their counts say gsd_source default")
 	fs.StringVar(&c.Ingest, "ingest", c.Ingest, "on, or off: no broker and no inputs (a node that only counts and serves HTTP)")
+	fs.DurationVar(&c.RetainRaw, "retain-raw", c.RetainRaw, "delete raw images this long after they were received, once counted (720h: 30 days); rows, counts, masks and annotated images stay. 0: keep them")
 	registerAPIFlags(fs) // api.go: --auth, --max-upload-bytes
 	configFile := fs.String("config", "", "YAML `file` of settings: its keys are these flags' names (http: 0.0.0.0:8080); flags given here win, then $CANOPY_MQTT_CA, _MQTT_CERT, _MQTT_KEY, _HTTP_TLS_CERT and _HTTP_TLS_KEY")
 	if help, err := parseArgs(fs, args); help || err != nil {
@@ -305,6 +307,13 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	g.Go("reload", func() error { return reloadOn(runCtx, hup, httpCert, log) }, stopAll)
+	if c.RetainRaw > 0 {
+		r, err := retain.New(retain.Config{After: c.RetainRaw}, d, blobs, log)
+		if err != nil {
+			return err
+		}
+		g.Go("retention", func() error { return r.Run(runCtx) }, stopAll)
+	}
 	g.Go("http", func() error { return s.API.Run(runCtx, httpLn) }, stopAll)
 	if metricsLn != nil {
 		g.Go("metrics", func() error { return s.API.RunMetrics(runCtx, metricsLn) }, stopAll)

@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 
+	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/count/auto"
+	"github.com/canopy-forest/canopy/cloud/recount"
 	"github.com/canopy-forest/canopy/cloud/worker"
 )
 
@@ -28,5 +32,22 @@ func runWorkers(ctx context.Context, s *services, n int) error {
 	}
 	defer c.Close()
 	s.Log.Info("counting workers", "workers", n, "method", c.Info().Method, "model", c.Info().Model, "gsd_default", s.Config.GSDDefault)
-	return worker.New(worker.Config{N: n, GSDDefault: s.Config.GSDDefault}, s.DB, s.Blobs, c, s.Log).Run(ctx)
+	others, done, err := recountCounters(s.Blobs, auto.Config{}, s.Log)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return worker.New(worker.Config{N: n, GSDDefault: s.Config.GSDDefault, Counters: others}, s.DB, s.Blobs, c, s.Log).Run(ctx)
+}
+
+// recountCounters builds the counters that recounts ask for (base: the
+// settings they share), fetching their models into a temporary folder
+// that done removes.
+func recountCounters(blobs blob.Store, base auto.Config, log *slog.Logger) (cs *recount.Counters, done func(), err error) {
+	dir, err := os.MkdirTemp("", "canopy-models-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("recount models folder: %w", err)
+	}
+	cs = recount.NewCounters(blobs, base, dir, log)
+	return cs, func() { cs.Close(); os.RemoveAll(dir) }, nil
 }

@@ -310,14 +310,18 @@ func TestDashboard(t *testing.T) {
 
 // crownsGeoTIFF is the crowns image as a GeoTIFF in WGS 84 degrees (0.1 m
 // pixels at 52.37 N), made with GDAL's gdal_translate; nil without GDAL.
-func crownsGeoTIFF(t *testing.T) []byte {
+func crownsGeoTIFF(t *testing.T) []byte { return geoTIFF(t, crowns(t)) }
+
+// geoTIFF is a 320 x 320 PNG image placed as crownsGeoTIFF places the
+// crowns; nil without GDAL.
+func geoTIFF(t *testing.T, image []byte) []byte {
 	if _, err := exec.LookPath("gdal_translate"); err != nil {
 		t.Log("no gdal_translate: the scan map stays empty")
 		return nil
 	}
 	dir := t.TempDir()
 	png, tif := filepath.Join(dir, "crowns.png"), filepath.Join(dir, "crowns.tif")
-	if err := os.WriteFile(png, crowns(t), 0o644); err != nil {
+	if err := os.WriteFile(png, image, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// 320 px of 0.1 m: 32 m east and south of 52.37 N, 4.89 E.
