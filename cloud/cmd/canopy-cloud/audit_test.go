@@ -24,7 +24,7 @@ func auditEntries(t *testing.T, data string, extra ...string) []db.AuditEntry {
 }
 
 // TestAuditEachChangeOnce: device add, device revoke, token create, token
-// revoke and export each leave exactly one entry, naming the command-line
+// revoke, export, recount and purge each leave exactly one entry, naming the command-line
 // user; what changes nothing (revoking a revoked token, a refused add)
 // leaves none. (Uploads: cloud/api's TestAuditTrail.)
 func TestAuditEachChangeOnce(t *testing.T) {
@@ -55,6 +55,14 @@ func TestAuditEachChangeOnce(t *testing.T) {
 			}
 			return cmdExport([]string{"--scan", "scan-a", "--format", "csv", "--out", filepath.Join(t.TempDir(), "t.csv"), "--data", data})
 		}},
+		{db.AuditRecount, "scan-a", func() error {
+			captureStdout(t, func() error { return cmdRecount([]string{"--scan", "scan-a", "--method", "classical", "--data", data}) })
+			return nil
+		}},
+		{db.AuditDevicePurge, "pi-1", func() error {
+			captureStdout(t, func() error { return cmdDevice([]string{"purge", "pi-1", "--yes-delete-everything", "--data", data}) })
+			return nil
+		}},
 	}
 	for i, s := range steps {
 		if err := s.do(); err != nil {
@@ -74,7 +82,9 @@ func TestAuditEachChangeOnce(t *testing.T) {
 	}
 	// No change, no entry.
 	tokens.run("revoke", "prom")
-	cmdDevice([]string{"add", "pi-1", "--data", data})
+	if err := cmdDevice([]string{"add", "../pi", "--data", data}); err == nil {
+		t.Error("device add ../pi was taken")
+	}
 	if es := auditEntries(t, data); len(es) != len(steps) {
 		t.Errorf("no-op commands left entries: %+v", es[len(steps):])
 	}
