@@ -69,9 +69,6 @@ type ModelRef struct {
 	// ChunkSize is the body bytes of every chunk but the last.
 	ChunkSize int    `json:"chunk_size"`
 	Name      string `json:"name,omitempty"` // a file name, for people
-	// URL, when set, is an HTTP(S) address of the same bytes that a
-	// device may use instead of the chunks (a presigned S3 link).
-	URL string `json:"url,omitempty"`
 }
 
 // Chunks is the number of chunks of the artifact.
@@ -98,8 +95,8 @@ func (m ModelRef) validate() error {
 		return fmt.Errorf("model chunk size %d outside %d..%d", m.ChunkSize, MinArtifactChunk, DefaultArtifactChunk)
 	case m.Chunks() > MaxChunks:
 		return fmt.Errorf("model of %d chunks, more than %d", m.Chunks(), MaxChunks)
-	case len(m.Name) > 256 || len(m.URL) > 4096:
-		return errors.New("model name or url too long")
+	case len(m.Name) > 256:
+		return errors.New("model name too long")
 	}
 	return nil
 }
