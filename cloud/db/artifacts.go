@@ -115,8 +115,9 @@ func (d *DB) ArtifactChunks(ctx context.Context, sha string, idx []int) (map[int
 	return out, rows.Err()
 }
 
-// AddDelivery counts chunks (of n bytes in all) of artifact sha sent to
-// device in answer to one request.
+// AddDelivery counts chunks (of n bytes of the artifact in all, frame
+// headers not counted) of artifact sha sent to device in answer to one
+// request.
 func (d *DB) AddDelivery(ctx context.Context, device, sha string, chunks int, n int64) error {
 	_, err := d.sql.ExecContext(ctx, d.rebind(`INSERT INTO artifact_deliveries (device, sha256, requests, chunks, bytes, updated_at)
 		VALUES (?, ?, 1, ?, ?, ?)

@@ -71,7 +71,7 @@ type Reported struct {
 	LastError      string    `json:"last_error"`
 	FetchedBytes   int64     `json:"fetched_bytes,omitempty"`
 	FetchSize      int64     `json:"fetch_size,omitempty"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	UpdatedAt      time.Time `json:"updated_at,omitzero"`
 }
 
 // UpdateReported records what r.Device reports.
