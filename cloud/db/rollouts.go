@@ -232,23 +232,27 @@ func (d *DB) SetTargetState(ctx context.Context, id, device, state, detail strin
 // current one's.
 type BuildDesired func(device string, cur *DesiredDoc, before string) (DesiredDoc, error)
 
+// WaveMove moves a running rollout from From waves sent to To (To 0: no
+// move).
+type WaveMove struct{ From, To int }
+
 // SendDesired changes, in one transaction, the desired documents of
 // devices of rollout id (build makes each) and records them with state in
 // the rollout; the first change of a device keeps its document before.
-// With wave > 0 it first moves the rollout, which must be running, from
-// wave-1 to wave waves sent, and reports false without changing anything
-// when another process did that first. The documents' updated_at moves, so
-// that every receiver publishes them (ListDesired).
-func (d *DB) SendDesired(ctx context.Context, id string, wave int, state string, devices []string, build BuildDesired) (bool, error) {
+// With move.To > 0 it first moves the rollout, which must be running, from
+// move.From waves sent to move.To, and reports false without changing
+// anything when another process did that first. The documents' updated_at
+// moves, so that every receiver publishes them (ListDesired).
+func (d *DB) SendDesired(ctx context.Context, id string, move WaveMove, state string, devices []string, build BuildDesired) (bool, error) {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("send desired: %w", err)
 	}
 	defer tx.Rollback()
 	t := now()
-	if wave > 0 {
+	if move.To > 0 {
 		res, err := tx.ExecContext(ctx, d.rebind(`UPDATE rollouts SET wave = ?, wave_started_at = ?, updated_at = ?
-			WHERE id = ? AND wave = ? AND state = ?`), wave, d.ts(t), d.ts(t), id, wave-1, RolloutRunning)
+			WHERE id = ? AND wave = ? AND state = ?`), move.To, d.ts(t), d.ts(t), id, move.From, RolloutRunning)
 		if err != nil {
 			return false, fmt.Errorf("send desired: %w", err)
 		}

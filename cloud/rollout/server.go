@@ -284,4 +284,3 @@ func (s *Server) serveFetch(ctx context.Context, f fetch) {
 
 // Connected reports whether the server is connected to the broker.
 func (s *Server) Connected() bool { return s.client.IsConnectionOpen() }
-

@@ -64,7 +64,7 @@ func testRollouts(t *testing.T, d *db.DB) {
 		t.Errorf("a second active rollout of dev-b: %v, want ErrExists", err)
 	}
 	// dev-a had a document before the rollout.
-	if ok, err := d.SendDesired(ctx, "r1", 0, db.TargetSent, nil, nil); err != nil || !ok {
+	if ok, err := d.SendDesired(ctx, "r1", db.WaveMove{}, db.TargetSent, nil, nil); err != nil || !ok {
 		t.Fatalf("SendDesired of nothing: %v, %v", ok, err)
 	}
 	build := func(dev string, cur *db.DesiredDoc, before string) (db.DesiredDoc, error) {
@@ -80,7 +80,7 @@ func testRollouts(t *testing.T, d *db.DB) {
 	sent := 0
 	for range 2 {
 		wg.Go(func() {
-			ok, err := d.SendDesired(ctx, "r1", 1, db.TargetSent, []string{"dev-a"}, build)
+			ok, err := d.SendDesired(ctx, "r1", db.WaveMove{From: 0, To: 1}, db.TargetSent, []string{"dev-a"}, build)
 			if err != nil {
 				t.Errorf("SendDesired: %v", err)
 			}
@@ -101,7 +101,7 @@ func testRollouts(t *testing.T, d *db.DB) {
 	}
 	// A withdrawal: a new version, built from the document before.
 	var before string
-	if _, err := d.SendDesired(ctx, "r1", 0, db.TargetWithdrawn, []string{"dev-a"}, func(dev string, cur *db.DesiredDoc, b string) (db.DesiredDoc, error) {
+	if _, err := d.SendDesired(ctx, "r1", db.WaveMove{}, db.TargetWithdrawn, []string{"dev-a"}, func(dev string, cur *db.DesiredDoc, b string) (db.DesiredDoc, error) {
 		before = b
 		return doc(dev, cur.Version+1), nil
 	}); err != nil {
@@ -110,7 +110,7 @@ func testRollouts(t *testing.T, d *db.DB) {
 	if before != "" {
 		t.Errorf("dev-a had no document before the rollout, got %q", before)
 	}
-	if _, err := d.SendDesired(ctx, "r1", 0, db.TargetSent, []string{"dev-a"}, func(dev string, cur *db.DesiredDoc, b string) (db.DesiredDoc, error) {
+	if _, err := d.SendDesired(ctx, "r1", db.WaveMove{}, db.TargetSent, []string{"dev-a"}, func(dev string, cur *db.DesiredDoc, b string) (db.DesiredDoc, error) {
 		return doc(dev, cur.Version), nil
 	}); !errors.Is(err, db.ErrInvalid) {
 		t.Errorf("a version that does not grow: %v, want ErrInvalid", err)
@@ -156,7 +156,7 @@ func testRollouts(t *testing.T, d *db.DB) {
 	if ok, err := d.SetRolloutState(ctx, "r1", []string{db.RolloutRunning}, db.RolloutHalted, "2 of 3 failed"); !ok || err != nil {
 		t.Errorf("halt: %v, %v", ok, err)
 	}
-	if ok, _ := d.SendDesired(ctx, "r1", 2, db.TargetSent, []string{"dev-b"}, build); ok {
+	if ok, _ := d.SendDesired(ctx, "r1", db.WaveMove{From: 1, To: 2}, db.TargetSent, []string{"dev-b"}, build); ok {
 		t.Error("a wave was sent for a halted rollout")
 	}
 	g, err := d.GetRollout(ctx, "r1")
