@@ -13,7 +13,7 @@ import (
 const (
 	RolloutRunning = "running" // waves are sent as the earlier ones turn out healthy
 	RolloutPaused  = "paused"  // no new wave until resumed
-	RolloutHalted  = "halted"  // too many devices failed: no new wave; resume or abort
+	RolloutHalted  = "halted"  // too many devices failed: no new wave (abort it to free its devices)
 	RolloutAborted = "aborted" // stopped for good; devices not yet changed were given back their documents
 	RolloutDone    = "done"    // every device applied or failed
 )
@@ -294,7 +294,7 @@ func (d *DB) SendDesired(ctx context.Context, id string, move WaveMove, state st
 		if sent == 0 && cur != nil {
 			before = cur.Doc
 		}
-		if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE rollout_devices SET version = ?, state = ?, detail = '', prev = ?, updated_at = ?
+		if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE rollout_devices SET version = ?, state = ?, prev = ?, updated_at = ?
 			WHERE rollout = ? AND device = ?`), next.Version, state, before, d.ts(t), id, dev); err != nil {
 			return false, fmt.Errorf("send desired to %s: %w", dev, err)
 		}

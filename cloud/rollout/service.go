@@ -267,19 +267,20 @@ func (s *Service) Pause(ctx context.Context, id string) error {
 	return s.move(ctx, id, "pause", []string{db.RolloutRunning}, db.RolloutPaused, "paused by the operator")
 }
 
-// Resume goes on with a paused or halted rollout.
+// Resume goes on with a paused rollout. (A halted one is aborted: its
+// failures would halt it again.)
 func (s *Service) Resume(ctx context.Context, id string) error {
-	return s.move(ctx, id, "resume", []string{db.RolloutPaused, db.RolloutHalted}, db.RolloutRunning, "")
+	return s.move(ctx, id, "resume", []string{db.RolloutPaused}, db.RolloutRunning, "")
 }
 
 // Abort stops a rollout for good: the devices sent its change that have
-// not applied it yet are given back the document they had before (a new
-// version of it); devices that applied it keep it.
+// not applied it (not answered, or failed) are given back the document
+// they had before (a new version of it); devices that applied it keep it.
 func (s *Service) Abort(ctx context.Context, id string) error {
 	if err := s.move(ctx, id, "abort", []string{db.RolloutRunning, db.RolloutPaused, db.RolloutHalted}, db.RolloutAborted, "aborted by the operator"); err != nil {
 		return err
 	}
-	return s.withdraw(ctx, id)
+	return s.withdraw(ctx, id, withdrawal{silent: true, pending: true})
 }
 
 func (s *Service) move(ctx context.Context, id, action string, from []string, to, reason string) error {

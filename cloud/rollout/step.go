@@ -61,7 +61,7 @@ func (s *Service) step(ctx context.Context, r db.Rollout) error {
 		}
 		s.log().Warn("rollout halted", "rollout", r.ID, "reason", why)
 		s.audit(ctx, Event{Rollout: r.ID, Action: "halt", Detail: why})
-		return s.withdraw(ctx, r.ID)
+		return s.withdraw(ctx, r.ID, withdrawal{silent: true})
 	}
 	if r.Wave > 0 && !waveDone(ts, r.Wave) && time.Since(r.WaveStartedAt) < r.WaveTimeout {
 		return nil
@@ -70,10 +70,11 @@ func (s *Service) step(ctx context.Context, r db.Rollout) error {
 	if next == 0 {
 		if allAnswered(ts) {
 			ok, err := s.DB.SetRolloutState(ctx, r.ID, []string{db.RolloutRunning}, db.RolloutDone, "")
-			if err == nil && ok {
-				s.log().Info("rollout done", "rollout", r.ID)
+			if err != nil || !ok {
+				return err
 			}
-			return err
+			s.log().Info("rollout done", "rollout", r.ID, "failed", failed)
+			return s.withdraw(ctx, r.ID, withdrawal{})
 		}
 		return nil
 	}
@@ -148,31 +149,47 @@ func (s *Service) sendWave(ctx context.Context, r db.Rollout, w int, devs []stri
 	})
 }
 
-// withdraw gives the devices of rollout id that were sent its change and
-// have not answered the document they had before.
-func (s *Service) withdraw(ctx context.Context, id string) error {
+// Which devices withdraw gives their documents back.
+type withdrawal struct {
+	silent  bool // those sent the change that have not answered (they become withdrawn)
+	pending bool // mark those never sent it withdrawn
+}
+
+// withdraw gives back the documents they had before rollout id to its
+// devices that were sent its change and failed it (they stay failed in
+// the rollout), and to those w says.
+func (s *Service) withdraw(ctx context.Context, id string, w withdrawal) error {
 	ts, err := s.DB.RolloutTargets(ctx, id)
 	if err != nil {
 		return err
 	}
-	var devs []string
+	var silent, failed []string
 	for _, t := range ts {
-		if t.State == db.TargetSent {
-			devs = append(devs, t.Device)
-		} else if t.State == db.TargetPending {
+		switch {
+		case t.State == db.TargetFailed:
+			failed = append(failed, t.Device)
+		case t.State == db.TargetSent && w.silent:
+			silent = append(silent, t.Device)
+		case t.State == db.TargetPending && w.pending:
 			if err := s.DB.SetTargetState(ctx, id, t.Device, db.TargetWithdrawn, "never sent"); err != nil {
 				return err
 			}
 		}
 	}
-	if len(devs) == 0 {
-		return nil
-	}
-	_, err = s.DB.SendDesired(ctx, id, db.WaveMove{}, db.TargetWithdrawn, devs, func(dev string, cur *db.DesiredDoc, before string) (db.DesiredDoc, error) {
+	restore := func(dev string, cur *db.DesiredDoc, before string) (db.DesiredDoc, error) {
 		return s.restored(dev, cur, before)
-	})
-	if err == nil {
-		s.log().Info("rollout withdrawn from the devices that had not answered", "rollout", id, "devices", len(devs))
 	}
-	return err
+	for _, g := range []struct {
+		state string
+		devs  []string
+	}{{db.TargetWithdrawn, silent}, {db.TargetFailed, failed}} {
+		if len(g.devs) == 0 {
+			continue
+		}
+		if _, err := s.DB.SendDesired(ctx, id, db.WaveMove{}, g.state, g.devs, restore); err != nil {
+			return err
+		}
+		s.log().Info("rollout withdrawn from devices", "rollout", id, "devices", len(g.devs), "state", g.state)
+	}
+	return nil
 }

@@ -10,6 +10,7 @@
 //	canopy-cloud token revoke ID-or-NAME --data DIR
 //	canopy-cloud device add|list|revoke ID
 //	canopy-cloud broker-config --out DIR
+//	canopy-cloud rollout create|status|list|pause|resume|abort
 //	canopy-cloud reconcile [flags]
 //	canopy-cloud lambda [flags]
 //	canopy-cloud version
@@ -39,6 +40,7 @@ var commands = map[string]command{
 	"token":         {"create, list and revoke API tokens (token create|list|revoke)", cmdToken},
 	"device":        {"register, list and revoke devices (and receivers, producers): device add|list|revoke", cmdDevice},
 	"broker-config": {"write Mosquitto's password and ACL files from the device registry", cmdBrokerConfig},
+	"rollout":       {"roll a model or config out to devices in waves: rollout create|status|list|pause|resume|abort", cmdRollout},
 	"reconcile":     {"find stored objects with no database row and remove or link them", cmdReconcile},
 	"lambda":        {"the counting worker as an AWS Lambda function (S3 object-created events)", cmdLambda},
 	"version":       {"print versions", cmdVersion},
