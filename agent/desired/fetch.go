@@ -25,6 +25,7 @@ type fetch struct {
 	nHave     int
 	lo        int               // no chunk below lo is missing
 	asked     map[int]time.Time // chunks asked for and not yet here
+	gen       int               // the link (Manager.linkGen) they were last asked on
 	unsynced  int               // chunks written since the last fsync
 	received  int64             // chunk bytes received by this process, copies included
 	resumed   int64             // bytes already staged when this process took the download up

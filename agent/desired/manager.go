@@ -75,6 +75,7 @@ type Manager struct {
 	st         state
 	doc        []byte // the latest desired message, not yet taken
 	link       publish.Link
+	linkGen    int    // counts the links: a new one per connection
 	running    string // the SHA-256 of the model the host runs (SetRunning)
 	runningSet bool
 	checking   int64 // version being checked
@@ -234,6 +235,7 @@ func (m *Manager) Message(topic string, payload []byte) {
 func (m *Manager) Connected(l publish.Link) {
 	m.mu.Lock()
 	m.link = l
+	m.linkGen++
 	m.mu.Unlock()
 	signal(m.links)
 }
@@ -285,8 +287,11 @@ func (m *Manager) Run(ctx context.Context) error {
 		case c := <-m.chunks:
 			m.onChunk(ctx, c)
 		case <-m.links:
-			if m.fe != nil {
-				clear(m.fe.asked) // what was asked on the old connection is asked again
+			m.mu.Lock()
+			gen := m.linkGen
+			m.mu.Unlock()
+			if m.fe != nil && m.fe.gen != gen {
+				clear(m.fe.asked) // what was asked on an old connection is asked again
 			}
 			m.request(ctx)
 			m.changed()
@@ -410,7 +415,7 @@ func fileExists(p string) bool {
 func (m *Manager) request(ctx context.Context) {
 	fe := m.fe
 	m.mu.Lock()
-	l := m.link
+	l, gen := m.link, m.linkGen
 	m.mu.Unlock()
 	if fe == nil || l == nil {
 		return
@@ -454,6 +459,7 @@ func (m *Manager) request(ctx context.Context) {
 		for _, i := range ids {
 			fe.asked[i] = now
 		}
+		fe.gen = gen
 	}
 }
 

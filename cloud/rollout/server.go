@@ -74,7 +74,7 @@ func NewServer(c ServerConfig, svc *Service, log *slog.Logger) (*Server, error) 
 		fetches: make(chan fetch, 256), reports: make(chan db.Reported, 1024), resync: make(chan struct{}, 1),
 		published: map[string]int64{}}
 	o := mqtt.NewClientOptions().AddBroker(c.Broker).SetClientID(c.ClientID).SetUsername(c.Username).SetPassword(c.Password).
-		SetCleanSession(true).SetOrderMatters(false).SetAutoReconnect(true).SetConnectRetry(true).
+		SetCleanSession(true).SetOrderMatters(true).SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(10 * time.Second).SetKeepAlive(30 * time.Second).
 		SetDefaultPublishHandler(s.onMessage).
 		SetOnConnectHandler(func(cl mqtt.Client) { go s.subscribe(cl) }).
@@ -103,7 +103,8 @@ func (s *Server) subscribe(cl mqtt.Client) {
 	}
 }
 
-// onMessage is paho's handler: it never blocks for long.
+// onMessage is paho's handler, called in order (a device's statuses must
+// be recorded in the order it sent them): it never blocks for long.
 func (s *Server) onMessage(_ mqtt.Client, m mqtt.Message) {
 	dev, kind, ok := s.cfg.Topics.Parse(m.Topic())
 	if !ok {

@@ -189,9 +189,10 @@ func TestRolloutWaves(t *testing.T) {
 	}
 }
 
-// TestRolloutHalts: more than the threshold fail: the rollout halts, the
-// devices of the wave that failed or did not answer get their documents
-// back, the next wave is never sent.
+// TestRolloutHalts: more than the threshold fail: when the wave has
+// answered (here: timed out) the rollout halts, the devices of the wave
+// that failed or did not answer get their documents back, the next wave is
+// never sent.
 func TestRolloutHalts(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, dbtest.SQLite(t))
@@ -206,7 +207,8 @@ func TestRolloutHalts(t *testing.T) {
 	good := e.desired("a").Model.SHA256
 	bad := filepath.Join(t.TempDir(), "bad.onnx")
 	_ = os.WriteFile(bad, []byte("not a model"), 0o644)
-	if _, err := e.s.Create(ctx, Spec{ID: "bad", ModelPath: bad, Devices: []string{"a", "b", "c", "d", "e"}, Waves: 2, Canary: 0.4, HaltThreshold: 0.2}); err != nil {
+	if _, err := e.s.Create(ctx, Spec{ID: "bad", ModelPath: bad, Devices: []string{"a", "b", "c", "d", "e"}, Waves: 2, Canary: 0.4,
+		HaltThreshold: 0.2, WaveTimeout: time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	e.step()
@@ -214,6 +216,11 @@ func TestRolloutHalts(t *testing.T) {
 		t.Fatalf("canary: %s", got)
 	}
 	e.report("a", 1, 2, "version 2 failed its check: not an ONNX model")
+	e.step()
+	if st := e.status("bad"); st.State != db.RolloutRunning {
+		t.Fatalf("halted before the wave answered: %s", st.Reason)
+	}
+	time.Sleep(1100 * time.Millisecond) // b stays silent past the wave timeout
 	e.step()
 	st := e.status("bad")
 	if st.State != db.RolloutHalted || !strings.Contains(st.Reason, "1 of the 2 devices sent failed") {

@@ -10,9 +10,10 @@ import (
 )
 
 // Step advances every running rollout once: it records what the devices
-// sent a change answered, halts a rollout with too many failures, sends
-// the next wave when the current one has answered (or timed out), and
-// marks a rollout done when every device has answered. Receivers run it
+// sent a change answered; when the current wave has answered (or timed
+// out) it halts the rollout if more than its threshold of the devices sent
+// so far failed, and else sends the next wave, or marks the rollout done
+// when every device has answered. Receivers run it
 // every second; several at once do each transition once.
 func (s *Service) Step(ctx context.Context) error {
 	rs, err := s.DB.ListRollouts(ctx, db.RolloutRunning)
@@ -53,6 +54,11 @@ func (s *Service) step(ctx context.Context, r db.Rollout) error {
 			failed++
 		}
 	}
+	// A wave's verdict is taken when all its devices have answered, or at
+	// its timeout: the next wave, or a halt.
+	if r.Wave > 0 && !waveDone(ts, r.Wave) && time.Since(r.WaveStartedAt) < r.WaveTimeout {
+		return nil
+	}
 	if failed > 0 && float64(failed) > r.HaltThreshold*float64(sent) {
 		why := fmt.Sprintf("%d of the %d devices sent failed, more than the halt threshold of %.0f%%", failed, sent, 100*r.HaltThreshold)
 		ok, err := s.DB.SetRolloutState(ctx, r.ID, []string{db.RolloutRunning}, db.RolloutHalted, why)
@@ -62,9 +68,6 @@ func (s *Service) step(ctx context.Context, r db.Rollout) error {
 		s.log().Warn("rollout halted", "rollout", r.ID, "reason", why)
 		s.audit(ctx, Event{Rollout: r.ID, Action: "halt", Detail: why})
 		return s.withdraw(ctx, r.ID, withdrawal{silent: true})
-	}
-	if r.Wave > 0 && !waveDone(ts, r.Wave) && time.Since(r.WaveStartedAt) < r.WaveTimeout {
-		return nil
 	}
 	next := nextWave(ts, r.Wave)
 	if next == 0 {
