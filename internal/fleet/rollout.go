@@ -135,17 +135,17 @@ func (r RolloutReport) Print(w io.Writer) {
 
 // rolloutRun is the state of one RunRollout.
 type rolloutRun struct {
-	c      RolloutConfig
-	logf   func(string, ...any)
-	root   string
-	dsn    string
-	dbArgs []string // --data or --database-url for the canopy-cloud commands
-	http   string
-	svc    *rollout.Service
-	devs   []*device
-	cancel map[string]context.CancelFunc
-	wg     sync.WaitGroup
-	agent  *proc
+	c                              RolloutConfig
+	logf                           func(string, ...any)
+	root                           string
+	dsn                            string
+	dbArgs                         []string // --data or --database-url for the canopy-cloud commands
+	http                           string
+	svc                            *rollout.Service
+	devs                           []*device
+	cancel                         map[string]context.CancelFunc
+	wg                             sync.WaitGroup
+	agent                          *proc
 	agentID, agentBroker, cloudKey string
 	pass                           string // every device's password on the embedded broker
 }
@@ -333,7 +333,9 @@ func (r *rolloutRun) run(ctx context.Context) (RolloutReport, error) {
 		}
 	}
 	online := func(t db.RolloutTarget) bool { return offline == nil || t.Device != offline.id }
-	if st, err = r.waitRollout(ctx, st.ID, func(st rollout.Status) bool { return countIf(st, online, db.TargetApplied) == rep.Devices-boolInt(offline != nil) }); err != nil {
+	if st, err = r.waitRollout(ctx, st.ID, func(st rollout.Status) bool {
+		return countIf(st, online, db.TargetApplied) == rep.Devices-boolInt(offline != nil)
+	}); err != nil {
 		return rep, err
 	}
 	rep.Reached = time.Since(start)
