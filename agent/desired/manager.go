@@ -173,6 +173,13 @@ func (m *Manager) Current() Settings {
 	return m.st.Applied
 }
 
+// InTrial reports whether Current is a trial's settings.
+func (m *Manager) InTrial() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.st.Trial != nil
+}
+
 // SetRunning tells the Manager the SHA-256 of the model the host runs now
 // ("" for none), for the report.
 func (m *Manager) SetRunning(sha256 string) {

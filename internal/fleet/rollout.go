@@ -88,8 +88,9 @@ type RolloutReport struct {
 	KilledAt, Resent int64
 	// AgentRSSBefore and AgentRSSAfter are the real agent's peak resident
 	// memory (VmHWM, bytes) before the rollout and once it runs the new
-	// model (the process that downloaded and swapped it).
-	AgentRSSBefore, AgentRSSAfter int64
+	// model (the process that downloaded and swapped it); AgentRSSFetch
+	// the most resident memory (VmRSS) seen while it downloaded.
+	AgentRSSBefore, AgentRSSFetch, AgentRSSAfter int64
 	// The corrupt rollout: halted, why, the devices of its first wave,
 	// those that rolled back from it, those of the other waves left alone.
 	Halted                      bool
@@ -119,7 +120,8 @@ func (r RolloutReport) Print(w io.Writer) {
 		lines = append(lines, [2]string{"killed mid-download, bytes sent again", fmt.Sprintf("%s at %s staged: %d", r.Killed, mb(r.KilledAt), r.Resent)})
 	}
 	if r.AgentRSSAfter > 0 {
-		lines = append(lines, [2]string{"agent peak RSS before / after", fmt.Sprintf("%s / %s", mb(r.AgentRSSBefore), mb(r.AgentRSSAfter))})
+		lines = append(lines, [2]string{"agent RSS: peak before, most while fetching, peak after the swap",
+			fmt.Sprintf("%s, %s, %s", mb(r.AgentRSSBefore), mb(r.AgentRSSFetch), mb(r.AgentRSSAfter))})
 	}
 	if r.CorruptRollout != "" {
 		lines = append(lines, [2]string{"corrupt model", fmt.Sprintf("halted %v (%s); wave 1: %d of %d rolled back; other waves: %d of %d untouched",
@@ -332,6 +334,12 @@ func (r *rolloutRun) run(ctx context.Context) (RolloutReport, error) {
 			return rep, err
 		}
 	}
+	var sampled chan int64
+	stopSampling := make(chan struct{})
+	if r.agentID != "" {
+		sampled = make(chan int64, 1)
+		go func() { sampled <- r.sampleFetchRSS(ctx, stopSampling) }()
+	}
 	online := func(t db.RolloutTarget) bool { return offline == nil || t.Device != offline.id }
 	if st, err = r.waitRollout(ctx, st.ID, func(st rollout.Status) bool {
 		return countIf(st, online, db.TargetApplied) == rep.Devices-boolInt(offline != nil)
@@ -339,6 +347,10 @@ func (r *rolloutRun) run(ctx context.Context) (RolloutReport, error) {
 		return rep, err
 	}
 	rep.Reached = time.Since(start)
+	close(stopSampling)
+	if sampled != nil {
+		rep.AgentRSSFetch = <-sampled
+	}
 	r.logf("t=%4.1fs every online device applied the model", rep.Reached.Seconds())
 	if offline != nil {
 		r.start(ctx, offline)
@@ -493,6 +505,27 @@ func (r *rolloutRun) killMidDownload(ctx context.Context) (int64, error) {
 	}
 }
 
+// sampleFetchRSS returns the most resident memory of the real agent seen
+// while it reported downloading, until stop.
+func (r *rolloutRun) sampleFetchRSS(ctx context.Context, stop <-chan struct{}) int64 {
+	var peak int64
+	for {
+		var v struct {
+			Reported db.Reported `json:"reported"`
+		}
+		if err := r.getJSON(ctx, "/v1/devices/"+r.agentID, &v); err == nil && v.Reported.State == wire.ReportDownloading {
+			peak = max(peak, procStatus(r.agent, "VmRSS:"))
+		}
+		select {
+		case <-stop:
+			return peak
+		case <-ctx.Done():
+			return peak
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // create runs canopy-cloud rollout create.
 func (r *rolloutRun) create(ctx context.Context, model string, devices []string, halt float64) (rollout.Status, error) {
 	args := append([]string{"rollout", "create", "--model", model, "--devices", strings.Join(devices, ","),
@@ -639,7 +672,11 @@ func boolInt(b bool) int {
 }
 
 // peakRSS is p's peak resident memory (VmHWM) in bytes; 0 when unknown.
-func peakRSS(p *proc) int64 {
+func peakRSS(p *proc) int64 { return procStatus(p, "VmHWM:") }
+
+// procStatus reads a memory figure of p's /proc/PID/status ("VmRSS:") in
+// bytes; 0 when unknown.
+func procStatus(p *proc, field string) int64 {
 	p.mu.Lock()
 	cmd := p.cmd
 	p.mu.Unlock()
@@ -651,7 +688,7 @@ func peakRSS(p *proc) int64 {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(l, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10
 		}

@@ -2,7 +2,8 @@ package main
 
 // The cloud's desired state in canopy-agent run: the desired.Manager rides
 // on the publisher's connection, and runAgent runs the pipeline again
-// with the Manager's settings whenever a trial begins or is rolled back.
+// with the Manager's settings whenever a trial begins or is rolled back; a
+// trial's pipeline first runs its model on a frame (probeSegmenter).
 
 import (
 	"context"
@@ -16,9 +17,9 @@ import (
 	"path/filepath"
 	"sync/atomic"
 
-	"github.com/canopy-forest/canopy/agent"
 	"github.com/canopy-forest/canopy/agent/config"
 	"github.com/canopy-forest/canopy/agent/desired"
+	"github.com/canopy-forest/canopy/segment"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -60,7 +61,7 @@ func openDesired(cfg config.Config, h *health, restart func(), log *slog.Logger)
 			c := cfg
 			return config.ApplyOverrides(&c, overrides)
 		},
-		Check:        func(ctx context.Context, s desired.Settings) error { return checkSettings(ctx, cfg, s, log) },
+		Check:        func(_ context.Context, s desired.Settings) error { return checkSettings(cfg, s) },
 		Restart:      restart,
 		Healthy:      h.check,
 		HealthWindow: cfg.Desired.HealthWindow.D(),
@@ -83,24 +84,22 @@ func effectiveConfig(base config.Config, s desired.Settings) (config.Config, err
 	return c, nil
 }
 
-// checkSettings is the check before a trial: the config with s validates,
-// and its model loads, runs on a frame and gives a sane mask.
-func checkSettings(ctx context.Context, base config.Config, s desired.Settings, log *slog.Logger) error {
-	c, err := effectiveConfig(base, s)
-	if err != nil {
+// checkSettings is the check before a trial: the config with s validates
+// and its model file is a whole ONNX model. The model is run on a frame
+// when the trial starts (probeSegmenter), by the pipeline's own segmenter:
+// one model is loaded at a time, as when the agent starts.
+func checkSettings(base config.Config, s desired.Settings) error {
+	if _, err := effectiveConfig(base, s); err != nil {
 		return err
 	}
 	if s.ModelPath == "" {
 		return nil
 	}
-	if err := desired.CheckONNXFile(s.ModelPath); err != nil {
-		return err
-	}
-	seg, err := agent.NewSegmenter(c.Segmenter, log)
-	if err != nil {
-		return fmt.Errorf("load model: %w", err)
-	}
-	defer seg.Close()
+	return desired.CheckONNXFile(s.ModelPath)
+}
+
+// probeSegmenter runs seg on a frame and checks that it gives a sane mask.
+func probeSegmenter(ctx context.Context, seg segment.Segmenter) error {
 	frame := probeFrame()
 	r, err := seg.Segment(ctx, frame)
 	if err != nil {

@@ -10,15 +10,17 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/canopy-forest/canopy/agent"
 	"github.com/canopy-forest/canopy/agent/config"
 	"github.com/canopy-forest/canopy/agent/desired"
+	"github.com/canopy-forest/canopy/segment"
 )
 
-// TestCheckSettingsONNX: the shipped model passes the check before a
-// trial, so does the same model with bytes of an unknown field added (a
-// different file that ONNX Runtime still reads), and the model cut short
-// does not.
-func TestCheckSettingsONNX(t *testing.T) {
+// TestCheckONNX: the shipped model passes the checks of a trial (the
+// file, then a frame through the loaded model), so does the same model
+// with bytes of an unknown field added (a different file that ONNX Runtime
+// still reads), and the model cut short does not.
+func TestCheckONNX(t *testing.T) {
 	if os.Getenv("CANOPY_ORT_LIB") == "" {
 		t.Skip("CANOPY_ORT_LIB is not set")
 	}
@@ -33,7 +35,6 @@ func TestCheckSettingsONNX(t *testing.T) {
 	base := config.Default()
 	base.Device = "pi-1"
 	base.Segmenter.Library = os.Getenv("CANOPY_ORT_LIB")
-	log := slog.New(slog.DiscardHandler)
 	for _, tc := range []struct {
 		name string
 		b    []byte
@@ -43,7 +44,16 @@ func TestCheckSettingsONNX(t *testing.T) {
 		if err := os.WriteFile(p, tc.b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		err := checkSettings(context.Background(), base, desired.Settings{Version: 1, ModelPath: p}, log)
+		s := desired.Settings{Version: 1, ModelPath: p}
+		err := checkSettings(base, s)
+		if err == nil {
+			c, _ := effectiveConfig(base, s)
+			var seg segment.Segmenter
+			if seg, err = agent.NewSegmenter(c.Segmenter, slog.New(slog.DiscardHandler)); err == nil {
+				err = probeSegmenter(context.Background(), seg)
+				seg.Close()
+			}
+		}
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: check = %v, want ok %v", tc.name, err, tc.ok)
 		}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"image"
-	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/canopy-forest/canopy/agent"
 	"github.com/canopy-forest/canopy/agent/config"
 	"github.com/canopy-forest/canopy/agent/desired"
 )
@@ -53,19 +53,28 @@ func TestSaneMask(t *testing.T) {
 	}
 }
 
-// TestCheckClassical: without a model, the check is the config's.
 func TestCheckSettings(t *testing.T) {
 	base := config.Default()
 	base.Device = "pi-1"
-	log := slog.New(slog.DiscardHandler)
-	if err := checkSettings(context.Background(), base, desired.Settings{Version: 1, Config: json.RawMessage(`{"capture":{"fps":2}}`)}, log); err != nil {
+	if err := checkSettings(base, desired.Settings{Version: 1, Config: json.RawMessage(`{"capture":{"fps":2}}`)}); err != nil {
 		t.Errorf("a valid config: %v", err)
 	}
-	if err := checkSettings(context.Background(), base, desired.Settings{Version: 1, Config: json.RawMessage(`{"capture":{"fps":-2}}`)}, log); err == nil {
+	if err := checkSettings(base, desired.Settings{Version: 1, Config: json.RawMessage(`{"capture":{"fps":-2}}`)}); err == nil {
 		t.Error("an invalid config passed its check")
 	}
-	p := t.TempDir() + "/cut.onnx"
-	if err := checkSettings(context.Background(), base, desired.Settings{Version: 1, ModelPath: p}, log); err == nil {
+	if err := checkSettings(base, desired.Settings{Version: 1, ModelPath: t.TempDir() + "/none.onnx"}); err == nil {
 		t.Error("a missing model passed its check")
+	}
+}
+
+// TestProbeSegmenter: the classical segmenter's answer on the probe
+// frame is sane.
+func TestProbeSegmenter(t *testing.T) {
+	seg, err := agent.NewSegmenter(config.Segmenter{Kind: config.SegmenterClassical}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := probeSegmenter(context.Background(), seg); err != nil {
+		t.Error(err)
 	}
 }

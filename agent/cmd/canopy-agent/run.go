@@ -179,6 +179,11 @@ func runPipeline(ctx context.Context, cfg config.Config, once bool, log *slog.Lo
 	info := seg.Info()
 	log.Info("segmenter ready", "segmenter", info.Name, "model", info.Model, "model_sha256", info.ModelSHA256)
 	if dm != nil {
+		if dm.InTrial() {
+			if err := probeSegmenter(ctx, seg); err != nil {
+				return fmt.Errorf("the new model failed its check on a frame: %w", err)
+			}
+		}
 		dm.SetRunning(info.ModelSHA256)
 	}
 
