@@ -93,6 +93,9 @@ func main() {
 			}
 		}
 		if *modelBytes > 0 {
+			if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+				fail(err)
+			}
 			padded := filepath.Join(c.Dir, "model.onnx")
 			if err := fleet.PadONNX(ro.Model, padded, *modelBytes); err != nil {
 				fail(err)
