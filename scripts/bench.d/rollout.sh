@@ -47,7 +47,7 @@ printf 'device: bench-direct\nselect: {min_share: 0, min_interval: 0s, duplicate
 	--source "$tmp/run-$devices/agent/src" --data "$tmp/direct" --model "$tmp/run-$devices/model.onnx" --metrics-listen "" 2>"$tmp/direct.log" || { cat "$tmp/direct.log" >&2; die "direct run failed"; }
 
 python3 - "$tmp" >"$tmp/section.md" <<'PY'
-import json, sys, datetime
+import json, os, sys, datetime
 d = sys.argv[1]
 big, small = json.load(open(f"{d}/big.json")), json.load(open(f"{d}/small.json"))
 direct = int(open(f"{d}/direct.kib").read()) * 1024
@@ -78,6 +78,8 @@ print("The download streams chunks to a staging file: the agent holds a few chun
       "grow with the model while it downloads. After the swap its peak is the model loaded in ONNX Runtime, near what the same "
       "agent reaches when it starts with the model (the ratio above): a trial loads the new model in place of the old one (one "
       "model in memory at a time) and runs it on a frame before capturing.")
+print()
+print(f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC (load average {os.getloadavg()[0]:.2f}).")
 PY
 cat "$tmp/section.md"
 scripts/bench_section.sh rollout "$tmp/section.md"
