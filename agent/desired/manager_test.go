@@ -459,3 +459,19 @@ func TestCheckONNXFile(t *testing.T) {
 		}
 	}
 }
+
+func FuzzCheckONNXFile(f *testing.F) {
+	f.Add(fakeONNX(100))
+	f.Add([]byte{0x08, 0x07, 0x3a, 0x80})
+	f.Add([]byte("not a model"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(dir, "m.onnx")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckONNXFile(p); err != nil && !errors.Is(err, ErrNotONNX) {
+			t.Fatalf("CheckONNXFile: %v, want nil or ErrNotONNX", err)
+		}
+	})
+}

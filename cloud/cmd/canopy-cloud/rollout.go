@@ -35,7 +35,9 @@ the previous one has answered or the wave timeout has passed; it halts the
 rollout when more than the halt threshold of the devices sent have failed.`
 
 // cmdRollout: rollouts of models and config overrides to devices.
-func cmdRollout(args []string) error {
+func cmdRollout(args []string) error { return runRollout(args, os.Stdout) }
+
+func runRollout(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return errors.New(rolloutUsage)
 	}
@@ -44,11 +46,11 @@ func cmdRollout(args []string) error {
 		fmt.Fprintln(os.Stderr, rolloutUsage)
 		return nil
 	case "create":
-		return rolloutCreate(args[1:])
+		return rolloutCreate(args[1:], stdout)
 	case "list":
-		return rolloutList(args[1:])
+		return rolloutList(args[1:], stdout)
 	case "status", "pause", "resume", "abort":
-		return rolloutAct(args[0], args[1:])
+		return rolloutAct(args[0], args[1:], stdout)
 	}
 	return fmt.Errorf("unknown rollout command %q\n%s", args[0], rolloutUsage)
 }
@@ -65,7 +67,7 @@ func withRollouts(c config.Serve, f func(ctx context.Context, s *rollout.Service
 	})
 }
 
-func rolloutCreate(args []string) error {
+func rolloutCreate(args []string, stdout io.Writer) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("rollout create", flag.ContinueOnError)
 	dbFlags(fs, &c)
@@ -101,11 +103,11 @@ func rolloutCreate(args []string) error {
 		if err != nil {
 			return err
 		}
-		return printJSON(os.Stdout, st)
+		return printJSON(stdout, st)
 	})
 }
 
-func rolloutList(args []string) error {
+func rolloutList(args []string, stdout io.Writer) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("rollout list", flag.ContinueOnError)
 	dbFlags(fs, &c)
@@ -117,13 +119,13 @@ func rolloutList(args []string) error {
 		if err != nil {
 			return err
 		}
-		return printJSON(os.Stdout, map[string]any{"rollouts": rs})
+		return printJSON(stdout, map[string]any{"rollouts": rs})
 	})
 }
 
 // rolloutAct runs status, pause, resume or abort on one rollout; each
 // prints the rollout's status.
-func rolloutAct(verb string, args []string) error {
+func rolloutAct(verb string, args []string, stdout io.Writer) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("rollout "+verb, flag.ContinueOnError)
 	dbFlags(fs, &c)
@@ -167,9 +169,9 @@ func rolloutAct(verb string, args []string) error {
 			return err
 		}
 		if table {
-			return printRolloutTable(os.Stdout, st)
+			return printRolloutTable(stdout, st)
 		}
-		return printJSON(os.Stdout, st)
+		return printJSON(stdout, st)
 	})
 }
 
