@@ -26,23 +26,23 @@ import (
 // desiredDir is the Manager's folder under the agent's data folder.
 const desiredDir = "desired"
 
-// health is the running pipeline's and publisher's health, for a trial:
+// trialHealth is the running pipeline's and publisher's health, for a trial:
 // set by each run of the pipeline.
-type health struct{ fn atomic.Pointer[func() error] }
+type trialHealth struct{ fn atomic.Pointer[func() error] }
 
-func (h *health) check() error {
+func (h *trialHealth) check() error {
 	if f := h.fn.Load(); f != nil {
 		return (*f)()
 	}
 	return errors.New("starting")
 }
 
-func (h *health) set(f func() error) { h.fn.Store(&f) }
+func (h *trialHealth) set(f func() error) { h.fn.Store(&f) }
 
 // openDesired opens the Manager when cfg takes desired documents (a broker
 // and desired.mode on); nil otherwise. restart is called when the pipeline
 // must run again with the Manager's settings.
-func openDesired(cfg config.Config, h *health, restart func(), log *slog.Logger) (*desired.Manager, error) {
+func openDesired(cfg config.Config, h *trialHealth, restart func(), log *slog.Logger) (*desired.Manager, error) {
 	if cfg.Desired.Mode != config.DesiredOn || cfg.Sync.Broker == "" {
 		return nil, nil
 	}

@@ -109,7 +109,8 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 		return fmt.Errorf("state directory: %w", err)
 	}
 	tuneMemory(cfg, log)
-	h := &health{}
+	defer context.AfterFunc(ctx, func() { _ = sdnotify.FromEnv().Stopping() })()
+	h := &trialHealth{}
 	restart := make(chan struct{}, 1)
 	dm, err := openDesired(cfg, h, func() { poke(restart) }, log)
 	if err != nil {
@@ -170,7 +171,7 @@ func poke(c chan struct{}) {
 // cancelled or, with once, until the source has ended and the work is
 // done. dm (nil without desired state) rides on the publisher, and h gets
 // the health of this run for its trials.
-func runPipeline(ctx context.Context, cfg config.Config, once bool, log *slog.Logger, dm *desired.Manager, h *health) error {
+func runPipeline(ctx context.Context, cfg config.Config, once bool, log *slog.Logger, dm *desired.Manager, h *trialHealth) error {
 	seg, err := agent.NewSegmenter(cfg.Segmenter, log)
 	if err != nil {
 		return err
@@ -248,8 +249,9 @@ func runPipeline(ctx context.Context, cfg config.Config, once bool, log *slog.Lo
 		return a.Health()
 	})
 
-	// systemd (Type=notify, WatchdogSec=): ready now, stopping on a signal,
-	// and watchdog pings while every health check passes.
+	// systemd (Type=notify, WatchdogSec=): ready now (again after each
+	// restart with new desired settings), and watchdog pings while every
+	// health check passes; runAgent says stopping on a signal.
 	health := []func() error{a.Health}
 	notify := sdnotify.FromEnv()
 	if wd := sdnotify.WatchdogFromEnv(func() error {
@@ -265,7 +267,6 @@ func runPipeline(ctx context.Context, cfg config.Config, once bool, log *slog.Lo
 	if err := notify.Ready(); err != nil {
 		log.Warn("sd_notify READY failed", "err", err)
 	}
-	defer context.AfterFunc(ctx, func() { notify.Stopping() })()
 	return runAll(ctx, a.Run, runners, once, waitDone, log)
 }
 
