@@ -50,8 +50,9 @@ type Agent struct {
 	// segBusy and putBusy hold when their stage took its current frame
 	// (Unix nanoseconds; 0 when idle), for Health.
 	segBusy, putBusy atomic.Int64
-	// opened is set once the source has opened (a folder counts as
-	// capturing from then on; a camera once it gave a frame).
+	// opened is set while the source is open, folder when it is a folder
+	// (which counts as capturing from then on; a camera once it gave a
+	// frame): Capturing.
 	opened, folder atomic.Bool
 	// full is set while the sink refuses items (owned by the put stage).
 	full struct {
