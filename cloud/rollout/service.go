@@ -104,8 +104,7 @@ func (s *Service) Create(ctx context.Context, sp Spec) (Status, error) {
 	}
 	targets := assignWaves(sp.Devices, sp.Waves, sp.Canary)
 	for i, t := range targets {
-		c, err := s.DB.GetCredential(ctx, t.Device)
-		if err == nil && c.Revoked() {
+		if s.revoked(ctx, t.Device) {
 			targets[i].State, targets[i].Detail = db.TargetSkipped, "revoked"
 		}
 	}
@@ -115,6 +114,13 @@ func (s *Service) Create(ctx context.Context, sp Spec) (Status, error) {
 	s.audit(ctx, Event{Rollout: r.ID, Action: "create", Detail: fmt.Sprintf("model %s, config %s, %d devices in %d waves",
 		orNone(r.ModelSHA256), orNone(r.Config), len(targets), r.Waves)})
 	return s.Status(ctx, r.ID)
+}
+
+// revoked reports whether dev's identity is revoked (a device without
+// one, on a broker that does not check them, is not).
+func (s *Service) revoked(ctx context.Context, dev string) bool {
+	c, err := s.DB.GetCredential(ctx, dev)
+	return err == nil && c.Revoked()
 }
 
 func orNone(s string) string {

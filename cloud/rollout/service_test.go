@@ -265,11 +265,17 @@ func TestRolloutPauseTimeoutRevoked(t *testing.T) {
 	if err := d.RevokeCredential(ctx, "gone"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.s.Create(ctx, Spec{ID: "r", ModelPath: e.path, Devices: []string{"a", "gone", "b"}, Waves: 3, Canary: 0.1, WaveTimeout: time.Second}); err != nil {
+	if err := d.AddCredential(ctx, db.Credential{Username: "later", Role: db.RoleDevice, PasswordHash: "$7$x"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := states(e.status("r")); got != "a:pending gone:skipped b:pending" {
+	if _, err := e.s.Create(ctx, Spec{ID: "r", ModelPath: e.path, Devices: []string{"a", "gone", "b", "later"}, Waves: 4, Canary: 0.1, WaveTimeout: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(e.status("r")); got != "a:pending gone:skipped b:pending later:pending" {
 		t.Fatalf("created: %s", got)
+	}
+	if err := d.RevokeCredential(ctx, "later"); err != nil { // revoked before its wave
+		t.Fatal(err)
 	}
 	if err := e.s.Pause(ctx, "r"); err != nil {
 		t.Fatal(err)
@@ -288,11 +294,19 @@ func TestRolloutPauseTimeoutRevoked(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // a stays silent past the wave timeout
 	e.step()
 	st := e.status("r")
-	if got := states(st); got != "a:sent gone:skipped b:sent" || st.Wave != 3 {
+	if got := states(st); got != "a:sent gone:skipped b:sent later:pending" || st.Wave != 3 {
 		t.Fatalf("after the wave timeout: %s, wave %d (the revoked device's wave is passed over)", got, st.Wave)
 	}
-	if _, err := d.GetDesired(ctx, "gone"); err == nil {
-		t.Error("a revoked device got a desired document")
+	time.Sleep(1100 * time.Millisecond)
+	e.step()
+	st = e.status("r")
+	if got := states(st); got != "a:sent gone:skipped b:sent later:skipped" || st.Wave != 4 {
+		t.Fatalf("the wave of a device revoked since the rollout began: %s, wave %d", got, st.Wave)
+	}
+	for _, dev := range []string{"gone", "later"} {
+		if _, err := d.GetDesired(ctx, dev); err == nil {
+			t.Errorf("revoked device %s got a desired document", dev)
+		}
 	}
 	e.report("a", 1, 0, "")
 	e.report("b", 1, 0, "")

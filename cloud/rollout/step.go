@@ -83,9 +83,16 @@ func (s *Service) step(ctx context.Context, r db.Rollout) error {
 	}
 	var devs []string
 	for _, t := range ts {
-		if t.Wave == next && t.State == db.TargetPending {
-			devs = append(devs, t.Device)
+		if t.Wave != next || t.State != db.TargetPending {
+			continue
 		}
+		if s.revoked(ctx, t.Device) { // since the rollout was created
+			if err := s.DB.SetTargetState(ctx, r.ID, t.Device, db.TargetSkipped, "revoked"); err != nil {
+				return err
+			}
+			continue
+		}
+		devs = append(devs, t.Device)
 	}
 	ok, err := s.sendWave(ctx, r, next, devs)
 	if err == nil && ok {
