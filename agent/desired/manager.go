@@ -460,6 +460,11 @@ func (m *Manager) request(ctx context.Context) {
 		cancel()
 		if err != nil {
 			m.log.Warn("fetch request not sent; asked again on the next connection", "err", err)
+			m.mu.Lock()
+			if m.linkGen == gen {
+				m.link = nil // lost: Connected brings the next one
+			}
+			m.mu.Unlock()
 			return
 		}
 		now := time.Now()
