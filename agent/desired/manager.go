@@ -460,11 +460,13 @@ func (m *Manager) request(ctx context.Context) {
 		cancel()
 		if err != nil {
 			m.log.Warn("fetch request not sent; asked again on the next connection", "err", err)
-			m.mu.Lock()
-			if m.linkGen == gen {
-				m.link = nil // lost: Connected brings the next one
+			if !errors.Is(err, context.DeadlineExceeded) { // a slow broker: asked again after FetchTimeout
+				m.mu.Lock()
+				if m.linkGen == gen {
+					m.link = nil // lost: Connected brings the next one
+				}
+				m.mu.Unlock()
 			}
-			m.mu.Unlock()
 			return
 		}
 		now := time.Now()
