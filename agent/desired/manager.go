@@ -460,7 +460,7 @@ func (m *Manager) request(ctx context.Context) {
 		cancel()
 		if err != nil {
 			m.log.Warn("fetch request not sent; asked again on the next connection", "err", err)
-			if !errors.Is(err, context.DeadlineExceeded) { // a slow broker: asked again after FetchTimeout
+			if !errors.Is(err, context.DeadlineExceeded) { // a slow broker: asked again on the next tick
 				m.mu.Lock()
 				if m.linkGen == gen {
 					m.link = nil // lost: Connected brings the next one
