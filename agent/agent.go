@@ -50,6 +50,10 @@ type Agent struct {
 	// segBusy and putBusy hold when their stage took its current frame
 	// (Unix nanoseconds; 0 when idle), for Health.
 	segBusy, putBusy atomic.Int64
+	// opened is set while the source is open, folder when it is a folder
+	// (which counts as capturing from then on; a camera once it gave a
+	// frame): Capturing.
+	opened, folder atomic.Bool
 	// full is set while the sink refuses items (owned by the put stage).
 	full struct {
 		on      bool
@@ -124,6 +128,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("run agent: %w", err)
 	}
 	defer src.Close()
+	a.folder.Store(capture.Kind(co.Source) == capture.KindFolder)
+	a.opened.Store(true)
+	defer a.opened.Store(false)
 	a.log.Info("capture started", "source", src.Name(), "kind", capture.Kind(co.Source))
 	started := time.Now()
 

@@ -339,9 +339,15 @@ func TestHealth(t *testing.T) {
 	if err := a.Health(); err != nil {
 		t.Fatalf("idle: got %v, want healthy", err)
 	}
+	if a.Capturing() {
+		t.Error("Capturing before Run")
+	}
 	done := make(chan error)
 	go func() { done <- a.Run(context.Background()) }()
 	<-entered
+	if !a.Capturing() {
+		t.Error("not Capturing while a frame is segmented")
+	}
 	time.Sleep(time.Millisecond) // longer than StuckAfter
 	if err := a.Health(); err == nil {
 		t.Fatal("a segmenter stuck past StuckAfter: want an error")
@@ -352,5 +358,8 @@ func TestHealth(t *testing.T) {
 	}
 	if err := a.Health(); err != nil {
 		t.Fatalf("after the run: got %v, want healthy", err)
+	}
+	if a.Capturing() {
+		t.Error("Capturing after Run")
 	}
 }

@@ -25,3 +25,10 @@ func (a *Agent) Health() error {
 	}
 	return nil
 }
+
+// Capturing reports whether the pipeline captures: its source is open
+// and, unless it is a folder (which may have nothing new), has given a
+// frame. Safe to call concurrently with Run.
+func (a *Agent) Capturing() bool {
+	return a.opened.Load() && (a.folder.Load() || a.c.read.Load() > 0)
+}

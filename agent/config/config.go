@@ -27,6 +27,7 @@ type Config struct {
 	Sync      Sync      `yaml:"sync"`
 	Outbox    Outbox    `yaml:"outbox"`
 	Metrics   Metrics   `yaml:"metrics"`
+	Desired   Desired   `yaml:"desired"`
 
 	// GoMemoryLimitMiB is a soft limit of the Go runtime's memory in MiB
 	// (what GOMEMLIMIT sets; the environment variable wins): the garbage
@@ -240,7 +241,8 @@ func Default() Config {
 			AckTimeout: Duration(30 * time.Second),
 			Keepalive:  Duration(30 * time.Second),
 		},
-		Outbox: Outbox{DiskShare: 0.5, Sync: OutboxSyncBatch, BatchWindow: Duration(10 * time.Millisecond)},
+		Outbox:  Outbox{DiskShare: 0.5, Sync: OutboxSyncBatch, BatchWindow: Duration(10 * time.Millisecond)},
+		Desired: defaultDesired(),
 	}
 }
 

@@ -147,6 +147,8 @@ func (c Config) Validate() error {
 		errs = append(errs, ErrNoCloudKey)
 	}
 
+	c.Desired.validate(bad)
+
 	o := c.Outbox
 	if o.MaxBytes < 0 {
 		bad("outbox.max_bytes %d is negative", o.MaxBytes)

@@ -78,6 +78,7 @@ func (s *Server) EnableV1(o V1Options) {
 	s.mux.HandleFunc("GET /v1/scans/{scan_id}/geo.txt", s.scanExport("geo.txt"))
 	s.mux.HandleFunc("GET /v1/devices", s.listDevices)
 	s.mux.HandleFunc("GET /v1/audit", s.listAudit)
+	s.mux.HandleFunc("GET /v1/devices/{id}", s.getDevice) // devices.go
 	s.mux.HandleFunc("GET /v1/openapi.json", s.openapi)
 	s.enableTime() // time.go: scans by time and place, change, counts by model
 	s.mux.Handle("GET /", dashboardHandler())
@@ -199,25 +200,6 @@ func (s *Server) getScan(w http.ResponseWriter, r *http.Request) {
 		sc.Images = []db.Image{}
 	}
 	writeJSON(w, http.StatusOK, s.scanView(r.Context(), sc, model)) // scans.go: trees merged by position
-}
-
-// DeviceList is the body of GET /v1/devices.
-type DeviceList struct {
-	Devices []db.Device `json:"devices"`
-}
-
-// listDevices: GET /v1/devices, last seen, online and outbox depth.
-func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
-	ds, err := s.v1.Store.ListDevices(r.Context())
-	if err != nil {
-		s.log.Error("list devices", "err", err)
-		writeError(w, http.StatusInternalServerError, "list devices failed")
-		return
-	}
-	if ds == nil {
-		ds = []db.Device{}
-	}
-	writeJSON(w, http.StatusOK, DeviceList{Devices: ds})
 }
 
 func isV1(path string) bool { return path == "/v1" || strings.HasPrefix(path, "/v1/") }

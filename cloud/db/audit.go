@@ -18,6 +18,9 @@ const (
 	AuditRecount       = "recount"        // subject: the scan, or "since TIME"; detail: method, model, images queued
 	AuditRolloutCreate = "rollout.create" // subject: the rollout
 	AuditRolloutAbort  = "rollout.abort"  // subject: the rollout
+	AuditRolloutPause  = "rollout.pause"  // subject: the rollout
+	AuditRolloutResume = "rollout.resume" // subject: the rollout
+	AuditRolloutHalt   = "rollout.halt"   // subject: the rollout; detail: why (by the receiver, who "serve")
 	AuditUpload        = "image.upload"   // subject: the item id; detail: scan, device, bytes
 	AuditExport        = "scan.export"    // subject: the scan; detail: format, destination
 )

@@ -15,6 +15,7 @@ type Purged struct {
 	Device       int `json:"device"`        // its devices row (0 or 1)
 	Credential   int `json:"credential"`    // its identity (0 or 1)
 	Tokens       int `json:"tokens"`        // API tokens bound to it
+	Desired      int `json:"desired"`       // its desired document, reported state, rollout entries and deliveries
 }
 
 // EachDeviceObjectRef is EachObjectRef for the images of one device.
@@ -27,8 +28,8 @@ func (d *DB) EachDeviceObjectRef(ctx context.Context, device string, fn func(Obj
 
 // PurgeDevice deletes every row of a device in one transaction: its
 // images with their counts, kept counts and jobs, the scans that no image
-// is left in, its staged chunks, its devices row, its identity and the API
-// tokens bound to it. Its objects must be deleted first (package retain
+// is left in, its staged chunks, its devices row, its identity, the API
+// tokens bound to it, and its desired and reported state. Its objects must be deleted first (package retain
 // does both, in that order); purging a device that has no rows is not an
 // error.
 func (d *DB) PurgeDevice(ctx context.Context, device string) (Purged, error) {
@@ -53,6 +54,10 @@ func (d *DB) PurgeDevice(ctx context.Context, device string) (Purged, error) {
 			{&p.Device, `DELETE FROM devices WHERE id = ?`},
 			{&p.Credential, `DELETE FROM credentials WHERE username = ? AND role = 'device'`},
 			{&p.Tokens, `DELETE FROM tokens WHERE device = ?`},
+			{&p.Desired, `DELETE FROM desired_docs WHERE device = ?`},
+			{&p.Desired, `DELETE FROM device_reported WHERE device = ?`},
+			{&p.Desired, `DELETE FROM rollout_devices WHERE device = ?`},
+			{&p.Desired, `DELETE FROM artifact_deliveries WHERE device = ?`},
 		}
 		for _, s := range steps {
 			var args []any
@@ -67,7 +72,7 @@ func (d *DB) PurgeDevice(ctx context.Context, device string) (Purged, error) {
 			if err != nil {
 				return err
 			}
-			*s.n = int(n)
+			*s.n += int(n)
 		}
 		return nil
 	})

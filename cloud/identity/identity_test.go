@@ -60,6 +60,17 @@ func TestPolicy(t *testing.T) {
 		{dev, "canopy/v1/pi-1/item", false, false},
 		{dev, "canopy/compat/images", true, false},
 		{dev, "$SYS/broker/uptime", false, false},
+		{dev, "canopy/v1/pi-1/fetch", true, true},
+		{dev, "canopy/v1/pi-1/desired", false, true},
+		{dev, "canopy/v1/pi-1/artifact", false, true},
+		{dev, "canopy/v1/pi-1/desired", true, false},  // a device cannot state its own desired document
+		{dev, "canopy/v1/pi-1/artifact", true, false}, // nor send itself chunks
+		{dev, "canopy/v1/pi-2/desired", false, false}, // another device's document
+		{dev, "canopy/v1/pi-2/fetch", true, false},
+		{rcv, "$share/canopy/canopy/v1/+/fetch", false, true},
+		{rcv, "canopy/v1/pi-1/desired", true, true},
+		{rcv, "canopy/v1/pi-1/artifact", true, true},
+		{rcv, "canopy/v1/+/desired", true, false},
 		{dev, "other/v1/pi-1/item", true, false},
 		{rcv, "$share/canopy/canopy/v1/+/item", false, true},
 		{rcv, "canopy/v1/+/status", false, true},

@@ -19,8 +19,9 @@ func MosquittoFiles(cs []db.Credential, pol Policy) (passwd, acl []byte) {
 	}
 	var pw, a bytes.Buffer
 	fmt.Fprintf(&a, "# Canopy MQTT policy for Mosquitto, written by canopy-cloud broker-config.\n")
-	fmt.Fprintf(&a, "# Devices (username = device id): their own items and status, their own acks.\n")
+	fmt.Fprintf(&a, "# Devices (username = device id): their own items, status and chunk requests;\n# their own acks, desired document and artifact chunks.\n")
 	fmt.Fprintf(&a, "pattern write %s/v1/%%u/item\npattern write %s/v1/%%u/status\npattern read %s/v1/%%u/ack\n", root, root, root)
+	fmt.Fprintf(&a, "pattern write %s/v1/%%u/fetch\npattern read %s/v1/%%u/desired\npattern read %s/v1/%%u/artifact\n", root, root, root)
 	for _, c := range cs {
 		if c.Revoked() {
 			continue
@@ -28,8 +29,9 @@ func MosquittoFiles(cs []db.Credential, pol Policy) (passwd, acl []byte) {
 		fmt.Fprintf(&pw, "%s:%s\n", c.Username, c.PasswordHash)
 		switch c.Role {
 		case db.RoleReceiver:
-			fmt.Fprintf(&a, "\n# Receiver %s: every item and status, every ack.\nuser %s\n", c.Username, c.Username)
+			fmt.Fprintf(&a, "\n# Receiver %s: every item, status and chunk request; every ack, desired document and chunk.\nuser %s\n", c.Username, c.Username)
 			fmt.Fprintf(&a, "topic read %s/v1/+/item\ntopic read %s/v1/+/status\ntopic write %s/v1/+/ack\n", root, root, root)
+			fmt.Fprintf(&a, "topic read %s/v1/+/fetch\ntopic write %s/v1/+/desired\ntopic write %s/v1/+/artifact\n", root, root, root)
 			for _, t := range pol.Compat {
 				fmt.Fprintf(&a, "topic read %s\n", t)
 			}

@@ -135,6 +135,32 @@ func TestMosquittoEnforcesPolicy(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("b did not get its ack from the receiver")
 	}
+	// Desired state: the receiver states b's desired document (retained)
+	// and sends it chunks; b asks for chunks; a reads none of it and
+	// cannot state b's document.
+	desiredOfB := make(chan string, 10)
+	a.Subscribe("canopy/v1/dev-b/desired", 1, func(_ mqtt.Client, m mqtt.Message) { desiredOfB <- string(m.Payload()) }).WaitTimeout(5 * time.Second)
+	ownDesired := make(chan string, 10)
+	b.Subscribe("canopy/v1/dev-b/desired", 1, func(_ mqtt.Client, m mqtt.Message) { ownDesired <- string(m.Payload()) }).WaitTimeout(5 * time.Second)
+	fetches := make(chan string, 10)
+	recv.Subscribe("$share/canopy/canopy/v1/+/fetch", 1, func(_ mqtt.Client, m mqtt.Message) { fetches <- string(m.Payload()) }).WaitTimeout(5 * time.Second)
+	a.Publish("canopy/v1/dev-b/desired", 1, true, "forged by a").WaitTimeout(5 * time.Second)
+	recv.Publish("canopy/v1/dev-b/desired", 1, true, "the cloud's").WaitTimeout(5 * time.Second)
+	b.Publish("canopy/v1/dev-b/fetch", 1, false, "chunks please").WaitTimeout(5 * time.Second)
+	for _, want := range []struct {
+		c    chan string
+		what string
+	}{{ownDesired, "the cloud's"}, {fetches, "chunks please"}} {
+		select {
+		case got := <-want.c:
+			if got != want.what {
+				t.Errorf("got %q, want %q", got, want.what)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%q did not arrive", want.what)
+		}
+	}
+	t.Cleanup(func() { recv.Publish("canopy/v1/dev-b/desired", 1, true, []byte{}).WaitTimeout(5 * time.Second) })
 	a.Publish("canopy/v1/dev-b/ack", 1, false, "ack forged by a").WaitTimeout(5 * time.Second)
 	select {
 	case got := <-items:
@@ -143,6 +169,10 @@ func TestMosquittoEnforcesPolicy(t *testing.T) {
 		t.Errorf("device a read b's ack %q", got)
 	case got := <-acksOfOwn:
 		t.Errorf("b got an ack forged by a: %q", got)
+	case got := <-desiredOfB:
+		t.Errorf("device a read b's desired document %q", got)
+	case got := <-ownDesired:
+		t.Errorf("b got a desired document forged by a: %q", got)
 	case <-time.After(time.Second):
 	}
 }

@@ -25,10 +25,12 @@ type Policy struct {
 // receive) topic, which may be a filter with wildcards and a $share prefix
 // for subscriptions.
 //
-//   - a device writes only <root>/v1/<itself>/item and .../status, and reads
-//     only <root>/v1/<itself>/ack;
-//   - a receiver reads <root>/v1/+/item, <root>/v1/+/status (or those of
-//     one device) and the compat topics, and writes <root>/v1/<device>/ack;
+//   - a device writes only <root>/v1/<itself>/item, .../status and
+//     .../fetch (its requests for artifact chunks), and reads only
+//     <root>/v1/<itself>/ack, .../desired and .../artifact;
+//   - a receiver reads <root>/v1/+/item, <root>/v1/+/status and
+//     <root>/v1/+/fetch (or those of one device) and the compat topics, and
+//     writes <root>/v1/<device>/ack, .../desired and .../artifact;
 //   - a producer writes only the compat topics.
 //
 // Nobody reads or writes anything else ($SYS included).
@@ -43,15 +45,15 @@ func (pol Policy) Allow(p Principal, topic string, write bool) bool {
 			return false
 		}
 		if write {
-			return kind == "item" || kind == "status"
+			return kind == wire.KindItem || kind == wire.KindStatus || kind == wire.KindFetch
 		}
-		return kind == "ack"
+		return kind == wire.KindAck || kind == wire.KindDesired || kind == wire.KindArtifact
 	case db.RoleReceiver:
 		if ok && write {
-			return kind == "ack" && dev != "+"
+			return (kind == wire.KindAck || kind == wire.KindDesired || kind == wire.KindArtifact) && dev != "+"
 		}
 		if ok && !write {
-			return kind == "item" || kind == "status"
+			return kind == wire.KindItem || kind == wire.KindStatus || kind == wire.KindFetch
 		}
 		return !write && pol.isCompat(topic)
 	case db.RoleProducer:

@@ -211,6 +211,11 @@ func TestPurgeDevice(t *testing.T) {
 		if err := e.d.AddCredential(ctx, db.Credential{Username: "cam-1", Role: db.RoleDevice, PasswordHash: "x"}); err != nil {
 			t.Fatal(err)
 		}
+		for _, dev := range []string{"cam-1", "cam-2"} {
+			if err := e.d.UpdateReported(ctx, db.Reported{Device: dev, Version: 1, State: "applied"}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		// An object with no row under the device's prefix (a receiver
 		// died before the row): it goes too.
 		if err := e.blobs.Put(ctx, blob.Raw, "cam-1/2026/01/01/stray/meta.json", []byte("{}"), "application/json"); err != nil {
@@ -225,7 +230,7 @@ func TestPurgeDevice(t *testing.T) {
 			t.Fatal(err)
 		}
 		// cam-1: 4 images + 4 meta.json + 1 mask (raw), 5 counts x 2 (processed), the stray, the model.
-		if p.Objects != 21 || p.Images != 4 || p.Counts != 5 || p.Scans != 1 || p.Credential != 1 {
+		if p.Objects != 21 || p.Images != 4 || p.Counts != 5 || p.Scans != 1 || p.Credential != 1 || p.Desired != 1 {
 			t.Errorf("purged %+v", p)
 		}
 		for b, ks := range keys(t, e.blobs) {
@@ -237,6 +242,9 @@ func TestPurgeDevice(t *testing.T) {
 		}
 		if img, err := e.d.GetImage(ctx, "b0"); err != nil || img.Count == nil {
 			t.Errorf("the other device's image: %+v, %v", img, err)
+		}
+		if st, err := e.d.DeviceStates(ctx); err != nil || len(st) != 1 || st["cam-2"].Reported == nil {
+			t.Errorf("reported states left: %+v, %v", st, err)
 		}
 		e.noOrphans(t)
 		if p, err := retain.PurgeDevice(ctx, e.d, e.blobs, "cam-1"); err != nil || p != (retain.Purged{}) {

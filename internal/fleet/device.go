@@ -3,24 +3,29 @@ package fleet
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/canopy-forest/canopy/agent/desired"
 	"github.com/canopy-forest/canopy/internal/tcpproxy"
 	"github.com/canopy-forest/canopy/sync/outbox"
 	"github.com/canopy-forest/canopy/sync/publish"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
-// device is a simulated field unit: the real outbox (bbolt) and the real
-// publisher, items made here instead of captured.
+// device is a simulated field unit: the real outbox (bbolt), the real
+// publisher and the real desired-state Manager (agent/desired), items made
+// here instead of captured, models checked for their ONNX structure
+// instead of run.
 type device struct {
 	id    string
 	ob    *timedOutbox
 	pub   *publish.Publisher
+	dm    *desired.Manager
 	proxy *tcpproxy.Proxy // nil unless its link is cut
 
 	mu   sync.Mutex
@@ -74,33 +79,69 @@ func (t *timedOutbox) Reject(id, reason string) error {
 	return t.Outbox.Reject(id, reason)
 }
 
-// newDevice opens the device's outbox under dir and its publisher to
-// broker (through a proxy that cuts its first connection after cutAfter
-// bytes, when cutAfter > 0).
-func newDevice(id, dir, broker, root string, c Config, cutAfter int64, cloudKey ed25519.PublicKey, log *slog.Logger) (*device, error) {
-	ob, err := outbox.Open(filepath.Join(dir, id+".outbox"), outbox.Options{}, nil)
+// deviceOptions are what a simulated device is made of.
+type deviceOptions struct {
+	id, dir, broker, root string
+	ackTimeout            time.Duration
+	// cutAfter > 0: its first connection goes through a proxy that cuts
+	// it after this many bytes.
+	cutAfter           int64
+	cloudKey           ed25519.PublicKey
+	username, password string // for a broker that authenticates devices
+	log                *slog.Logger
+}
+
+// newDevice opens the device's outbox and desired state under o.dir and
+// its publisher to o.broker.
+func newDevice(o deviceOptions) (*device, error) {
+	ob, err := outbox.Open(filepath.Join(o.dir, o.id+".outbox"), outbox.Options{}, nil)
 	if err != nil {
 		return nil, err
 	}
-	d := &device{id: id, ob: &timedOutbox{Outbox: ob, acked: map[string]time.Time{}, rejected: map[string]string{}}, puts: map[string]time.Time{}}
-	if cutAfter > 0 {
+	d := &device{id: o.id, ob: &timedOutbox{Outbox: ob, acked: map[string]time.Time{}, rejected: map[string]string{}}, puts: map[string]time.Time{}}
+	broker := o.broker
+	if o.cutAfter > 0 {
 		addr := broker[len("tcp://"):]
-		if d.proxy, err = tcpproxy.Start(addr, cutAfter, 1); err != nil {
+		if d.proxy, err = tcpproxy.Start(addr, o.cutAfter, 1); err != nil {
 			ob.Close()
 			return nil, err
 		}
 		broker = d.proxy.URL()
 	}
+	d.dm, err = desired.Open(desired.Options{
+		Device: o.id, Dir: filepath.Join(o.dir, o.id+".desired"), CloudKey: o.cloudKey, Topics: wire.Topics{Root: o.root},
+		Healthy: func() error {
+			if !d.pub.Stats().Connected {
+				return errors.New("not connected")
+			}
+			return nil
+		},
+		Log: o.log,
+	})
+	if err != nil {
+		d.close()
+		return nil, err
+	}
 	d.pub, err = publish.New(publish.Config{
-		Broker: broker, TopicRoot: root, Device: id, ClientID: "fleet-" + id,
-		AckTimeout: c.AckTimeout, MinBackoff: 500 * time.Millisecond, MaxBackoff: 5 * time.Second,
-		StatusInterval: 10 * time.Second, Version: "fleet", CloudKey: cloudKey,
-	}, d.ob, log)
+		Broker: broker, TopicRoot: o.root, Device: o.id, ClientID: "fleet-" + o.id,
+		AckTimeout: o.ackTimeout, MinBackoff: 500 * time.Millisecond, MaxBackoff: 5 * time.Second,
+		StatusInterval: 10 * time.Second, Version: "fleet", CloudKey: o.cloudKey,
+		Username: o.username, Password: o.password, Downlink: d.dm,
+	}, d.ob, o.log)
 	if err != nil {
 		d.close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// run runs the device's publisher and desired-state Manager until ctx
+// ends.
+func (d *device) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = d.dm.Run(ctx) })
+	wg.Go(func() { _ = d.pub.Run(ctx) })
+	wg.Wait()
 }
 
 // put puts it in the outbox and records the time.

@@ -8,6 +8,13 @@
 // what was confirmed, stored, duplicated and lost, and the time from put
 // to ack.
 //
+// RunRollout rolls a model out to such devices instead (each also runs the
+// real desired-state Manager of agent/desired), through one canopy-cloud
+// receiver and canopy-cloud rollout create, with a real canopy-agent among
+// them and, optionally, the faults of issue 23: a device offline during
+// the rollout, the agent SIGKILLed mid-download, a corrupt model that must
+// halt the rollout.
+//
 // scripts/fleet is its command (make bench runs it); the package's tests
 // run a small fleet against the real services of make test.
 package fleet

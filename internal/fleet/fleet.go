@@ -97,7 +97,8 @@ func Run(ctx context.Context, c Config) (Report, error) {
 		if i < c.CutDevices {
 			cut = int64(c.ItemBytes)/2 + 137 // in the middle of the first item
 		}
-		d, err := newDevice(fmt.Sprintf("%s-d%03d", root, i), filepath.Join(c.Dir, "devices"), broker, root, c, cut, cloudKey, devLog)
+		d, err := newDevice(deviceOptions{id: fmt.Sprintf("%s-d%03d", root, i), dir: filepath.Join(c.Dir, "devices"), broker: broker,
+			root: root, ackTimeout: c.AckTimeout, cutAfter: cut, cloudKey: cloudKey, log: devLog})
 		if err != nil {
 			return Report{}, err
 		}
@@ -107,7 +108,7 @@ func Run(ctx context.Context, c Config) (Report, error) {
 	devCtx, stopDevices := context.WithCancel(ctx)
 	var devWG sync.WaitGroup
 	for _, d := range devs {
-		devWG.Go(func() { _ = d.pub.Run(devCtx) })
+		devWG.Go(func() { d.run(devCtx) })
 	}
 	defer func() { stopDevices(); devWG.Wait() }()
 

@@ -4,6 +4,12 @@
 //
 //	go run ./scripts/fleet --cloud bin/canopy-cloud --devices 100 --items 20 --receivers 3
 //
+// With --rollout it rolls a model out to the devices instead (one
+// receiver; --agent adds a real canopy-agent; --faults adds the faults of
+// issue 23) and reports how long it took and what it sent:
+//
+//	go run ./scripts/fleet --rollout --cloud bin/canopy-cloud --agent bin/canopy-agent --devices 100 --model-bytes 10485760
+//
 // The services come from the environment of make test (.cache/test.env):
 // CANOPY_TEST_POSTGRES, CANOPY_TEST_S3_ENDPOINT, CANOPY_TEST_S3_ACCESS_KEY,
 // CANOPY_TEST_S3_SECRET_KEY.
@@ -45,6 +51,15 @@ func main() {
 	flag.StringVar(&c.Dir, "dir", "", "work `folder` (default: a new temporary one)")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the database, buckets and work folder")
 	asJSON := flag.Bool("json", false, "print the report as JSON")
+	ro := fleet.RolloutConfig{Waves: 1, Canary: 1}
+	rolloutMode := flag.Bool("rollout", false, "roll a model out to the devices instead of sending items")
+	flag.StringVar(&ro.AgentBin, "agent", "", "with --rollout: a canopy-agent `binary` that joins the fleet")
+	flag.StringVar(&ro.Model, "model", "models/treecover-seg.onnx", "with --rollout: the ONNX model `file`, padded to --model-bytes")
+	modelBytes := flag.Int64("model-bytes", 10<<20, "with --rollout: the model's size after padding (0: as it is)")
+	flag.IntVar(&ro.Waves, "waves", ro.Waves, "with --rollout: waves")
+	flag.Float64Var(&ro.Canary, "canary", ro.Canary, "with --rollout: share of the devices in the first wave")
+	flag.BoolVar(&ro.Faults, "faults", false, "with --rollout: a device offline, the agent killed mid-download, a corrupt model")
+	flag.Int64Var(&ro.AgentMaxRate, "agent-max-rate", 0, "with --rollout: the agent's desired.max_rate (bytes a second)")
 	flag.Parse()
 	c.S3AccessKey, c.S3SecretKey = os.Getenv("CANOPY_TEST_S3_ACCESS_KEY"), os.Getenv("CANOPY_TEST_S3_SECRET_KEY")
 	if c.Broker == "" && c.Mosquitto == "" {
@@ -66,6 +81,30 @@ func main() {
 	c.Log = func(format string, a ...any) { fmt.Fprintf(os.Stderr, "fleet: "+format+"\n", a...) }
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *rolloutMode {
+		ro.Devices, ro.CloudBin, ro.Broker, ro.DatabaseURL, ro.Dir, ro.Log = c.Devices, c.CloudBin, c.Broker, c.DatabaseURL, c.Dir, c.Log
+		ro.Deadline, ro.AgentLib = c.Deadline, os.Getenv("CANOPY_ORT_LIB")
+		if ro.Broker == "" {
+			ro.DatabaseURL = "" // the embedded broker and SQLite
+		}
+		if ro.AgentBin != "" {
+			if abs, err := filepath.Abs(ro.AgentBin); err == nil {
+				ro.AgentBin = abs
+			}
+		}
+		if *modelBytes > 0 {
+			if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+				fail(err)
+			}
+			padded := filepath.Join(c.Dir, "model.onnx")
+			if err := fleet.PadONNX(ro.Model, padded, *modelBytes); err != nil {
+				fail(err)
+			}
+			ro.Model = padded
+		}
+		rollout(ctx, ro, *asJSON, c.Keep)
+		return
+	}
 	rep, err := fleet.Run(ctx, c)
 	if *asJSON {
 		_ = json.NewEncoder(os.Stdout).Encode(rep)
@@ -79,6 +118,23 @@ func main() {
 	if !rep.OK() {
 		fmt.Fprintln(os.Stderr, "fleet: FAILED: not every item was confirmed and stored exactly once")
 		os.Exit(1)
+	}
+}
+
+// rollout runs fleet.RunRollout and prints its report.
+func rollout(ctx context.Context, c fleet.RolloutConfig, asJSON, keep bool) {
+	rep, err := fleet.RunRollout(ctx, c)
+	if !keep {
+		os.RemoveAll(c.Dir)
+	}
+	if asJSON {
+		_ = json.NewEncoder(os.Stdout).Encode(rep)
+	} else {
+		fmt.Println("Canopy rollout run")
+		rep.Print(os.Stdout)
+	}
+	if err != nil {
+		fail(err)
 	}
 }
 

@@ -96,6 +96,12 @@ type Config struct {
 
 	// Version is reported in the status message.
 	Version string
+
+	// Downlink, when set, shares the publisher's connection: it is
+	// subscribed to its topics on every connection, gets their messages,
+	// publishes through the Link it is given, and what it reports goes
+	// into every status message (agent/desired uses it).
+	Downlink Downlink
 }
 
 // LoadCredentials fills Username and Password from the environment

@@ -44,6 +44,8 @@ type Publisher struct {
 	failed    chan struct{} // closed when applying an ack failed
 	nApplying atomic.Int64
 
+	reportNow chan struct{} // a Downlink's report changed: publish the status
+
 	nInFlight atomic.Int64
 	running   atomic.Bool
 	counters  counters
@@ -126,6 +128,7 @@ func New(c Config, ob Outbox, log *slog.Logger) (*Publisher, error) {
 		backoff:  backoff{min: c.MinBackoff, max: c.MaxBackoff},
 	}
 	p.tls = tc
+	p.reportNow = make(chan struct{}, 1)
 	return p, nil
 }
 

@@ -31,7 +31,12 @@ func (p *Publisher) connect(ctx context.Context) (*conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode will: %w", err)
 	}
+	ackTopic := p.topics.Ack(p.cfg.Device)
 	onAck := func(_ mqtt.Client, m mqtt.Message) {
+		if d := p.cfg.Downlink; d != nil && m.Topic() != ackTopic {
+			d.Message(m.Topic(), m.Payload())
+			return
+		}
 		a, err := wire.DecodeAck(m.Payload())
 		if err != nil {
 			p.log.Warn("bad ack", "topic", m.Topic(), "err", err)
@@ -52,7 +57,7 @@ func (p *Publisher) connect(ctx context.Context) (*conn, error) {
 		SetWriteTimeout(p.cfg.ConnectTimeout).
 		SetOrderMatters(true).
 		SetBinaryWill(p.topics.Status(p.cfg.Device), will, 1, true).
-		SetDefaultPublishHandler(onAck). // acks of the persistent session may come before Subscribe returns
+		SetDefaultPublishHandler(onAck). // acks (and downlink messages) of the persistent session may come before Subscribe returns
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			p.log.Warn("mqtt connection lost", "err", err)
 			once.Do(func() { close(c.lost) })
@@ -70,9 +75,13 @@ func (p *Publisher) connect(ctx context.Context) (*conn, error) {
 	}
 	p.counters.connects.Add(1)
 	p.counters.connected.Store(true)
-	if err := wait(ctx, c.client.Subscribe(p.topics.Ack(p.cfg.Device), 1, onAck), c.lost); err != nil {
+	if err := wait(ctx, c.client.Subscribe(ackTopic, 1, onAck), c.lost); err != nil {
 		c.client.Disconnect(0)
 		return nil, fmt.Errorf("subscribe to acks: %w", err)
+	}
+	if err := p.subscribeDownlink(ctx, c, onAck); err != nil {
+		c.client.Disconnect(0)
+		return nil, fmt.Errorf("subscribe to the downlink: %w", err)
 	}
 	p.log.Info("mqtt connected", "client_id", p.cfg.ClientID, "reconnects", max(0, p.counters.connects.Load()-1))
 	return c, nil
@@ -134,6 +143,10 @@ func (p *Publisher) session(ctx context.Context, c *conn) error {
 			if err := s.status(ctx, wire.StateOnline); err != nil {
 				return s.end(ctx, err)
 			}
+		case <-p.reportNow:
+			if err := s.status(ctx, wire.StateOnline); err != nil {
+				return s.end(ctx, err)
+			}
 		}
 	}
 }
@@ -184,6 +197,9 @@ func (s *sender) end(ctx context.Context, err error) error {
 func (s *sender) status(ctx context.Context, state string) error {
 	p := s.p
 	st := wire.Status{Device: p.cfg.Device, State: state, Version: p.cfg.Version, Time: time.Now().UTC()}
+	if d := p.cfg.Downlink; d != nil {
+		st.Reported = d.Report()
+	}
 	if os, err := p.ob.Stats(); err == nil {
 		st.OutboxDepth, st.OutboxBytes, st.MaxBytes = os.Depth, os.Bytes, os.MaxBytes
 		st.Evictions, st.Refused, st.DeadLetters = os.Evictions, os.Refused, os.DeadLetters

@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"testing"
 	"time"
 )
@@ -98,6 +100,61 @@ func FuzzDecodeStatus(f *testing.F) {
 		}
 		if _, err := EncodeStatus(s); err != nil {
 			t.Fatalf("EncodeStatus of a decoded status: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeDesired(f *testing.F) {
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	good, err := SignDesired(key, testDesired())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"doc":"e30=","sig":""}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := OpenDesired(b, pub, "pi-1")
+		if err != nil {
+			return
+		}
+		if _, err := SignDesired(key, d); err != nil {
+			t.Fatalf("SignDesired of an opened document: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeFetch(f *testing.F) {
+	f.Add([]byte(`{"sha256":"0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f","chunks":[0,1]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeFetch(b)
+		if err != nil {
+			return
+		}
+		if _, err := EncodeFetch(r); err != nil {
+			t.Fatalf("EncodeFetch of a decoded request: %v", err)
+		}
+	})
+}
+
+func FuzzParseArtifactChunk(f *testing.F) {
+	c := ArtifactChunk{SHA256: "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f", Chunk: 1, Offset: 10, Size: 30, Data: make([]byte, 20)}
+	fr, err := AppendArtifactChunk(nil, c)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(fr)
+	f.Add([]byte("CNPA\x01\x00\x00\x00\x02{}"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseArtifactChunk(b)
+		if err != nil {
+			return
+		}
+		if c.Offset+int64(len(c.Data)) > c.Size {
+			t.Fatalf("chunk overflows its artifact: %+v", c)
+		}
+		if _, err := AppendArtifactChunk(nil, c); err != nil {
+			t.Fatalf("AppendArtifactChunk of a parsed chunk: %v", err)
 		}
 	})
 }

@@ -7,6 +7,12 @@ const (
 	KindItem   = "item"
 	KindAck    = "ack"
 	KindStatus = "status"
+	// The downlink of desired state (docs/protocol.md, "Desired state"):
+	// the cloud's signed desired document (retained), the device's requests
+	// for artifact chunks, and the chunks.
+	KindDesired  = "desired"
+	KindFetch    = "fetch"
+	KindArtifact = "artifact"
 )
 
 // DefaultRoot is the topic root when Topics.Root is empty.
@@ -36,6 +42,20 @@ func (t Topics) Ack(device string) string { return t.topic(device, KindAck) }
 // Status is device's retained status topic, also its last will (QoS 1).
 func (t Topics) Status(device string) string { return t.topic(device, KindStatus) }
 
+// Desired is where the cloud publishes device's signed desired document
+// (QoS 1, retained).
+func (t Topics) Desired(device string) string { return t.topic(device, KindDesired) }
+
+// Fetch is where device asks for artifact chunks (QoS 1).
+func (t Topics) Fetch(device string) string { return t.topic(device, KindFetch) }
+
+// Artifact is where the cloud sends device the artifact chunks it asked
+// for (QoS 1).
+func (t Topics) Artifact(device string) string { return t.topic(device, KindArtifact) }
+
+// FetchFilter matches every device's fetch topic.
+func (t Topics) FetchFilter() string { return t.topic("+", KindFetch) }
+
 // ItemFilter matches every device's item topic.
 func (t Topics) ItemFilter() string { return t.topic("+", KindItem) }
 
@@ -63,7 +83,7 @@ func (t Topics) Parse(topic string) (device, kind string, ok bool) {
 		return "", "", false
 	}
 	switch kind {
-	case KindItem, KindAck, KindStatus:
+	case KindItem, KindAck, KindStatus, KindDesired, KindFetch, KindArtifact:
 		return device, kind, true
 	}
 	return "", "", false

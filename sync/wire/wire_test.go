@@ -447,6 +447,15 @@ func TestTopics(t *testing.T) {
 			}
 		}
 	}
+	for _, topic := range []string{"canopy/v1/d1/desired", "canopy/v1/d1/fetch", "canopy/v1/d1/artifact"} {
+		if dev, kind, ok := (Topics{}).Parse(topic); !ok || dev != "d1" || !strings.HasSuffix(topic, "/"+kind) {
+			t.Errorf("Parse(%q) = %q, %q, %v", topic, dev, kind, ok)
+		}
+	}
+	if got := []string{(Topics{}).Desired("d1"), (Topics{}).Fetch("d1"), (Topics{}).Artifact("d1"), (Topics{}).FetchFilter()}; !reflect.DeepEqual(got,
+		[]string{"canopy/v1/d1/desired", "canopy/v1/d1/fetch", "canopy/v1/d1/artifact", "canopy/v1/+/fetch"}) {
+		t.Errorf("downlink topics = %v", got)
+	}
 	if got := (Topics{}).SharedItemFilter("ingest"); got != "$share/ingest/canopy/v1/+/item" {
 		t.Errorf("SharedItemFilter = %q", got)
 	}

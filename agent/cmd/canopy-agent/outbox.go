@@ -16,6 +16,7 @@ import (
 
 	"github.com/canopy-forest/canopy/agent"
 	"github.com/canopy-forest/canopy/agent/config"
+	"github.com/canopy-forest/canopy/agent/desired"
 	"github.com/canopy-forest/canopy/internal/version"
 	"github.com/canopy-forest/canopy/sync/outbox"
 	"github.com/canopy-forest/canopy/sync/publish"
@@ -42,8 +43,9 @@ type syncParts struct {
 }
 
 // openSync opens the outbox at <data>/outbox.db and, when cfg.Sync.Broker
-// is set, the publisher that drains it.
-func openSync(cfg config.Config, log *slog.Logger) (syncParts, error) {
+// is set, the publisher that drains it (with dm, when not nil, on its
+// connection).
+func openSync(cfg config.Config, dm *desired.Manager, log *slog.Logger) (syncParts, error) {
 	maxBytes, err := cfg.OutboxMaxBytes()
 	if err != nil {
 		return syncParts{}, err
@@ -83,14 +85,18 @@ func openSync(cfg config.Config, log *slog.Logger) (syncParts, error) {
 			return syncParts{}, fmt.Errorf("sync.cloud_key: %w", err)
 		}
 	}
-	p, err := publish.New(publish.Config{
+	pc := publish.Config{
 		Broker: s.Broker, TopicRoot: s.TopicRoot, Device: cfg.Device, ClientID: cfg.ClientID(),
 		CAFile: s.CAFile, CertFile: s.CertFile, KeyFile: s.KeyFile,
 		Username: s.Username, Password: s.Password,
 		ChunkSize: s.ChunkSize, Window: s.Window, BandwidthBytes: s.Bandwidth,
 		AckTimeout: s.AckTimeout.D(), KeepAlive: s.Keepalive.D(),
 		CloudKey: cloudKey, Version: version.Version,
-	}, ob, log)
+	}
+	if dm != nil {
+		pc.Downlink = dm
+	}
+	p, err := publish.New(pc, ob, log)
 	if err != nil {
 		_ = ob.Close()
 		return syncParts{}, err

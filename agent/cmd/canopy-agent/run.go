@@ -19,6 +19,7 @@ import (
 	"github.com/canopy-forest/canopy/agent"
 	"github.com/canopy-forest/canopy/agent/capture"
 	"github.com/canopy-forest/canopy/agent/config"
+	"github.com/canopy-forest/canopy/agent/desired"
 	"github.com/canopy-forest/canopy/agent/encode"
 	"github.com/canopy-forest/canopy/internal/photo"
 	"github.com/canopy-forest/canopy/internal/sdnotify"
@@ -102,13 +103,79 @@ func cmdRun(args []string) error {
 	return runAgent(ctx, cfg, *once, log)
 }
 
-// runAgent wires the parts together and runs them until ctx is cancelled
-// or, with once, until the source has ended and the work is done.
+// runAgent runs the agent with cfg until ctx is cancelled or, with once,
+// until the source has ended and the work is done. When the cloud's
+// desired state is on (openDesired), the pipeline runs with the desired
+// settings, and again whenever they change (a trial begins or is rolled
+// back); settings that cannot run during a trial are rolled back at once.
 func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
 	tuneMemory(cfg, log)
+	defer context.AfterFunc(ctx, func() { _ = sdnotify.FromEnv().Stopping() })()
+	h := &trialHealth{}
+	restart := make(chan struct{}, 1)
+	dm, err := openDesired(cfg, h, func() { poke(restart) }, log)
+	if err != nil {
+		return err
+	}
+	if dm == nil {
+		return runPipeline(ctx, cfg, once, log, nil, h)
+	}
+	mctx, stopManager := context.WithCancel(context.WithoutCancel(ctx))
+	managerDone := make(chan error, 1)
+	go func() { managerDone <- dm.Run(mctx) }()
+	defer func() { stopManager(); <-managerDone }()
+	for {
+		select {
+		case <-restart: // asked before this start: Current has it
+		default:
+		}
+		s := dm.Current()
+		run, err := effectiveConfig(cfg, s)
+		if err != nil {
+			if dm.TrialFailed(err) {
+				continue
+			}
+			log.Error("the applied desired settings do not fit this config any more; running without them", "version", s.Version, "err", err)
+		}
+		if s.Version > 0 {
+			log.Info("running desired settings", "version", s.Version, "model_sha256", s.ModelSHA256())
+		}
+		pctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- runPipeline(pctx, run, once, log, dm, h) }()
+		select {
+		case err := <-done:
+			cancel()
+			if err != nil && ctx.Err() == nil && dm.TrialFailed(err) {
+				log.Warn("the trial's settings did not run; rolled back", "version", s.Version, "err", err)
+				continue
+			}
+			return err
+		case <-restart:
+			cancel()
+			if err := <-done; err != nil {
+				log.Warn("pipeline stopped for new desired settings", "err", err)
+			}
+			log.Info("restarting with new desired settings")
+		}
+	}
+}
+
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// runPipeline wires the parts together for cfg and runs them until ctx is
+// cancelled or, with once, until the source has ended and the work is
+// done. dm (nil without desired state) rides on the publisher, and h gets
+// the health of this run for its trials.
+func runPipeline(ctx context.Context, cfg config.Config, once bool, log *slog.Logger, dm *desired.Manager, h *trialHealth) error {
 	seg, err := agent.NewSegmenter(cfg.Segmenter, log)
 	if err != nil {
 		return err
@@ -116,6 +183,14 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 	defer seg.Close()
 	info := seg.Info()
 	log.Info("segmenter ready", "segmenter", info.Name, "model", info.Model, "model_sha256", info.ModelSHA256)
+	if dm != nil {
+		if dm.InTrial() {
+			if err := probeSegmenter(ctx, seg); err != nil {
+				return fmt.Errorf("the new model failed its check on a frame: %w", err)
+			}
+		}
+		dm.SetRunning(info.ModelSHA256)
+	}
 
 	enc, err := encode.New(encode.Options{
 		Device:      cfg.Device,
@@ -134,7 +209,7 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 
 	// --- Sink: the outbox at <data>/outbox.db; with sync.broker, the
 	// publisher drains it and --once waits for it to empty.
-	sp, err := openSync(cfg, log)
+	sp, err := openSync(cfg, dm, log)
 	if err != nil {
 		return err
 	}
@@ -168,9 +243,19 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 	}
 
 	runners = append(runners, metricsRunners(cfg, a, sp, log)...)
+	h.set(func() error {
+		switch {
+		case sp.publisher == nil || !sp.publisher.Stats().Connected:
+			return errors.New("not connected to the broker")
+		case !a.Capturing():
+			return errors.New("not capturing")
+		}
+		return a.Health()
+	})
 
-	// systemd (Type=notify, WatchdogSec=): ready now, stopping on a signal,
-	// and watchdog pings while every health check passes.
+	// systemd (Type=notify, WatchdogSec=): ready now (again after each
+	// restart with new desired settings), and watchdog pings while every
+	// health check passes; runAgent says stopping on a signal.
 	health := []func() error{a.Health}
 	notify := sdnotify.FromEnv()
 	if wd := sdnotify.WatchdogFromEnv(func() error {
@@ -186,7 +271,6 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 	if err := notify.Ready(); err != nil {
 		log.Warn("sd_notify READY failed", "err", err)
 	}
-	defer context.AfterFunc(ctx, func() { notify.Stopping() })()
 	return runAll(ctx, a.Run, runners, once, waitDone, log)
 }
 

@@ -35,7 +35,7 @@ async function loadDevices() {
   const d = await json("/v1/devices");
   const tb = $("devices").querySelector("tbody");
   if (!d.devices.length) {
-    tb.replaceChildren(el("tr", {}, el("td", { colspan: "5" }, "no devices have reported yet")));
+    tb.replaceChildren(el("tr", {}, el("td", { colspan: "6" }, "no devices have reported yet")));
     return;
   }
   tb.replaceChildren(...d.devices.map((x) => el("tr", {},
@@ -44,7 +44,23 @@ async function loadDevices() {
     el("td", {}, new Date(x.last_seen).toLocaleString()),
     el("td", {}, String(x.outbox_depth) +
       (x.evictions ? ` · ${x.evictions} evicted` : "") + (x.refused ? ` · ${x.refused} refused (full)` : "")),
-    el("td", {}, String(x.images)))));
+    el("td", {}, String(x.images)),
+    desiredCell(x))));
+}
+
+// desiredCell says whether a device runs its desired document: current,
+// behind (and how far its download is), or failed (and why).
+function desiredCell(x) {
+  const d = x.desired, r = x.reported, sha = (s) => (s ? s.slice(0, 8) : "own model");
+  if (x.desired_sync === "none") return el("td", {}, "—");
+  if (x.desired_sync === "current") return el("td", { class: "current" }, `v${r.version} ✓ ${sha(r.model_sha256)}`);
+  if (x.desired_sync === "failed") {
+    return el("td", { class: "behind", title: r.last_error || "" },
+      `v${d.version} failed; runs v${r.version} ${sha(r.model_sha256)}: ${r.last_error || ""}`);
+  }
+  const got = r.fetch_size ? ` · ${Math.floor((100 * (r.fetched_bytes || 0)) / r.fetch_size)}% fetched` : "";
+  return el("td", { class: "behind" }, `behind: v${d.version} wanted, runs v${r.version || 0}` +
+    (r.state ? ` (${r.state}${got})` : ""));
 }
 
 function drawMap(images) {

@@ -11,6 +11,7 @@
 //	canopy-cloud device add|list|revoke|purge ID
 //	canopy-cloud audit [--since T] [--json]
 //	canopy-cloud broker-config --out DIR
+//	canopy-cloud rollout create|status|list|pause|resume|abort
 //	canopy-cloud reconcile [flags]
 //	canopy-cloud recount --scan ID | --since T [--model FILE | --method M]
 //	canopy-cloud backup --out DIR [flags]
@@ -44,6 +45,7 @@ var commands = map[string]command{
 	"device":        {"register, list, revoke and purge devices (and receivers, producers): device add|list|revoke|purge", cmdDevice},
 	"audit":         {"the audit trail: who added or revoked devices and tokens, uploaded, exported (audit [--since] [--json])", cmdAudit},
 	"broker-config": {"write Mosquitto's password and ACL files from the device registry", cmdBrokerConfig},
+	"rollout":       {"roll a model or config out to devices in waves: rollout create|status|list|pause|resume|abort", cmdRollout},
 	"reconcile":     {"find stored objects with no database row and remove or link them", cmdReconcile},
 	"recount":       {"count a scan's images (or those since a time) again, with another model or method", cmdRecount},
 	"backup":        {"copy the database and every stored object into a folder", cmdBackup},

@@ -24,6 +24,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/identity"
 	"github.com/canopy-forest/canopy/cloud/ingest"
 	"github.com/canopy-forest/canopy/cloud/retain"
+	"github.com/canopy-forest/canopy/cloud/rollout"
 	"github.com/canopy-forest/canopy/internal/flagfile"
 	"github.com/canopy-forest/canopy/sync/wire"
 	"github.com/prometheus/client_golang/prometheus"
@@ -224,6 +225,12 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 			return err
 		}
 	}
+	var rs *rollout.Server // desired state and rollouts, on the receiver's broker (rollout.go)
+	if recv != nil {
+		if rs, err = newRolloutServer(c, d, keys, brokerURL, cid, user, pass, reg, log); err != nil {
+			return err
+		}
+	}
 	ready := []api.Check{
 		{Name: "database", Fn: func(ctx context.Context) error { return d.SQL().PingContext(ctx) }},
 		{Name: "blob_store", Fn: func(ctx context.Context) error {
@@ -272,6 +279,9 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 	}
 	if recv != nil {
 		g.Go("ingest", func() error { return recv.Run(runCtx) }, stopAll)
+	}
+	if rs != nil {
+		g.Go("rollout", func() error { return rs.Run(runCtx) }, stopAll)
 	}
 	g.Go("identity", func() error {
 		return creds.Run(runCtx, 2*time.Second, func(names []string) {

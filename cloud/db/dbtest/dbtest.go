@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) *db.DB) {
 		{"Staging", testStaging},
 		{"AuditAppendOnly", testAudit},
 		{"Evicted", testEvicted},
+		{"Artifacts", testArtifacts},
+		{"Rollouts", testRollouts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -152,7 +152,7 @@ func (h *deviceAuth) OnACLCheck(cl *mochi.Client, topic string, write bool) bool
 	}
 	kind := parts[len(parts)-1]
 	if write {
-		return kind == "item" || kind == "status"
+		return kind == "item" || kind == "status" || kind == "fetch"
 	}
-	return kind == "ack"
+	return kind == "ack" || kind == "desired" || kind == "artifact"
 }

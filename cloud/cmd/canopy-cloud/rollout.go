@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/canopy-forest/canopy/cloud/config"
+	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/cloud/identity"
+	"github.com/canopy-forest/canopy/cloud/rollout"
+	"github.com/canopy-forest/canopy/sync/wire"
+)
+
+const rolloutUsage = `usage:
+  canopy-cloud rollout create --devices ID[,ID...] [--model FILE] [--config JSON|@FILE] [--waves N] [--canary SHARE]
+                              [--halt-threshold SHARE] [--wave-timeout D] [--id ID] [--data DIR | --database-url URL]
+  canopy-cloud rollout status ID [--json] [--data DIR | --database-url URL]
+  canopy-cloud rollout list [--data DIR | --database-url URL]
+  canopy-cloud rollout pause|resume|abort ID [--data DIR | --database-url URL]
+
+A running canopy-cloud serve on the same database sends the waves: the
+first (a canary share of the devices), then the next once every device of
+the previous one has answered or the wave timeout has passed; it halts the
+rollout when more than the halt threshold of the devices sent have failed.`
+
+// cmdRollout: rollouts of models and config overrides to devices.
+func cmdRollout(args []string) error { return runRollout(args, os.Stdout) }
+
+func runRollout(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(rolloutUsage)
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintln(os.Stderr, rolloutUsage)
+		return nil
+	case "create":
+		return rolloutCreate(args[1:], stdout)
+	case "list":
+		return rolloutList(args[1:], stdout)
+	case "status", "pause", "resume", "abort":
+		return rolloutAct(args[0], args[1:], stdout)
+	}
+	return fmt.Errorf("unknown rollout command %q\n%s", args[0], rolloutUsage)
+}
+
+// withRollouts opens the database of c and the cloud's keys, and calls f
+// with a Service over them.
+func withRollouts(c config.Serve, f func(ctx context.Context, s *rollout.Service) error) error {
+	return withDatabase(c, func(ctx context.Context, d *db.DB) error {
+		keys, err := identity.LoadKeys(ctx, d)
+		if err != nil {
+			return err
+		}
+		log := newLogger("info")
+		return f(ctx, &rollout.Service{DB: d, Key: keys.Signer, Log: log, Audit: rolloutAudit(d, cliWho(), log)})
+	})
+}
+
+func rolloutCreate(args []string, stdout io.Writer) error {
+	c := config.DefaultServe()
+	fs := flag.NewFlagSet("rollout create", flag.ContinueOnError)
+	dbFlags(fs, &c)
+	var sp rollout.Spec
+	fs.StringVar(&sp.ModelPath, "model", "", "the model `file` (ONNX) to roll out")
+	devices := fs.String("devices", "", "the devices, comma-separated `IDs`, in the order the waves take them")
+	cfg := fs.String("config", "", "agent config overrides: a JSON object of the agent's YAML keys, or @FILE")
+	fs.IntVar(&sp.Waves, "waves", rollout.DefaultWaves, "number of waves")
+	fs.Float64Var(&sp.Canary, "canary", rollout.DefaultCanary, "share of the devices in the first wave (at least one device)")
+	fs.Float64Var(&sp.HaltThreshold, "halt-threshold", rollout.DefaultHaltThreshold, "halt when more than this share of the devices sent fail")
+	fs.DurationVar(&sp.WaveTimeout, "wave-timeout", rollout.DefaultWaveTimeout, "send the next wave after this even when devices of the wave have not answered")
+	fs.StringVar(&sp.ID, "id", "", "the rollout's `id` (default: made up)")
+	if help, err := parseArgs(fs, args); help || err != nil {
+		return err
+	}
+	for _, d := range strings.Split(*devices, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			sp.Devices = append(sp.Devices, d)
+		}
+	}
+	if *cfg != "" {
+		b := []byte(*cfg)
+		if path, ok := strings.CutPrefix(*cfg, "@"); ok {
+			var err error
+			if b, err = os.ReadFile(path); err != nil {
+				return fmt.Errorf("--config: %w", err)
+			}
+		}
+		sp.Config = json.RawMessage(b)
+	}
+	return withRollouts(c, func(ctx context.Context, s *rollout.Service) error {
+		st, err := s.Create(ctx, sp)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, st)
+	})
+}
+
+func rolloutList(args []string, stdout io.Writer) error {
+	c := config.DefaultServe()
+	fs := flag.NewFlagSet("rollout list", flag.ContinueOnError)
+	dbFlags(fs, &c)
+	if help, err := parseArgs(fs, args); help || err != nil {
+		return err
+	}
+	return withDatabase(c, func(ctx context.Context, d *db.DB) error {
+		rs, err := d.ListRollouts(ctx)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]any{"rollouts": rs})
+	})
+}
+
+// rolloutAct runs status, pause, resume or abort on one rollout; each
+// prints the rollout's status.
+func rolloutAct(verb string, args []string, stdout io.Writer) error {
+	c := config.DefaultServe()
+	fs := flag.NewFlagSet("rollout "+verb, flag.ContinueOnError)
+	dbFlags(fs, &c)
+	table := false
+	if verb == "status" {
+		fs.BoolVar(&table, "table", false, "print a table of the devices instead of JSON")
+	}
+	var id string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if id == "" && fs.NArg() == 1 {
+		id = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if wire.ValidItemID(id) != nil {
+		return fmt.Errorf("rollout %s: give the rollout's id\n%s", verb, rolloutUsage)
+	}
+	return withRollouts(c, func(ctx context.Context, s *rollout.Service) error {
+		var err error
+		switch verb {
+		case "pause":
+			err = s.Pause(ctx, id)
+		case "resume":
+			err = s.Resume(ctx, id)
+		case "abort":
+			err = s.Abort(ctx, id)
+		}
+		if err != nil {
+			return err
+		}
+		st, err := s.Status(ctx, id)
+		if err != nil {
+			return err
+		}
+		if table {
+			return printRolloutTable(stdout, st)
+		}
+		return printJSON(stdout, st)
+	})
+}
+
+func printJSON(w io.Writer, v any) error {
+	e := json.NewEncoder(w)
+	e.SetIndent("", "  ")
+	return e.Encode(v)
+}
+
+func printRolloutTable(w io.Writer, st rollout.Status) error {
+	fmt.Fprintf(w, "rollout %s: %s %s (wave %d of %d) model %s\n", st.ID, st.State, st.Reason, st.Wave, st.Waves, orDash(st.ModelSHA256))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tWAVE\tVERSION\tSTATE\tRUNS\tBYTES SENT\tDETAIL")
+	for _, t := range st.Targets {
+		runs := "-"
+		if p := t.Reported; p != nil {
+			runs = fmt.Sprintf("v%d %.12s %s", p.Version, p.ModelSHA256, p.State)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%d\t%s\n", t.Device, t.Wave, t.Version, t.State, runs, t.BytesSent, t.Detail)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// newRolloutServer is serve's rollout server: on the receiver's broker,
+// with its identity and share group.
+func newRolloutServer(c config.Serve, d *db.DB, keys *identity.Keys, broker, clientID, user, pass string, reg prometheus.Registerer, log *slog.Logger) (*rollout.Server, error) {
+	svc := &rollout.Service{DB: d, Key: keys.Signer, Log: log, Audit: rolloutAudit(d, "serve:"+clientID, log)}
+	return rollout.NewServer(rollout.ServerConfig{
+		Broker: broker, ClientID: clientID + "-rollout", Username: user, Password: pass,
+		Topics: wire.Topics{Root: c.TopicRoot}, ShareGroup: c.ShareGroup, NoShare: c.NoShare,
+		Metrics: rollout.NewMetrics(reg), StepEvery: time.Second,
+	}, svc, log)
+}
+
+// rolloutActions names each rollout event in the audit trail.
+var rolloutActions = map[string]string{
+	"create": db.AuditRolloutCreate, "abort": db.AuditRolloutAbort, "pause": db.AuditRolloutPause,
+	"resume": db.AuditRolloutResume, "halt": db.AuditRolloutHalt,
+}
+
+// rolloutAudit writes each rollout event to the audit trail as who; an
+// entry that cannot be written is logged (the change is done by then).
+func rolloutAudit(d *db.DB, who string, log *slog.Logger) func(context.Context, rollout.Event) {
+	return func(ctx context.Context, e rollout.Event) {
+		action, ok := rolloutActions[e.Action]
+		if !ok {
+			action = "rollout." + e.Action
+		}
+		if err := d.Audit(ctx, db.AuditEntry{Who: who, Action: action, Subject: e.Rollout, Detail: e.Detail}); err != nil {
+			log.Error("audit entry not written", "action", action, "rollout", e.Rollout, "err", err)
+		}
+	}
+}
