@@ -145,6 +145,8 @@ func (c Config) Validate() error {
 		}
 	}
 
+	errs = append(errs, c.validateDrone()...)
+
 	o := c.Outbox
 	if o.MaxBytes < 0 {
 		bad("outbox.max_bytes %d is negative", o.MaxBytes)
