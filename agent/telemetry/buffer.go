@@ -39,6 +39,7 @@ type Buffer struct {
 	utcOff time.Duration // the vehicle's UTC (SYSTEM_TIME) minus buffer time
 	hasUTC bool
 	msgs   int64 // messages taken from the vehicle
+	npos   int64 // of which positions
 	wake   chan struct{}
 	closed bool // no more samples will come (a log)
 }
@@ -167,11 +168,12 @@ func (b *Buffer) Span() (first, last time.Time, ok bool) {
 	return b.pos[0].t, b.pos[len(b.pos)-1].t, true
 }
 
-// Messages is the number of messages taken from the vehicle so far.
-func (b *Buffer) Messages() int64 {
+// Messages is the number of messages taken from the vehicle so far, and
+// how many of them were positions (GLOBAL_POSITION_INT).
+func (b *Buffer) Messages() (all, positions int64) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.msgs
+	return b.msgs, b.npos
 }
 
 // VehicleClock returns how far the vehicle's UTC clock (SYSTEM_TIME) is

@@ -79,6 +79,7 @@ func (b *Buffer) add(sys, comp uint8, msg message.Message, recv time.Time, clock
 			p.hdg = float64(m.Hdg) / 100
 		}
 		b.pos = insert(b.pos, p)
+		b.npos++
 		newest = t
 		close(b.wake)
 		b.wake = make(chan struct{})

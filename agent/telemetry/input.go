@@ -122,7 +122,8 @@ func openLog(sp Spec, o Options) (*Input, error) {
 	if !ok {
 		return nil, fmt.Errorf("telemetry log %s: %d records, no position (GLOBAL_POSITION_INT) of a vehicle", sp.Path, st.Records)
 	}
-	o.Log.Info("telemetry log read", "telemetry", sp.Path, "records", st.Records, "messages", b.Messages(),
+	msgs, positions := b.Messages()
+	o.Log.Info("telemetry log read", "telemetry", sp.Path, "records", st.Records, "messages", msgs, "positions", positions,
 		"from", first.UTC(), "to", last.UTC())
 	return &Input{Buffer: b, spec: sp, log: o.Log}, nil
 }
@@ -171,7 +172,8 @@ func (in *Input) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			in.log.Info("telemetry stopped", "telemetry", in.spec.String(), "messages", in.Messages(), "parse_errors", parseErrors)
+			msgs, positions := in.Messages()
+			in.log.Info("telemetry stopped", "telemetry", in.spec.String(), "messages", msgs, "positions", positions, "parse_errors", parseErrors)
 			return nil
 		case ev, ok := <-events:
 			if !ok {

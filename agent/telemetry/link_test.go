@@ -179,3 +179,9 @@ func TestParseSpec(t *testing.T) {
 		}
 	}
 }
+
+// msgs is the number of messages in's buffer took.
+func msgs(in *Input) int64 {
+	n, _ := in.Messages()
+	return n
+}

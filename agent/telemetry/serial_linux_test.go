@@ -95,7 +95,7 @@ func TestSerialVanishes(t *testing.T) {
 
 	quit := make(chan struct{})
 	done := fly(t, m, quit)
-	waitFor(t, "messages from the first device", 5*time.Second, func() bool { return in.Messages() >= 10 })
+	waitFor(t, "messages from the first device", 5*time.Second, func() bool { return msgs(in) >= 10 })
 
 	// The port vanishes.
 	close(quit)
@@ -103,9 +103,9 @@ func TestSerialVanishes(t *testing.T) {
 	m.Close()
 	os.Remove(dev)
 	waitFor(t, "link-closed line", 5*time.Second, func() bool { return strings.Contains(logs.String(), "telemetry link closed") })
-	before := in.Messages()
+	before := msgs(in)
 	time.Sleep(300 * time.Millisecond)
-	if n := in.Messages(); n != before {
+	if n := msgs(in); n != before {
 		t.Fatalf("%d messages while the port was gone", n-before)
 	}
 
@@ -118,7 +118,7 @@ func TestSerialVanishes(t *testing.T) {
 	quit2 := make(chan struct{})
 	done2 := fly(t, m2, quit2)
 	defer func() { close(quit2); <-done2 }()
-	waitFor(t, "messages from the device that came back", 10*time.Second, func() bool { return in.Messages() >= before+10 })
+	waitFor(t, "messages from the device that came back", 10*time.Second, func() bool { return msgs(in) >= before+10 })
 	if n := strings.Count(logs.String(), "telemetry link open"); n < 2 {
 		t.Errorf("%d link-open lines, want 2:\n%s", n, logs.String())
 	}

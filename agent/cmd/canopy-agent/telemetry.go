@@ -167,7 +167,8 @@ type showLine struct {
 
 func newShowLine(s telemetry.State, in *telemetry.Input) showLine {
 	l := showLine{Time: s.Time.UTC(), Armed: s.Armed.String(), Lat: s.Lat, Lon: s.Lon, AltM: round2(s.AltM), HeightM: round2(s.HeightM),
-		SpeedMS: round2(s.SpeedMS), Fix: s.Fix, Satellites: s.Satellites, Messages: in.Messages(), Note: s.Note()}
+		SpeedMS: round2(s.SpeedMS), Fix: s.Fix, Satellites: s.Satellites, Note: s.Note()}
+	l.Messages, _ = in.Messages()
 	opt := func(v float64, ok bool) *float64 {
 		if !ok {
 			return nil
@@ -258,7 +259,8 @@ func telemetryShow(ctx context.Context, args []string) error {
 		}
 		s, err := in.Latest()
 		if err != nil {
-			fmt.Printf("%s waiting for the vehicle's position on %s (%d messages)\n", time.Now().UTC().Format(time.RFC3339), in.Spec(), in.Messages())
+			n, _ := in.Messages()
+			fmt.Printf("%s waiting for the vehicle's position on %s (%d messages)\n", time.Now().UTC().Format(time.RFC3339), in.Spec(), n)
 			continue
 		}
 		l := newShowLine(s, in)
