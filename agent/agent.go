@@ -224,7 +224,7 @@ func (a *Agent) segment(ctx context.Context, source string, in <-chan capture.Fr
 			if reason := a.o.Gate.Pass(f.Telemetry); reason != "" {
 				a.c.skip(reason)
 				j.reason = reason
-				a.log.Debug("frame", "frame", f.Name, "position", f.Position, "keep", false, "reason", reason, "telemetry", f.TelemetryNote)
+				a.log.Debug("frame", "frame", f.Name, "position", f.Position, "keep", false, "reason", reason, "telemetry_note", f.TelemetryNote)
 				select {
 				case out <- j:
 					continue

@@ -195,12 +195,15 @@ func (in *Input) Run(ctx context.Context) error {
 	}
 }
 
-// StateAt returns the vehicle's state at t (Buffer.At). On a live link it
-// first waits (up to the largest gap, at most a second) for a position
-// sample at or after t, so that a frame just taken is interpolated rather
-// than extrapolated.
+// StateAt returns the vehicle's state at t (Buffer.At). On a live link
+// that is sending, it first waits (up to the largest gap, at most a
+// second) for a position sample at or after t, so that a frame just taken
+// is interpolated rather than extrapolated; a link silent for longer than
+// twice the largest gap is not waited for.
 func (in *Input) StateAt(ctx context.Context, t time.Time) (State, error) {
-	in.WaitPast(ctx, t, min(in.MaxGap(), time.Second))
+	if _, last, ok := in.Span(); ok && t.Sub(last) < 2*in.MaxGap() {
+		in.WaitPast(ctx, t, min(in.MaxGap(), time.Second))
+	}
 	return in.At(t)
 }
 

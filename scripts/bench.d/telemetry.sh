@@ -81,7 +81,7 @@ for line in open(path):
     elif l.get("msg") == "item" and l.get("gps") and "geo_note" not in l:
         placed += 1
     elif l.get("msg") == "telemetry stopped":
-        messages, positions = l["messages"], l["positions"]
+        messages, positions = l["messages"], l.get("positions", 0)
 print(mode, tm[0], float(tm[1]) + float(tm[2]), frames, items, placed, messages, positions)
 PY
 	rm -rf "$data" "$src"

@@ -160,18 +160,18 @@ func runAgent(ctx context.Context, cfg config.Config, once bool, log *slog.Logge
 	if once {
 		follow = 0 // --once: the source ends when the folder has been read
 	}
-	co := capture.Options{
-		Source:  cfg.Capture.Source,
-		Width:   cfg.Capture.Width,
-		Height:  cfg.Capture.Height,
-		FPS:     cfg.Capture.FPS,
-		Follow:  follow,
-		Settle:  cfg.Capture.Settle.D(),
-		Backoff: capture.Backoff{Min: cfg.Capture.RetryMin.D(), Max: cfg.Capture.RetryMax.D()},
-	}
-	drone.join(&co, cfg.Capture.TelemetryOffset.D())
 	a, err := agent.New(agent.Options{
-		Capture:   co,
+		Capture: capture.Options{
+			Source:          cfg.Capture.Source,
+			Width:           cfg.Capture.Width,
+			Height:          cfg.Capture.Height,
+			FPS:             cfg.Capture.FPS,
+			Follow:          follow,
+			Settle:          cfg.Capture.Settle.D(),
+			Backoff:         capture.Backoff{Min: cfg.Capture.RetryMin.D(), Max: cfg.Capture.RetryMax.D()},
+			Telemetry:       drone.telemetry(),
+			TelemetryOffset: cfg.Capture.TelemetryOffset.D(),
+		},
 		Gate:      drone.gate,
 		Segmenter: seg,
 		Policy:    cfg.SelectionPolicy(),

@@ -20,6 +20,7 @@ import (
 	"github.com/canopy-forest/canopy/agent/capture"
 	"github.com/canopy-forest/canopy/agent/config"
 	"github.com/canopy-forest/canopy/agent/telemetry"
+	"github.com/canopy-forest/canopy/internal/flagfile"
 )
 
 // droneParts are a run's telemetry input and capture gates (both nil
@@ -48,11 +49,12 @@ func openDrone(cfg config.Config, log *slog.Logger) (droneParts, error) {
 	return d, nil
 }
 
-// join makes the capture options join frames to the telemetry.
-func (d droneParts) join(o *capture.Options, offset time.Duration) {
-	if d.in != nil {
-		o.Telemetry, o.TelemetryOffset = d.in, offset
+// telemetry is what capture joins frames to (nil: none).
+func (d droneParts) telemetry() capture.Telemetry {
+	if d.in == nil {
+		return nil
 	}
+	return d.in
 }
 
 func (d droneParts) runners() []func(context.Context) error {
@@ -85,22 +87,6 @@ func cmdTelemetry(args []string) error {
 	return fmt.Errorf("unknown telemetry command %q\n%s", args[0], usage)
 }
 
-// parseInterspersed parses fs from args with flags before and after the
-// positional arguments, which it returns.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 func telemetryReplay(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("telemetry replay", flag.ContinueOnError)
 	to := fs.String("to", "udp://127.0.0.1:14550", "where to send: udp://HOST:PORT, tcp://HOST:PORT or serial:DEVICE[:BAUD]")
@@ -112,7 +98,7 @@ func telemetryReplay(ctx context.Context, args []string) error {
 			"Sends a recorded telemetry log as a flight controller would, paced by its record times.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := flagfile.Parse(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -234,8 +220,15 @@ func telemetryShow(ctx context.Context, args []string) error {
 		n := 0
 		for t := first; !t.After(last) && (*count == 0 || n < *count); t = t.Add(time.Second) {
 			s, err := in.At(t)
-			if err != nil {
-				fmt.Printf("%s %v\n", t.UTC().Format(time.RFC3339), err)
+			if err != nil { // a gap in the log
+				if *asJSON {
+					err = enc.Encode(map[string]any{"time": t.UTC(), "error": err.Error()})
+				} else {
+					_, err = fmt.Printf("%s %v\n", t.UTC().Format("2006-01-02T15:04:05.000Z"), err)
+				}
+				if err != nil {
+					return err
+				}
 				continue
 			}
 			if err := print(newShowLine(s, in)); err != nil {
