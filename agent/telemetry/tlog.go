@@ -58,7 +58,9 @@ type LogReader struct {
 	br      *bufio.Reader
 	off     int64
 	skipped int64
-	lost    bool // bytes were skipped since the last record
+	lost    bool  // bytes were skipped since the last record
+	cut     int64 // where a record too long for what is left began (-1: none since the last record)
+	cutLen  int
 	raw     []byte
 	src     bytes.Reader
 	fbuf    *bufio.Reader
@@ -77,7 +79,7 @@ var dialectRW = func() *dialect.ReadWriter {
 
 // NewLogReader returns a reader of the log r.
 func NewLogReader(r io.Reader) *LogReader {
-	l := &LogReader{br: bufio.NewReaderSize(r, 64<<10)}
+	l := &LogReader{br: bufio.NewReaderSize(r, 64<<10), cut: -1}
 	l.fbuf = bufio.NewReaderSize(&l.src, 512)
 	l.fr = &frame.Reader{BufByteReader: l.fbuf, DialectRW: dialectRW}
 	return l
@@ -115,7 +117,16 @@ func (l *LogReader) Next() (Record, error) {
 		}
 		rec, err := l.br.Peek(stampSize + n)
 		if err != nil {
-			return Record{}, l.end(len(rec), err)
+			if !errors.Is(err, io.EOF) {
+				return Record{}, fmt.Errorf("read telemetry log at byte %d: %w", l.off, err)
+			}
+			// Fewer bytes left than this record needs: the log was cut in
+			// it, unless these are bad bytes before a last short record.
+			if l.cut < 0 {
+				l.cut, l.cutLen = l.off, len(rec)
+			}
+			l.skip()
+			continue
 		}
 		l.src.Reset(rec[stampSize:])
 		l.fbuf.Reset(&l.src)
@@ -126,7 +137,7 @@ func (l *LogReader) Next() (Record, error) {
 			l.skip()
 			continue
 		}
-		l.lost = false
+		l.lost, l.cut = false, -1
 		r := Record{Time: time.UnixMicro(int64(stamp)).UTC(), Offset: l.off, Frame: f}
 		l.raw = append(l.raw[:0], rec[stampSize:]...)
 		r.Raw = l.raw
@@ -154,14 +165,18 @@ func known(f frame.Frame) bool {
 	return !raw
 }
 
-// end is the error of a read that found have bytes where a record should
-// be: io.EOF at a clean end, ErrTruncated inside a record.
+// end is the error of a read that found have bytes (too few for a
+// record) where a record should be: io.EOF at a clean end, ErrTruncated
+// when the log ends inside a record.
 func (l *LogReader) end(have int, err error) error {
-	if !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+	if !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read telemetry log at byte %d: %w", l.off, err)
 	}
-	if have == 0 {
-		return io.EOF
+	switch {
+	case l.cut >= 0:
+		return fmt.Errorf("%w: %d bytes at byte %d do not make a whole record", ErrTruncated, l.cutLen, l.cut)
+	case have > 0:
+		return fmt.Errorf("%w: %d bytes at byte %d do not make a whole record", ErrTruncated, have, l.off)
 	}
-	return fmt.Errorf("%w: %d bytes at byte %d do not make a whole record", ErrTruncated, have, l.off)
+	return io.EOF
 }

@@ -47,6 +47,8 @@ func TestLogReaderSynthetic(t *testing.T) {
 			[]byte("\xfd\x09garbage that is not a record")...), b[len(encodeLog(t, es[:4])):]...),
 			wantRecords: len(es), wantSkipped: 30},
 		{name: "a flipped byte", log: flip(b, len(encodeLog(t, es[:7]))+20), wantRecords: len(es) - 1},
+		{name: "bad bytes claiming a long frame before the last record", log: append(append(append([]byte{}, b[:len(encodeLog(t, es[:len(es)-1]))]...),
+			"\x00\x05\x02\xd5\xb1\xc0\x1b\x65\xfd\xff\x00"...), b[len(encodeLog(t, es[:len(es)-1])):]...), wantRecords: len(es), wantSkipped: 11},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := NewLogReader(bytes.NewReader(tc.log))
