@@ -1,7 +1,6 @@
 package telemetry
 
 import (
-	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -115,29 +114,6 @@ func (s State) OffNadirDeg() (deg float64, ok bool) {
 	}
 	c := math.Cos(rad(r)) * math.Cos(rad(p+90))
 	return math.Acos(math.Max(-1, math.Min(1, c))) * 180 / math.Pi, true
-}
-
-// String is one line for logs and telemetry show.
-func (s State) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s lat %.7f lon %.7f height %.1f m alt %.1f m speed %.1f m/s",
-		s.Time.UTC().Format("2006-01-02T15:04:05.000Z"), s.Armed, s.Lat, s.Lon, s.HeightM, s.AltM, s.SpeedMS)
-	if s.HasYaw {
-		fmt.Fprintf(&b, " yaw %.1f", s.YawDeg)
-	}
-	if s.HasAttitude {
-		fmt.Fprintf(&b, " pitch %.1f roll %.1f", s.PitchDeg, s.RollDeg)
-	}
-	if s.Gimbal != nil {
-		fmt.Fprintf(&b, " gimbal pitch %.1f yaw %.1f", s.Gimbal.PitchDeg, s.Gimbal.YawDeg)
-	}
-	if s.Fix >= 0 {
-		fmt.Fprintf(&b, " fix %d sats %d", s.Fix, s.Satellites)
-	}
-	if len(s.Notes) > 0 {
-		fmt.Fprintf(&b, " (%s)", s.Note())
-	}
-	return b.String()
 }
 
 func rad(deg float64) float64 { return deg * math.Pi / 180 }
