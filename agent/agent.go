@@ -12,6 +12,7 @@ import (
 	"github.com/canopy-forest/canopy/agent/capture"
 	"github.com/canopy-forest/canopy/agent/encode"
 	"github.com/canopy-forest/canopy/agent/selection"
+	"github.com/canopy-forest/canopy/agent/telemetry"
 	"github.com/canopy-forest/canopy/segment"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
@@ -40,6 +41,10 @@ type Options struct {
 	StatsEvery time.Duration
 	// Open replaces capture.Open (tests).
 	Open func(capture.Options) (capture.Source, error)
+	// Gate, when set, holds back frames whose flight state is not worth
+	// capturing (Capture.Telemetry gives frames their state), before they
+	// are segmented; each is counted under its reason (gate_disarmed, ...).
+	Gate *telemetry.Gate
 }
 
 // Agent is the pipeline.
@@ -222,6 +227,19 @@ func (a *Agent) segment(ctx context.Context, source string, in <-chan capture.Fr
 		if f.Position != "" {
 			j.cur = Cursor{Source: source, Position: f.Position}
 		}
+		if a.o.Gate != nil {
+			if reason := a.o.Gate.Pass(f.Telemetry); reason != "" {
+				a.c.skip(reason)
+				j.reason = reason
+				a.log.Debug("frame", "frame", f.Name, "position", f.Position, "keep", false, "reason", reason, "telemetry_note", f.TelemetryNote)
+				select {
+				case out <- j:
+					continue
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
 		start := time.Now()
 		a.segBusy.Store(start.UnixNano())
 		r, err := a.o.Segmenter.Segment(ctx, f.Image)
@@ -283,8 +301,12 @@ func (a *Agent) put(ctx context.Context, in <-chan segmented) error {
 			continue
 		}
 		a.c.put.Add(1)
-		a.log.Info("item", "item", it.Meta.ItemID, "seq", it.Meta.Seq, "frame", j.f.Name,
-			"forest_share", round3(j.r.Share), "bytes", it.Size(), "gps", it.Meta.GPS != nil)
+		args := []any{"item", it.Meta.ItemID, "seq", it.Meta.Seq, "frame", j.f.Name,
+			"forest_share", round3(j.r.Share), "bytes", it.Size(), "gps", it.Meta.GPS != nil}
+		if n := it.Meta.GeoNote; n != "" {
+			args = append(args, "geo_note", n) // why a frame is not placed, or what is approximate
+		}
+		a.log.Info("item", args...)
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package agent
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Stats counts what the pipeline did.
 type Stats struct {
@@ -25,6 +28,7 @@ type counters struct {
 	read, segmented, selected, put atomic.Int64
 	lowShare, interval, duplicate  atomic.Int64
 	segErr, encErr, refused        atomic.Int64
+	other                          sync.Map // reason -> *atomic.Int64 (the capture gates')
 }
 
 func (c *counters) skip(reason string) {
@@ -41,11 +45,14 @@ func (c *counters) skip(reason string) {
 		c.encErr.Add(1)
 	case SkipSinkFull:
 		c.refused.Add(1)
+	default:
+		n, _ := c.other.LoadOrStore(reason, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 	}
 }
 
 func (c *counters) snapshot() Stats {
-	return Stats{
+	s := Stats{
 		FramesRead: c.read.Load(),
 		Segmented:  c.segmented.Load(),
 		Selected:   c.selected.Load(),
@@ -60,4 +67,9 @@ func (c *counters) snapshot() Stats {
 			SkipSinkFull:     c.refused.Load(),
 		},
 	}
+	c.other.Range(func(k, v any) bool {
+		s.Skipped[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return s
 }

@@ -59,6 +59,9 @@ type Camera struct {
 	Width  int     `yaml:"width" json:"width"`
 	Height int     `yaml:"height" json:"height"`
 	FPS    float64 `yaml:"fps" json:"fps"`
+	// Model names the board's usual camera (LookupCamera) for the ground
+	// sample distance; "" when there is none.
+	Model string `yaml:"model" json:"model,omitempty"`
 }
 
 // ONNX is how ONNX Runtime runs on the board.
@@ -109,6 +112,11 @@ func (p Profile) Validate() error {
 	}
 	if !(p.Camera.FPS > 0 && p.Camera.FPS <= 240) {
 		bad("camera.fps %v: want in (0, 240]", p.Camera.FPS)
+	}
+	if p.Camera.Model != "" {
+		if _, err := LookupCamera(p.Camera.Model); err != nil {
+			bad("camera.model: %v", err)
+		}
 	}
 	if !contains(Providers, p.ONNX.Provider) {
 		bad("onnx.provider %q: want one of %s", p.ONNX.Provider, strings.Join(Providers, ", "))

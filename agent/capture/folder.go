@@ -156,7 +156,8 @@ func (f *Folder) DecodeSize(size image.Point, pool *rgba.Pool) {
 }
 
 // ReadImageFile decodes a JPEG, PNG or TIFF file into a frame: the image,
-// the EXIF time and GPS when present (else the file's modification time),
+// the EXIF time and GPS when present (else a UTC time stamp in its name,
+// else the file's modification time),
 // the photo's metadata (camera, DJI XMP, GeoTIFF tags) and the base name;
 // a JPEG file's bytes in Encoded. It never panics on a corrupt file.
 func ReadImageFile(path string) (Frame, error) { return readImage(path, &decoder{}) }
@@ -184,6 +185,8 @@ func readImage(path string, d *decoder) (Frame, error) {
 	m := photo.Read(b)
 	if !m.Time.IsZero() {
 		fr.Time, fr.Clock = m.Time, ClockEXIF
+	} else if t, ok := NameTime(fr.Name); ok {
+		fr.Time, fr.Clock = t, ClockName
 	}
 	fr.GPS, fr.Photo = m.GPS, &m
 	return fr, nil

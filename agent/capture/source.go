@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/canopy-forest/canopy/agent/telemetry"
 	"github.com/canopy-forest/canopy/internal/photo"
 	"github.com/canopy-forest/canopy/internal/rgba"
 	"github.com/canopy-forest/canopy/sync/wire"
@@ -57,6 +58,12 @@ type Frame struct {
 	// Photo is what a photo file's metadata says (camera, height, yaw,
 	// GeoTIFF georeferencing); nil for camera frames.
 	Photo *photo.Meta
+	// Telemetry is the vehicle's state when the frame was taken (position,
+	// height above home, attitude), from the flight controller's telemetry
+	// (Options.Telemetry); nil when there is none, and then TelemetryNote
+	// says why.
+	Telemetry     *telemetry.State
+	TelemetryNote string
 }
 
 // Size is the frame's size at the source: SourceSize, or Image's size.
@@ -103,6 +110,9 @@ const (
 	ClockEXIF
 	// ClockFile: the file's modification time (no EXIF time).
 	ClockFile
+	// ClockName: a UTC time stamp in the file's name (NameTime), for
+	// files without an EXIF time.
+	ClockName
 )
 
 // ErrNoOpenCV is returned when a spec needs GoCV in a build without the
@@ -145,10 +155,23 @@ type Options struct {
 	Backoff Backoff
 	// Log receives warnings such as skipped files and camera retries.
 	Log *slog.Logger
+	// Telemetry, when set, gives each frame the vehicle's state at its
+	// capture time plus TelemetryOffset (see Join).
+	Telemetry       Telemetry
+	TelemetryOffset time.Duration
 }
 
-// Open opens the source that o.Source names.
+// Open opens the source that o.Source names, joined to o.Telemetry when
+// it is set.
 func Open(o Options) (Source, error) {
+	src, err := open(o)
+	if err != nil || o.Telemetry == nil {
+		return src, err
+	}
+	return Join(src, o.Telemetry, o.TelemetryOffset), nil
+}
+
+func open(o Options) (Source, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}

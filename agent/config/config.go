@@ -28,6 +28,8 @@ type Config struct {
 	Outbox    Outbox    `yaml:"outbox"`
 	Metrics   Metrics   `yaml:"metrics"`
 	Desired   Desired   `yaml:"desired"`
+	Camera    Camera    `yaml:"camera"`
+	Gate      Gate      `yaml:"gate"`
 
 	// GoMemoryLimitMiB is a soft limit of the Go runtime's memory in MiB
 	// (what GOMEMLIMIT sets; the environment variable wins): the garbage
@@ -78,6 +80,19 @@ type Capture struct {
 	// GSDM sets the ground sample distance (metres per pixel) of every
 	// frame by hand; it wins over what the photos say. 0 = from the photos.
 	GSDM float64 `yaml:"gsd_m"`
+	// Telemetry is the flight controller's MAVLink telemetry that places
+	// each frame (agent/telemetry): udp://HOST:PORT (listen),
+	// tcp://HOST:PORT (connect), serial:DEVICE[:BAUD] or tlog:FILE (a
+	// recorded log, for photos taken earlier); "" = none.
+	Telemetry string `yaml:"telemetry"`
+	// TelemetryOffset is added to a frame's capture time before it is
+	// looked up in the telemetry: a camera clock that is off, or set to
+	// another time zone ("-11h"). Default 0s.
+	TelemetryOffset Duration `yaml:"telemetry_offset"`
+	// TelemetryMaxGap is how far a frame may be from the nearest position
+	// sample and still be placed (default 1s); farther frames get no
+	// position and say why.
+	TelemetryMaxGap Duration `yaml:"telemetry_max_gap"`
 }
 
 // Segmenter kinds.
@@ -225,6 +240,8 @@ func Default() Config {
 			Settle:   Duration(2 * time.Second),
 			RetryMin: Duration(500 * time.Millisecond),
 			RetryMax: Duration(30 * time.Second),
+
+			TelemetryMaxGap: Duration(time.Second),
 		},
 		Segmenter: Segmenter{Kind: SegmenterAuto, Provider: "cpu"},
 		Select: Select{
@@ -234,6 +251,7 @@ func Default() Config {
 			DuplicateDistance: 4,
 		},
 		Encode: Encode{JPEGQuality: 85},
+		Gate:   Gate{Armed: ArmedAny},
 		Sync: Sync{
 			TopicRoot:  "canopy",
 			ChunkSize:  128 << 10,

@@ -150,6 +150,9 @@ func ApplyProfile(c *Config, p boards.Profile) {
 	if p.Camera.FPS > 0 {
 		c.Capture.FPS = p.Camera.FPS
 	}
+	if p.Camera.Model != "" {
+		c.Camera.Model = p.Camera.Model
+	}
 	if p.ONNX.Provider != "" {
 		c.Segmenter.Provider = p.ONNX.Provider
 	}

@@ -148,6 +148,7 @@ func (c Config) Validate() error {
 	}
 
 	c.Desired.validate(bad)
+	errs = append(errs, c.validateDrone()...)
 
 	o := c.Outbox
 	if o.MaxBytes < 0 {

@@ -37,8 +37,12 @@ type Options struct {
 	// ask the kernel with adjtimex).
 	KernelSynced func() bool
 	// Ground is what the configuration says of the camera's height and
-	// ground sample distance (capture.altitude_m, capture.gsd_m).
+	// ground sample distance (capture.altitude_m, capture.gsd_m) and of
+	// the camera (sensor width, focal length).
 	Ground photo.Options
+	// Camera names the device's camera (camera.model) in the EXIF written
+	// into frames that carry telemetry and have no EXIF of their own.
+	Camera string
 }
 
 // Encoder builds items.
@@ -87,10 +91,11 @@ func (e *Encoder) Encode(f capture.Frame, r segment.Result) (wire.Item, error) {
 		if img, err = encodeJPEG(f.Image, e.o.JPEGQuality); err != nil {
 			return wire.Item{}, fmt.Errorf("encode jpeg: %w", err)
 		}
-		if f.Photo != nil {
+		if f.Photo != nil && f.Telemetry == nil {
 			img = withSegments(img, f.Photo.Segments) // the photo's EXIF (GPS) and XMP travel with it
 		}
 	}
+	img = geotag(img, f, e.camera(f))
 	var mask bytes.Buffer
 	if err := e.png.Encode(&mask, r.Mask); err != nil {
 		return wire.Item{}, fmt.Errorf("encode mask png: %w", err)
@@ -127,6 +132,24 @@ func (e *Encoder) Encode(f capture.Frame, r segment.Result) (wire.Item, error) {
 		{Name: wire.PartImage, ContentType: TypeJPEG, Data: img},
 		{Name: wire.PartMask, ContentType: TypePNG, Data: mask.Bytes()},
 	}}, nil
+}
+
+// camera is what the EXIF says of the camera of frame f: the photo's own
+// make, model and focal length, else the configured camera.
+func (e *Encoder) camera(f capture.Frame) camera {
+	c := camera{make: "Canopy", model: e.o.Camera, focalMM: e.o.Ground.FocalMM, sensorWidthMM: e.o.Ground.SensorWidthMM}
+	if c.model == "" {
+		c.model = "camera"
+	}
+	if p := f.Photo; p != nil {
+		if p.Make != "" || p.Model != "" {
+			c.make, c.model = p.Make, p.Model
+		}
+		if p.FocalMM > 0 {
+			c.focalMM = p.FocalMM
+		}
+	}
+	return c
 }
 
 // Close records the last sequence number. It is idempotent.

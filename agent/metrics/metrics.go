@@ -71,7 +71,7 @@ func (m *Metrics) Handler() http.Handler {
 var (
 	descFramesRead = prometheus.NewDesc("canopy_agent_frames_read_total", "Frames read from the source.", nil, nil)
 	descFramesKept = prometheus.NewDesc("canopy_agent_frames_kept_total", "Frames the selection policy kept (to be encoded and stored).", nil, nil)
-	descSkipped    = prometheus.NewDesc("canopy_agent_frames_skipped_total", "Frames not stored, by reason (low_share, interval, duplicate, segment_error, encode_error, outbox_full).", []string{"reason"}, nil)
+	descSkipped    = prometheus.NewDesc("canopy_agent_frames_skipped_total", "Frames not stored, by reason (low_share, interval, duplicate, segment_error, encode_error, outbox_full, and the capture gates' gate_*).", []string{"reason"}, nil)
 	descItemsPut   = prometheus.NewDesc("canopy_agent_items_put_total", "Items stored in the outbox.", nil, nil)
 	descRefused    = prometheus.NewDesc("canopy_agent_outbox_refused_total", "Items refused because the outbox was full (after evicting what it could).", nil, nil)
 

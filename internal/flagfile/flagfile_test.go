@@ -134,3 +134,13 @@ func FuzzApply(f *testing.F) {
 		_ = flagfile.Apply(newFlags(&s), b, "config")
 	})
 }
+
+func TestParseInterspersed(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	to := fs.String("to", "", "")
+	speed := fs.Float64("speed", 1, "")
+	pos, err := flagfile.Parse(fs, []string{"--speed", "2", "a.tlog", "--to", "udp://h:1", "b"})
+	if err != nil || len(pos) != 2 || pos[0] != "a.tlog" || pos[1] != "b" || *to != "udp://h:1" || *speed != 2 {
+		t.Fatalf("got %q %v, to %q speed %v", pos, err, *to, *speed)
+	}
+}

@@ -16,6 +16,15 @@ type Options struct {
 	// (capture.altitude_m, for a fixed mast camera); a photo's own height
 	// (DJI RelativeAltitude) wins over it.
 	AltitudeM float64
+	// SensorWidthMM and FocalMM describe the device's camera
+	// (camera.sensor_width_mm, camera.focal_length_mm, or the board
+	// profile's camera): they stand in for what a photo's EXIF does not
+	// say (its model in the sensor table, its focal length).
+	SensorWidthMM, FocalMM float64
+	// TelemetryHeightM, when set, is the height above home that the flight
+	// controller's telemetry gave for this frame: it wins over every other
+	// height, and the GSD it gives has SourceTelemetry.
+	TelemetryHeightM *float64
 }
 
 // Sources of a ground sample distance.
@@ -23,12 +32,16 @@ const (
 	SourceConfig  = "config"  // set by hand (capture.gsd_m)
 	SourceGeoTIFF = "geotiff" // the GeoTIFF's pixel size
 	SourceCamera  = "camera"  // focal length, sensor width and height above ground
+	// SourceTelemetry: the camera model with the height from the flight
+	// controller's telemetry.
+	SourceTelemetry = "telemetry"
 )
 
 // Sources of a height above ground.
 const (
-	HeightXMP    = "xmp"    // DJI RelativeAltitude: above the take-off point
-	HeightConfig = "config" // capture.altitude_m
+	HeightXMP       = "xmp"       // DJI RelativeAltitude: above the take-off point
+	HeightConfig    = "config"    // capture.altitude_m
+	HeightTelemetry = "telemetry" // GLOBAL_POSITION_INT relative_alt: above home
 )
 
 // Ground is what a photo's metadata gives of its scale on the ground.
@@ -52,12 +65,16 @@ type Ground struct {
 // Ground works out the ground sample distance of the photo, whose decoded
 // image is width pixels wide, in this order: o.GSDM set by hand, the
 // GeoTIFF's pixel size, then the camera model (sensor width from the
-// camera table, else from the 35 mm equivalent focal length; the height
-// above ground from the DJI XMP, else o.AltitudeM). Flat ground below the
-// camera and a nadir view are assumed.
+// camera table, else o.SensorWidthMM, else from the 35 mm equivalent focal
+// length; the focal length from EXIF, else o.FocalMM; the height above
+// ground from telemetry, else the DJI XMP, else o.AltitudeM). Flat ground
+// below the camera and a nadir view are assumed.
 func (m *Meta) Ground(width int, o Options) Ground {
 	var g Ground
 	switch {
+	case o.TelemetryHeightM != nil:
+		h := *o.TelemetryHeightM
+		g.HeightM, g.HeightSource = &h, HeightTelemetry
 	case m.RelAltM != nil && *m.RelAltM > 0:
 		g.HeightM, g.HeightSource = m.RelAltM, HeightXMP
 	case o.AltitudeM > 0:
@@ -78,15 +95,22 @@ func (m *Meta) Ground(width int, o Options) Ground {
 	}
 	var missing []string
 	sw, from := m.sensorWidth()
+	if sw == 0 && o.SensorWidthMM > 0 {
+		sw, from = o.SensorWidthMM, "configured camera"
+	}
+	focal := m.FocalMM
+	if focal == 0 {
+		focal = o.FocalMM
+	}
 	if sw == 0 && m.Focal35MM == 0 {
-		if m.FocalMM == 0 && m.Model == "" {
-			missing = append(missing, "no camera data in EXIF (focal length, model)")
+		if focal == 0 && m.Model == "" {
+			missing = append(missing, "no camera data in EXIF (focal length, model) and camera.sensor_width_mm, camera.focal_length_mm are not set")
 		} else {
 			missing = append(missing, fmt.Sprintf("camera %q is not in the sensor table and EXIF has no FocalLengthIn35mmFilm", strings.TrimSpace(m.Make+" "+m.Model)))
 		}
 	}
-	if sw > 0 && m.FocalMM == 0 && m.Focal35MM == 0 {
-		missing = append(missing, "no focal length in EXIF")
+	if sw > 0 && focal == 0 && m.Focal35MM == 0 {
+		missing = append(missing, "no focal length in EXIF and camera.focal_length_mm is not set")
 	}
 	if g.HeightM == nil {
 		missing = append(missing, "no height above ground (the photo has no DJI RelativeAltitude and capture.altitude_m is not set)")
@@ -99,9 +123,13 @@ func (m *Meta) Ground(width int, o Options) Ground {
 		return g
 	}
 	h := *g.HeightM
+	if h <= 0 {
+		g.Note = fmt.Sprintf("GSD unknown: height above ground %.1f m (%s)", h, g.HeightSource)
+		return g
+	}
 	switch {
-	case sw > 0 && m.FocalMM > 0:
-		g.GSDM = sw * h / (m.FocalMM * float64(width))
+	case sw > 0 && focal > 0:
+		g.GSDM = sw * h / (focal * float64(width))
 		g.SensorWidthMM, g.SensorFrom = sw, from
 	default: // 35 mm equivalent: sensor width = 36 mm x focal / focal35
 		g.GSDM = 36 * h / (m.Focal35MM * float64(width))
@@ -112,6 +140,9 @@ func (m *Meta) Ground(width int, o Options) Ground {
 		g.Note = "sensor width from the 35 mm equivalent focal length (about 5% uncertain)"
 	}
 	g.Source = SourceCamera
+	if g.HeightSource == HeightTelemetry {
+		g.Source = SourceTelemetry
+	}
 	if g.GSDM <= 0 || math.IsNaN(g.GSDM) || math.IsInf(g.GSDM, 0) || g.GSDM > 100 {
 		return Ground{HeightM: g.HeightM, HeightSource: g.HeightSource, Note: fmt.Sprintf("GSD %v m out of range", g.GSDM)}
 	}

@@ -17,7 +17,8 @@ import (
 // Meta is what a photo's metadata says about it. Fields that the photo
 // does not carry are zero or nil.
 type Meta struct {
-	// Time is the EXIF DateTimeOriginal (or DateTime), zero when absent.
+	// Time is the EXIF DateTimeOriginal (or DateTime) with its
+	// SubSecTimeOriginal, zero when absent.
 	Time time.Time
 	// GPS is the EXIF position (WGS 84), nil when absent or invalid.
 	GPS *wire.GPS
@@ -110,7 +111,7 @@ func (m *Meta) readEXIF(block []byte, isTIFF bool) {
 		return
 	}
 	if t, err := x.DateTime(); err == nil && t.Year() >= 1990 {
-		m.Time = t
+		m.Time = t.Add(subSeconds(exifString(x, exif.SubSecTimeOriginal)))
 	}
 	if lat, lon, err := x.LatLong(); err == nil && ValidLatLon(lat, lon) {
 		g := &wire.GPS{Lat: lat, Lon: lon}
@@ -135,6 +136,22 @@ func (m *Meta) readEXIF(block []byte, isTIFF bool) {
 	if v, ok := exifFloat(x, exif.FocalLengthIn35mmFilm); ok && v > 0 && v < 5000 {
 		m.Focal35MM = v
 	}
+}
+
+// subSeconds reads an EXIF SubSecTime: the digits of a decimal fraction
+// of a second ("25" is 0.25 s); anything else is 0.
+func subSeconds(s string) time.Duration {
+	var d time.Duration
+	scale := time.Second
+	for i := 0; i < len(s) && i < 9; i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0
+		}
+		scale /= 10
+		d += time.Duration(c-'0') * scale
+	}
+	return d
 }
 
 func exifString(x *exif.Exif, f exif.FieldName) string {

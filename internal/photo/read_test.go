@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // geoData is ../shared/data/geo, or the test is skipped.
@@ -120,6 +121,13 @@ func TestGround(t *testing.T) {
 		{"GPS but no height", Meta{Model: "FC300S", FocalMM: 3.61}, 4000, Options{}, 0, "", "no height above ground"},
 		{"unknown camera", Meta{Model: "Nokia", FocalMM: 4}, 4000, Options{AltitudeM: 3}, 0, "", "not in the sensor table"},
 		{"nothing", Meta{}, 640, Options{}, 0, "", "no camera data"},
+		{"configured camera", Meta{}, 1280, Options{SensorWidthMM: 6.45, FocalMM: 4.74, AltitudeM: 20}, 6.45 * 20 / (4.74 * 1280), SourceCamera, ""},
+		{"telemetry height wins", Meta{RelAltM: &h}, 1280, Options{SensorWidthMM: 6.45, FocalMM: 4.74, AltitudeM: 20, TelemetryHeightM: ptr(80)},
+			6.45 * 80 / (4.74 * 1280), SourceTelemetry, ""},
+		{"EXIF focal, configured sensor", Meta{Model: "Nokia", FocalMM: 4}, 4000, Options{SensorWidthMM: 5, FocalMM: 9, TelemetryHeightM: ptr(10)},
+			5 * 10 / (4 * 4000.0), SourceTelemetry, ""},
+		{"telemetry below home", Meta{}, 1280, Options{SensorWidthMM: 6.45, FocalMM: 4.74, TelemetryHeightM: ptr(-2)}, 0, "", "height above ground -2.0 m (telemetry)"},
+		{"telemetry, no camera", Meta{}, 1280, Options{TelemetryHeightM: ptr(30)}, 0, "", "camera.sensor_width_mm"},
 		{"geographic GeoTIFF", Meta{GeoTIFF: &GeoRef{CRS: "EPSG:4326", Transform: [6]float64{10, 1e-6, 0, 0, 0, -1e-6}}}, 100, Options{}, 0.11095, SourceGeoTIFF, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,6 +136,17 @@ func TestGround(t *testing.T) {
 				t.Errorf("got %v %q %q, want %v %q with note %q", g.GSDM, g.Source, g.Note, tc.want, tc.source, tc.note)
 			}
 		})
+	}
+}
+
+func ptr(v float64) *float64 { return &v }
+
+func TestSubSeconds(t *testing.T) {
+	for in, want := range map[string]time.Duration{"25": 250 * time.Millisecond, "007": 7 * time.Millisecond, "": 0, "1x": 0,
+		"1234567891": 123456789} {
+		if got := subSeconds(in); got != want {
+			t.Errorf("subSeconds(%q) = %v, want %v", in, got, want)
+		}
 	}
 }
 

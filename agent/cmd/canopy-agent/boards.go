@@ -62,7 +62,7 @@ func cmdBoards(args []string) error {
 		if found && p.Name == detected.Name {
 			mark = "*"
 		}
-		cam := fmt.Sprintf("%dx%d@%g %s", p.Camera.Width, p.Camera.Height, p.Camera.FPS, cameraKind(p.Camera.Source))
+		cam := strings.TrimSpace(fmt.Sprintf("%dx%d@%g %s %s", p.Camera.Width, p.Camera.Height, p.Camera.FPS, cameraKind(p.Camera.Source), p.Camera.Model))
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", mark, p.Name, p.ONNX.Provider, cam, p.Description)
 	}
 	if err := w.Flush(); err != nil {

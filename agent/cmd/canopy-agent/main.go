@@ -4,6 +4,7 @@
 //	canopy-agent run --config FILE [flags]
 //	canopy-agent segment [--model FILE] [--out DIR] IMAGE...
 //	canopy-agent outbox stats|dead-letters --data DIR
+//	canopy-agent telemetry replay FILE.tlog --to udp://HOST:PORT | show
 //	canopy-agent boards
 //	canopy-agent version
 package main
@@ -21,11 +22,12 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"run":     {"capture, segment, select, encode and sync", cmdRun},
-	"segment": {"segment image files and print one JSON line each", cmdSegment},
-	"outbox":  {"inspect the outbox of a stopped agent (stats, dead-letters)", cmdOutbox},
-	"boards":  {"list the board profiles", cmdBoards},
-	"version": {"print versions and architecture", cmdVersion},
+	"run":       {"capture, segment, select, encode and sync", cmdRun},
+	"segment":   {"segment image files and print one JSON line each", cmdSegment},
+	"outbox":    {"inspect the outbox of a stopped agent (stats, dead-letters)", cmdOutbox},
+	"boards":    {"list the board profiles", cmdBoards},
+	"telemetry": {"replay a flight's telemetry log, or show the vehicle's state", cmdTelemetry},
+	"version":   {"print versions and architecture", cmdVersion},
 }
 
 func main() {
@@ -53,6 +55,6 @@ func usage() {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(os.Stderr, "  %-9s %s\n", n, commands[n].summary)
 	}
 }

@@ -49,6 +49,8 @@ func cmdRun(args []string) error {
 		cloudKey  = fs.String("cloud-key", "", "the cloud's public `key` (ed25519:..., printed by canopy-cloud device add): items leave the outbox only on acks it signed; required with a broker")
 		insecure  = fs.Bool("insecure-acks", false, "with a broker and no cloud key, take acks unverified: anyone who can publish on the broker can make this agent delete items (demos only)")
 		metricsAt = fs.String("metrics-listen", "", "serve Prometheus metrics on `addr` (127.0.0.1:9464); \"\" = off")
+		selectAll = fs.String("select", "policy", "policy (the config's select section) | all (every frame becomes an item: a folder of survey photos)")
+		telemetry = fs.String("telemetry", "", "flight controller telemetry `spec` that places each frame: udp://HOST:PORT, tcp://HOST:PORT, serial:DEVICE[:BAUD] or tlog:FILE")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -61,6 +63,9 @@ func cmdRun(args []string) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *selectAll != "policy" && *selectAll != "all" {
+		return fmt.Errorf("--select %q: want policy or all", *selectAll)
+	}
 	cfg, prof, err := config.Load(config.Sources{
 		Path:  *path,
 		Board: *board,
@@ -81,6 +86,10 @@ func cmdRun(args []string) error {
 			str("scan-id", &c.Scan.ScanID, *scanID)
 			str("cloud-key", &c.Sync.CloudKey, *cloudKey)
 			str("metrics-listen", &c.Metrics.Listen, *metricsAt)
+			str("telemetry", &c.Capture.Telemetry, *telemetry)
+			if *selectAll == "all" {
+				c.Select.MinShare, c.Select.MinInterval, c.Select.Duplicates = 0, 0, "keep"
+			}
 			if set["fps"] {
 				c.Capture.FPS = *fps
 			}
@@ -191,6 +200,12 @@ func runPipeline(ctx context.Context, cfg config.Config, once bool, log *slog.Lo
 		}
 		dm.SetRunning(info.ModelSHA256)
 	}
+	drone, err := openDrone(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer drone.close()
+	sensorWidth, focal := cfg.Lens()
 
 	enc, err := encode.New(encode.Options{
 		Device:      cfg.Device,
@@ -200,7 +215,9 @@ func runPipeline(ctx context.Context, cfg config.Config, once bool, log *slog.Lo
 		TreeType:    cfg.Scan.TreeType,
 		Segmenter:   info,
 		StateDir:    cfg.Data,
-		Ground:      photo.Options{AltitudeM: cfg.Capture.AltitudeM, GSDM: cfg.Capture.GSDM},
+		Ground: photo.Options{AltitudeM: cfg.Capture.AltitudeM, GSDM: cfg.Capture.GSDM,
+			SensorWidthMM: sensorWidth, FocalMM: focal},
+		Camera: cfg.Camera.Model,
 	})
 	if err != nil {
 		return err
@@ -215,7 +232,7 @@ func runPipeline(ctx context.Context, cfg config.Config, once bool, log *slog.Lo
 	}
 	defer sp.close()
 	var sinkFor agent.Sink = sp.sink
-	runners := sp.runners
+	runners := append(sp.runners, drone.runners()...)
 	waitDone := sp.waitDone
 
 	follow := cfg.Capture.Follow.D()
@@ -224,14 +241,17 @@ func runPipeline(ctx context.Context, cfg config.Config, once bool, log *slog.Lo
 	}
 	a, err := agent.New(agent.Options{
 		Capture: capture.Options{
-			Source:  cfg.Capture.Source,
-			Width:   cfg.Capture.Width,
-			Height:  cfg.Capture.Height,
-			FPS:     cfg.Capture.FPS,
-			Follow:  follow,
-			Settle:  cfg.Capture.Settle.D(),
-			Backoff: capture.Backoff{Min: cfg.Capture.RetryMin.D(), Max: cfg.Capture.RetryMax.D()},
+			Source:          cfg.Capture.Source,
+			Width:           cfg.Capture.Width,
+			Height:          cfg.Capture.Height,
+			FPS:             cfg.Capture.FPS,
+			Follow:          follow,
+			Settle:          cfg.Capture.Settle.D(),
+			Backoff:         capture.Backoff{Min: cfg.Capture.RetryMin.D(), Max: cfg.Capture.RetryMax.D()},
+			Telemetry:       drone.telemetry(),
+			TelemetryOffset: cfg.Capture.TelemetryOffset.D(),
 		},
+		Gate:      drone.gate,
 		Segmenter: seg,
 		Policy:    cfg.SelectionPolicy(),
 		Encoder:   enc,

@@ -16,6 +16,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/api"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/internal/flagfile"
 )
 
 const tokenUsage = `usage:
@@ -54,22 +55,6 @@ func tokenFlags(name string, c *config.Serve, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses fs from args, flags before or after the positional
-// arguments (token revoke ID --data DIR), and returns the positional ones.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 // openTokenDB opens the database of c. With mustExist, a SQLite file that is
 // not there is an error (listing or revoking never creates a database).
 func openTokenDB(ctx context.Context, c config.Serve, mustExist bool) (*db.DB, error) {
@@ -90,7 +75,7 @@ func tokenCreate(args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "", "a `name` to remember the token by")
 	device := fs.String("device", "", "bind the token to the device `ID`: it may upload only that device's images (needs --scope write)")
 	expires := fs.String("expires", "", "when the token stops working: a `duration` from now (90d, 720h, 30m) or an RFC 3339 time; default never")
-	pos, err := parseFlags(fs, args)
+	pos, err := flagfile.Parse(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -211,7 +196,7 @@ func tokenList(args []string, stdout io.Writer) error {
 	c := config.DefaultServe()
 	fs := tokenFlags("list", &c, os.Stderr)
 	asJSON := fs.Bool("json", false, "print a JSON array")
-	pos, err := parseFlags(fs, args)
+	pos, err := flagfile.Parse(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -270,7 +255,7 @@ func tokenList(args []string, stdout io.Writer) error {
 func tokenRevoke(args []string, stdout, stderr io.Writer) error {
 	c := config.DefaultServe()
 	fs := tokenFlags("revoke", &c, stderr)
-	pos, err := parseFlags(fs, args)
+	pos, err := flagfile.Parse(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
