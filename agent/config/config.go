@@ -129,6 +129,11 @@ type Segmenter struct {
 
 // Select is the selection policy (agent/selection).
 type Select struct {
+	// Mode is "auto" (default: "all" when capture.telemetry places the
+	// frames, else "policy"), "policy" (the keys below decide) or "all"
+	// (every frame becomes an item: a survey's photos, where the flight's
+	// gates choose the frames and every photo matters for the map).
+	Mode string `yaml:"mode"`
 	// MinShare is the least forest share in [0, 1]; 0 turns it off.
 	MinShare float64 `yaml:"min_share"`
 	// MinInterval is the least capture time between items; "0s" turns it off.
@@ -140,6 +145,13 @@ type Select struct {
 	// 64-bit frame hashes that still counts as a duplicate.
 	DuplicateDistance int `yaml:"duplicate_distance"`
 }
+
+// Values of Select.Mode.
+const (
+	SelectAuto   = "auto"
+	SelectPolicy = "policy"
+	SelectAll    = "all"
+)
 
 // Encode is how items are encoded.
 type Encode struct {
@@ -245,6 +257,7 @@ func Default() Config {
 		},
 		Segmenter: Segmenter{Kind: SegmenterAuto, Provider: "cpu"},
 		Select: Select{
+			Mode:              SelectAuto,
 			MinShare:          0.05,
 			MinInterval:       Duration(time.Second),
 			Duplicates:        "skip",

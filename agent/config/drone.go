@@ -63,6 +63,26 @@ func (c Config) Lens() (sensorWidthMM, focalMM float64) {
 	return sensorWidthMM, focalMM
 }
 
+// AssumedCamera is the camera whose field of view gives the GSD of frames
+// placed by telemetry when no camera is configured: the Raspberry Pi
+// Camera Module 2 (IMX219, 62 degrees across), near most companion
+// computers' CSI and USB cameras.
+const AssumedCamera = "imx219"
+
+// TelemetryLens is Lens for frames that telemetry places: with no camera
+// known, AssumedCamera's sensor and lens, and assumed true.
+func (c Config) TelemetryLens() (sensorWidthMM, focalMM float64, assumed bool) {
+	sensorWidthMM, focalMM = c.Lens()
+	if c.Capture.Telemetry == "" || (sensorWidthMM > 0 && focalMM > 0) {
+		return sensorWidthMM, focalMM, false
+	}
+	m, err := boards.LookupCamera(AssumedCamera)
+	if err != nil {
+		return sensorWidthMM, focalMM, false
+	}
+	return m.SensorWidthMM, m.FocalLengthMM, true
+}
+
 // GateOptions returns the gate section as telemetry.GateOptions.
 func (c Config) GateOptions() telemetry.GateOptions {
 	return telemetry.GateOptions{Armed: c.Gate.Armed == ArmedRequired, MinHeightM: c.Gate.MinHeightM,

@@ -57,3 +57,46 @@ gate: {armed: required, every_m: 15}`), Detect: noBoard, Getenv: env(nil)})
 		t.Errorf("offset %v, max gap %v, gates %+v", c.Capture.TelemetryOffset, c.Capture.TelemetryMaxGap, g)
 	}
 }
+
+// TestTelemetrySelectAndLens: with telemetry, select.mode auto keeps every
+// frame (the gates choose) and a config with no camera assumes
+// AssumedCamera; select.mode policy and a named camera win.
+func TestTelemetrySelectAndLens(t *testing.T) {
+	const tel = "capture: {telemetry: 'tlog:/data/flight.tlog'}\n"
+	imx219 := [2]float64{3.674, 3.04}
+	for _, tc := range []struct {
+		name, yaml  string
+		wantAll     bool
+		wantLens    [2]float64
+		wantAssumed bool
+		wantErr     string
+	}{
+		{name: "no telemetry", yaml: "", wantAll: false},
+		{name: "no telemetry, mode all", yaml: "select: {mode: all}", wantAll: true},
+		{name: "telemetry, auto", yaml: tel, wantAll: true, wantLens: imx219, wantAssumed: true},
+		{name: "telemetry, policy", yaml: tel + "select: {mode: policy}", wantAll: false, wantLens: imx219, wantAssumed: true},
+		{name: "telemetry, camera named", yaml: tel + "camera: {model: pi-hq-16mm}", wantAll: true, wantLens: [2]float64{6.287, 16}},
+		{name: "telemetry, camera by hand", yaml: tel + "camera: {sensor_width_mm: 13.2, focal_length_mm: 8.8}", wantAll: true, wantLens: [2]float64{13.2, 8.8}},
+		{name: "bad mode", yaml: "select: {mode: some}", wantErr: "select.mode"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := Load(Sources{Path: writeConfig(t, tc.yaml), Detect: noBoard, Getenv: env(nil)})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v, want an error about %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := c.SelectionPolicy()
+			if all := p.MinShare == 0 && p.MinInterval == 0 && p.Duplicates == "keep"; all != tc.wantAll {
+				t.Errorf("policy %+v: keeps every frame %v, want %v", p, all, tc.wantAll)
+			}
+			if w, f, assumed := c.TelemetryLens(); w != tc.wantLens[0] || f != tc.wantLens[1] || assumed != tc.wantAssumed {
+				t.Errorf("telemetry lens %v mm, %v mm, assumed %v; want %v, %v", w, f, assumed, tc.wantLens, tc.wantAssumed)
+			}
+		})
+	}
+}

@@ -91,6 +91,11 @@ func (c Config) Validate() error {
 		bad("segmenter.model %q is set but segmenter.kind is classical", s.Model)
 	}
 
+	switch c.Select.Mode {
+	case SelectAuto, SelectPolicy, SelectAll:
+	default:
+		bad("select.mode %q: want auto, policy or all", c.Select.Mode)
+	}
 	if err := c.SelectionPolicy().Validate(); err != nil {
 		bad("select: %v", err)
 	}
@@ -177,8 +182,13 @@ func validScheme(s string) bool {
 	return false
 }
 
-// SelectionPolicy returns the select section as a selection.Policy.
+// SelectionPolicy returns the select section as a selection.Policy: the
+// one that keeps every frame in mode "all", and in mode "auto" when
+// capture.telemetry places the frames.
 func (c Config) SelectionPolicy() selection.Policy {
+	if c.Select.Mode == SelectAll || (c.Select.Mode == SelectAuto && c.Capture.Telemetry != "") {
+		return selection.Policy{Duplicates: "keep"}
+	}
 	return selection.Policy{
 		MinShare:          c.Select.MinShare,
 		MinInterval:       c.Select.MinInterval.D(),

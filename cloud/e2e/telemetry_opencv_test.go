@@ -44,8 +44,9 @@ func TestDroneTelemetryScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(t.TempDir(), "agent.yaml")
-	if err := os.WriteFile(cfg, []byte("select: {min_share: 0, min_interval: 0s, duplicates: keep}\n"+
-		"sync: {topic_root: canopy, ack_timeout: 3s}\ncamera: {sensor_width_mm: 4.86, focal_length_mm: 4}\n"), 0o644); err != nil {
+	// As a user runs it: no select section (with telemetry every frame
+	// goes) and no camera (the agent assumes an imx219 and says so).
+	if err := os.WriteFile(cfg, []byte("sync: {ack_timeout: 3s}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cloudData := t.TempDir()
@@ -84,7 +85,7 @@ func TestDroneTelemetryScan(t *testing.T) {
 			continue
 		}
 		if img.Lat == nil || img.Lon == nil || img.HeightM == nil || img.YawDeg == nil || img.GSDSource != "telemetry" ||
-			math.Abs(img.GSD-4.86**img.HeightM/(4*1280)) > 1e-9 || c.GSD != img.GSD || c.Positions != db.PlacedNadir {
+			math.Abs(img.GSD-3.674**img.HeightM/(3.04*1280)) > 1e-9 || c.GSD != img.GSD || c.Positions != db.PlacedNadir {
 			t.Errorf("%s: lat %v lon %v height %v yaw %v gsd %v (%s); counted at %v, positions %q (%s)", img.Source, img.Lat, img.Lon,
 				img.HeightM, img.YawDeg, img.GSD, img.GSDSource, c.GSD, c.Positions, c.PositionNote)
 			continue

@@ -49,7 +49,7 @@ func cmdRun(args []string) error {
 		cloudKey  = fs.String("cloud-key", "", "the cloud's public `key` (ed25519:..., printed by canopy-cloud device add): items leave the outbox only on acks it signed; required with a broker")
 		insecure  = fs.Bool("insecure-acks", false, "with a broker and no cloud key, take acks unverified: anyone who can publish on the broker can make this agent delete items (demos only)")
 		metricsAt = fs.String("metrics-listen", "", "serve Prometheus metrics on `addr` (127.0.0.1:9464); \"\" = off")
-		selectAll = fs.String("select", "policy", "policy (the config's select section) | all (every frame becomes an item: a folder of survey photos)")
+		selectAll = fs.String("select", "", "auto (all with --telemetry, else policy) | policy (the config's select section) | all (every frame becomes an item: a survey's photos); default: select.mode")
 		telemetry = fs.String("telemetry", "", "flight controller telemetry `spec` that places each frame: udp://HOST:PORT, tcp://HOST:PORT, serial:DEVICE[:BAUD] or tlog:FILE")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -63,9 +63,6 @@ func cmdRun(args []string) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if *selectAll != "policy" && *selectAll != "all" {
-		return fmt.Errorf("--select %q: want policy or all", *selectAll)
-	}
 	cfg, prof, err := config.Load(config.Sources{
 		Path:  *path,
 		Board: *board,
@@ -87,9 +84,7 @@ func cmdRun(args []string) error {
 			str("cloud-key", &c.Sync.CloudKey, *cloudKey)
 			str("metrics-listen", &c.Metrics.Listen, *metricsAt)
 			str("telemetry", &c.Capture.Telemetry, *telemetry)
-			if *selectAll == "all" {
-				c.Select.MinShare, c.Select.MinInterval, c.Select.Duplicates = 0, 0, "keep"
-			}
+			str("select", &c.Select.Mode, *selectAll)
 			if set["fps"] {
 				c.Capture.FPS = *fps
 			}
@@ -205,7 +200,11 @@ func runPipeline(ctx context.Context, cfg config.Config, once bool, log *slog.Lo
 		return err
 	}
 	defer drone.close()
-	sensorWidth, focal := cfg.Lens()
+	sensorWidth, focal, assumed := cfg.TelemetryLens()
+	if assumed {
+		log.Warn("no camera known (camera.model, or camera.sensor_width_mm and camera.focal_length_mm): the GSD of frames placed by telemetry assumes a "+config.AssumedCamera+" camera",
+			"sensor_width_mm", sensorWidth, "focal_length_mm", focal)
+	}
 
 	enc, err := encode.New(encode.Options{
 		Device:      cfg.Device,
