@@ -23,26 +23,39 @@ func UnionArea(polys [][]LonLat) float64 {
 		return 0
 	}
 	var rings [][][2]float64
-	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for _, p := range polys {
-		if len(p) < 3 {
+		if len(p) >= 3 {
+			rings = append(rings, pl.ring(p))
+		}
+	}
+	once, _ := Coverage(rings)
+	return once
+}
+
+// Coverage is the area covered by at least one of the polygons (rings of
+// [x, y] metres) and the area covered by two or more, counted on a grid
+// as UnionArea does.
+func Coverage(rings [][][2]float64) (once, twice float64) {
+	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	var rs [][][2]float64
+	for _, r := range rings {
+		if len(r) < 3 {
 			continue
 		}
-		r := pl.ring(p)
 		for _, q := range r {
 			minX, minY, maxX, maxY = math.Min(minX, q[0]), math.Min(minY, q[1]), math.Max(maxX, q[0]), math.Max(maxY, q[1])
 		}
-		rings = append(rings, r)
+		rs = append(rs, r)
 	}
 	w, h := maxX-minX, maxY-minY
-	if w <= 0 || h <= 0 {
-		return 0
+	if len(rs) == 0 || w <= 0 || h <= 0 {
+		return 0, 0
 	}
 	cell := math.Max(math.Sqrt(w*h/maxAreaCells), 0.01)
 	nx, ny := int(math.Ceil(w/cell)), int(math.Ceil(h/cell))
-	covered := make([]bool, nx*ny)
-	n := 0
-	for _, r := range rings {
+	covered := make([]uint8, nx*ny)
+	n1, n2 := 0, 0
+	for _, r := range rs {
 		rx0, ry0, rx1, ry1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 		for _, q := range r {
 			rx0, ry0, rx1, ry1 = math.Min(rx0, q[0]), math.Min(ry0, q[1]), math.Max(rx1, q[0]), math.Max(ry1, q[1])
@@ -52,17 +65,20 @@ func UnionArea(polys [][]LonLat) float64 {
 		for j := j0; j <= j1; j++ {
 			y := minY + (float64(j)+0.5)*cell
 			for i := i0; i <= i1; i++ {
-				if covered[j*nx+i] {
+				k := j*nx + i
+				if covered[k] >= 2 || !inRing(r, minX+(float64(i)+0.5)*cell, y) {
 					continue
 				}
-				if inRing(r, minX+(float64(i)+0.5)*cell, y) {
-					covered[j*nx+i] = true
-					n++
+				covered[k]++
+				if covered[k] == 1 {
+					n1++
+				} else {
+					n2++
 				}
 			}
 		}
 	}
-	return float64(n) * cell * cell
+	return float64(n1) * cell * cell, float64(n2) * cell * cell
 }
 
 // PolygonArea is the area of one ring in square metres (shoelace formula
