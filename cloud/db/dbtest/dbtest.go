@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) *db.DB) {
 		{"TokenTouch", testTokenTouch},
 		{"Staging", testStaging},
 		{"Evicted", testEvicted},
+		{"Registration", testRegistration},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
