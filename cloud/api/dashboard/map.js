@@ -33,6 +33,7 @@ async function updateScanMap(scans) {
   if (!s) { drawScanMap(null, null); return; }
   const fc = await json("/v1/scans/" + encodeURIComponent(mapScan) + "/trees.geojson");
   drawScanMap(s, fc);
+  if (typeof drawMosaic === "function") await drawMosaic(s); // mosaic.js
 }
 
 function drawScanMap(s, fc) {
