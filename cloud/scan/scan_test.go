@@ -225,3 +225,27 @@ func TestMergeRegistered(t *testing.T) {
 		t.Errorf("repeats found %d, merged %d; want 2, 2", found, merged)
 	}
 }
+
+// TestBestView: two registered photos overlap by half; a crown deep
+// inside one and near the other's edge (its box cut there, its centre
+// moved) is counted from the photo that sees it whole, not twice.
+func TestBestView(t *testing.T) {
+	toFrame := func(x0 float64) *[9]float64 { return &[9]float64{0.1, 0, x0, 0, -0.1, 10, 0, 0, 1} }
+	box := func(x, y, r float64) db.Box { return db.Box{XMin: x - r, YMin: y - r, XMax: x + r, YMax: y + r, Score: 0.5} }
+	img := func(id string, boxes ...db.Box) db.Image {
+		return db.Image{ItemID: id, Width: 100, Height: 100, Count: &db.CountRecord{Count: len(boxes), Boxes: boxes, Placement: db.Placement{GSD: 0.1}}}
+	}
+	// The crown: centre at x 9.5 m, radius 1.5 m. a (x 0..10 m) sees it
+	// cut by its edge: a box centred 0.75 m west of the crown's centre;
+	// b (x 5..15 m) sees it whole.
+	a := img("a", box(87.5, 50, 7.5))
+	b := img("b", box(45, 50, 15))
+	m := NewMerger(Options{MinMergeM: 0.5})
+	m.Register(db.ScanRegistration{Photos: []db.RegisteredPhoto{{ItemID: "a", Block: 0, ToFrame: toFrame(0)}, {ItemID: "b", Block: 0, ToFrame: toFrame(5)}}})
+	m.Add(a)
+	m.Add(b)
+	r := m.Result()
+	if len(r.Local) != 1 || r.BetterViews != 1 || r.RepeatsMerged != 1 || r.Local[0].ImageID != "b" || math.Abs(r.Local[0].X-9.5) > 1e-9 {
+		t.Errorf("trees %+v, %d better views, %d repeats merged; want one tree, from b, at x 9.5", r.Local, r.BetterViews, r.RepeatsMerged)
+	}
+}
