@@ -50,15 +50,17 @@ type RegistrationStats struct {
 	PairsMatched  int `json:"pairs_matched"`
 	PairsRejected int `json:"pairs_rejected"`
 	PairsDropped  int `json:"pairs_dropped"`
-	// Detections placed in the frames; those merged into a tree seen in
-	// another registered photo (repeats merged), and those merged by
-	// position (photos not registered).
+	// Detections placed; those of registered photos merged into a tree
+	// another registered photo sees, or left out because another sees
+	// their place better (BetterViews, part of RepeatsMerged); and those
+	// merged by position (photos not registered).
 	Detections       int `json:"detections"`
 	RepeatsMerged    int `json:"repeats_merged"`
+	BetterViews      int `json:"better_views"`
 	MergedByPosition int `json:"merged_by_position"`
 	// RepeatsFound are the crowns that registration maps onto a crown of
-	// an overlapping registered photo (mutual nearest, within the merge
-	// distance); RepeatsFoundMerged of them ended in one tree.
+	// an overlapping registered photo (mutual nearest, within 1.5 m);
+	// RepeatsFoundMerged of them ended in one tree.
 	RepeatsFound       int `json:"repeats_found"`
 	RepeatsFoundMerged int `json:"repeats_found_merged"`
 	// Reprojection error: RMS distance between the two ends of every kept

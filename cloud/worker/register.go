@@ -240,7 +240,7 @@ func (r *Registrar) Register(ctx context.Context, scanID string) (db.ScanRegistr
 		return out, err
 	}
 	out.Stats.Detections = res.Detections
-	out.Stats.RepeatsMerged, out.Stats.MergedByPosition = res.RepeatsMerged, res.MergedByPosition
+	out.Stats.RepeatsMerged, out.Stats.BetterViews, out.Stats.MergedByPosition = res.RepeatsMerged, res.BetterViews, res.MergedByPosition
 	out.Stats.RepeatsFound, out.Stats.RepeatsFoundMerged = found, merged
 	out.Stats.AreaM2 = res.AreaM2
 	if res.AreaM2 > 0 {
