@@ -149,4 +149,3 @@ func diff(a, b int) int {
 	}
 	return b - a
 }
-

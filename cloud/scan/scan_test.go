@@ -231,7 +231,9 @@ func TestMergeRegistered(t *testing.T) {
 // moved) is counted from the photo that sees it whole, not twice.
 func TestBestView(t *testing.T) {
 	toFrame := func(x0 float64) *[9]float64 { return &[9]float64{0.1, 0, x0, 0, -0.1, 10, 0, 0, 1} }
-	box := func(x, y, r float64) db.Box { return db.Box{XMin: x - r, YMin: y - r, XMax: x + r, YMax: y + r, Score: 0.5} }
+	box := func(x, y, r float64) db.Box {
+		return db.Box{XMin: x - r, YMin: y - r, XMax: x + r, YMax: y + r, Score: 0.5}
+	}
 	img := func(id string, boxes ...db.Box) db.Image {
 		return db.Image{ItemID: id, Width: 100, Height: 100, Count: &db.CountRecord{Count: len(boxes), Boxes: boxes, Placement: db.Placement{GSD: 0.1}}}
 	}
