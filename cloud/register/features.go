@@ -25,6 +25,17 @@ type Features struct {
 // Len is the number of keypoints.
 func (f *Features) Len() int { return len(f.Points) }
 
+// strongest is f with its n strongest keypoints only (Extract keeps them
+// strongest first), sharing f's memory.
+func (f *Features) strongest(n int) *Features {
+	if n <= 0 || n >= f.Len() {
+		return f
+	}
+	g := *f
+	g.Points, g.Desc = f.Points[:n], f.Desc[:n*f.DescSize]
+	return &g
+}
+
 // Bytes is the size of f in memory, roughly.
 func (f *Features) Bytes() int { return 8*len(f.Points) + len(f.Desc) }
 

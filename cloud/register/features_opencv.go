@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"gocv.io/x/gocv"
+	xdraw "golang.org/x/image/draw"
 
 	"github.com/canopy-forest/canopy/internal/cvimg"
 )
@@ -18,10 +19,13 @@ func Available() error { return nil }
 
 // Extract finds the SIFT keypoints of view (a photo already shrunk to
 // matching size; scale is the original's pixels per view pixel) and keeps
-// the o.MaxFeatures strongest.
+// the o.MaxFeatures strongest. SIFT looks at a copy shrunk to
+// o.DetectSide (it doubles its input first, so the view's own pixels are
+// still its finest scale) and its keypoints are put back on the view.
 func Extract(view *image.RGBA, scale float64, o Options) (*Features, error) {
 	o = o.WithDefaults()
-	bgr, err := cvimg.FromRGBA(view)
+	det, k := shrink(view, o.DetectSide)
+	bgr, err := cvimg.FromRGBA(det)
 	if err != nil {
 		return nil, fmt.Errorf("extract features: %w", err)
 	}
@@ -58,13 +62,26 @@ func Extract(view *image.RGBA, scale float64, o Options) (*Features, error) {
 	f.DescSize = n
 	f.Points = make([][2]float32, len(idx))
 	f.Desc = make([]byte, len(idx)*n)
-	for k, i := range idx {
-		f.Points[k] = [2]float32{float32(kps[i].X), float32(kps[i].Y)}
-		for j, v := range vals[i*n : (i+1)*n] {
-			f.Desc[k*n+j] = byte(min(255, max(0, math.Round(float64(v)))))
+	for j, i := range idx {
+		f.Points[j] = [2]float32{float32(kps[i].X * k), float32(kps[i].Y * k)}
+		for c, v := range vals[i*n : (i+1)*n] {
+			f.Desc[j*n+c] = byte(min(255, max(0, math.Round(float64(v)))))
 		}
 	}
 	return f, nil
+}
+
+// shrink is img shrunk so that its longer side is at most side pixels,
+// and the factor from its pixels back to img's.
+func shrink(img *image.RGBA, side int) (*image.RGBA, float64) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	if max(w, h) <= side {
+		return img, 1
+	}
+	f := float64(max(w, h)) / float64(side)
+	dst := image.NewRGBA(image.Rect(0, 0, max(1, int(math.Round(float64(w)/f))), max(1, int(math.Round(float64(h)/f)))))
+	xdraw.ApproxBiLinear.Scale(dst, dst.Rect, img, img.Rect, xdraw.Src, nil)
+	return dst, float64(w) / float64(dst.Rect.Dx())
 }
 
 // descMat is f's descriptors as a CV_32F matrix for the matcher.
@@ -98,7 +115,7 @@ func Match(a, b *Features, guide *Guide, o Options) Pair {
 		return p
 	}
 	if guide == nil {
-		src, dst, err := knnMatches(a, b, o.Ratio)
+		src, dst, err := knnMatches(a.strongest(o.SeedFeatures), b.strongest(o.SeedFeatures), o.Ratio)
 		if err != nil {
 			p.Reason = err.Error()
 			return p

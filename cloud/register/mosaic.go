@@ -56,9 +56,16 @@ func (m *Mosaic) Draw(view *image.RGBA, toMetres Mat3) {
 	r := image.Rect(int(math.Floor(bx0)), int(math.Floor(by0)), int(math.Ceil(bx1)), int(math.Ceil(by1))).Intersect(m.Img.Rect)
 	half := math.Min(vw, vh) / 2
 	cw := m.Img.Rect.Dx()
+	affine := inv[6] == 0 && inv[7] == 0 && inv[8] == 1
 	for y := r.Min.Y; y < r.Max.Y; y++ {
+		// Along a row an affine map steps by (inv[0], inv[3]) a pixel.
+		u, v := inv.Apply(float64(r.Min.X)+0.5, float64(y)+0.5)
 		for x := r.Min.X; x < r.Max.X; x++ {
-			u, v := inv.Apply(float64(x)+0.5, float64(y)+0.5)
+			if !affine {
+				u, v = inv.Apply(float64(x)+0.5, float64(y)+0.5)
+			} else if x > r.Min.X {
+				u, v = u+inv[0], v+inv[3]
+			}
 			edge := math.Min(math.Min(u, vw-u), math.Min(v, vh-v))
 			if edge <= 0 {
 				continue
@@ -79,23 +86,23 @@ func (m *Mosaic) Draw(view *image.RGBA, toMetres Mat3) {
 	}
 }
 
-// bilinear samples img at (x, y) (pixel centres at integers).
+// bilinear samples img (its bounds at the origin) at (x, y), pixel
+// centres at integers.
 func bilinear(img *image.RGBA, x, y float64) color.RGBA {
 	b := img.Rect
 	x0, y0 := math.Floor(x), math.Floor(y)
 	fx, fy := x-x0, y-y0
-	ix, iy := int(x0)+b.Min.X, int(y0)+b.Min.Y
-	at := func(x, y int) [3]float64 {
-		x = min(max(x, b.Min.X), b.Max.X-1)
-		y = min(max(y, b.Min.Y), b.Max.Y-1)
-		o := img.PixOffset(x, y)
-		return [3]float64{float64(img.Pix[o]), float64(img.Pix[o+1]), float64(img.Pix[o+2])}
-	}
-	a, bb, c, d := at(ix, iy), at(ix+1, iy), at(ix, iy+1), at(ix+1, iy+1)
+	ix0 := min(max(int(x0), 0), b.Dx()-1)
+	iy0 := min(max(int(y0), 0), b.Dy()-1)
+	ix1 := min(max(int(x0)+1, 0), b.Dx()-1)
+	iy1 := min(max(int(y0)+1, 0), b.Dy()-1)
+	p00, p10 := iy0*img.Stride+4*ix0, iy0*img.Stride+4*ix1
+	p01, p11 := iy1*img.Stride+4*ix0, iy1*img.Stride+4*ix1
+	w00, w10, w01, w11 := (1-fx)*(1-fy), fx*(1-fy), (1-fx)*fy, fx*fy
 	var out [3]uint8
 	for k := 0; k < 3; k++ {
-		v := a[k]*(1-fx)*(1-fy) + bb[k]*fx*(1-fy) + c[k]*(1-fx)*fy + d[k]*fx*fy
-		out[k] = uint8(math.Round(v))
+		v := float64(img.Pix[p00+k])*w00 + float64(img.Pix[p10+k])*w10 + float64(img.Pix[p01+k])*w01 + float64(img.Pix[p11+k])*w11
+		out[k] = uint8(v + 0.5)
 	}
 	return color.RGBA{out[0], out[1], out[2], 255}
 }

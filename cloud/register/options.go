@@ -6,6 +6,10 @@ type Options struct {
 	// matched at (default 1024): memory and time per photo are bounded by
 	// it, whatever the camera.
 	MatchSide int
+	// DetectSide is the longer side of the copy SIFT looks at (default
+	// 512; SIFT doubles it first): a quarter of the view's pixels, a
+	// quarter of the time and memory, the view's resolution all the same.
+	DetectSide int
 	// MaxFeatures keeps the strongest keypoints of a photo (default 2000).
 	MaxFeatures int
 	// Ratio is Lowe's ratio test: a match is kept when its descriptor is
@@ -13,15 +17,19 @@ type Options struct {
 	Ratio float64
 	// GuidedRatio is the ratio test among the keypoints near where the
 	// guide puts a point (default 0.9), GuideRadiusPx how near, in view
-	// pixels (default 25).
+	// pixels (default 25 at a MatchSide of 1024, in proportion).
 	GuidedRatio   float64
 	GuideRadiusPx float64
 	// MinSeed is the fewest inliers of the similarity that guides the
-	// matching (default 8).
-	MinSeed int
-	// ReprojPx is RANSAC's inlier threshold in view pixels (default 8,
-	// about half a metre for a drone photo: relief moves crowns against
-	// the ground by more than a pixel or two between photos).
+	// matching (default 8), found among the SeedFeatures strongest
+	// keypoints of each photo (default 600): matching all of them
+	// against all costs the square.
+	MinSeed      int
+	SeedFeatures int
+	// ReprojPx is RANSAC's inlier threshold in view pixels (default 8 at
+	// a MatchSide of 1024, in proportion: about half a metre for a drone
+	// photo; relief moves crowns against the ground by more than a pixel
+	// or two between photos).
 	ReprojPx float64
 	// MinInliers is the fewest RANSAC inliers a pair is accepted with
 	// (default 25), MinInlierShare the smallest share of the ratio-test
@@ -49,14 +57,16 @@ func (o Options) WithDefaults() Options {
 		}
 	}
 	defi(&o.MatchSide, 1024)
+	defi(&o.DetectSide, 512)
 	defi(&o.MaxFeatures, 2000)
 	defi(&o.MinInliers, 25)
 	defi(&o.MaxCorr, 60)
 	def(&o.Ratio, 0.8)
 	def(&o.GuidedRatio, 0.9)
-	def(&o.GuideRadiusPx, 25)
+	def(&o.GuideRadiusPx, 25*float64(o.MatchSide)/1024)
 	defi(&o.MinSeed, 8)
-	def(&o.ReprojPx, 8)
+	defi(&o.SeedFeatures, 600)
+	def(&o.ReprojPx, 8*float64(o.MatchSide)/1024)
 	def(&o.MinInlierShare, 0.1)
 	def(&o.MinScale, 0.5)
 	def(&o.MaxScale, 2)

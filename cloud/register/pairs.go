@@ -33,6 +33,11 @@ type PairOptions struct {
 	// MinOverlap is the least share of the smaller footprint two photos
 	// must have in common to be paired (default 0.1).
 	MinOverlap float64
+	// MaxPredicted: of the pairs a registration predicts, each photo
+	// keeps the ones it overlaps most, this many (default 6): a photo
+	// of a dense grid overlaps a dozen others, and half of them tie it
+	// into the map as well as all.
+	MaxPredicted int
 	// GuideRadiusM is how far (metres) a guided match may lie from where a
 	// GPS footprint puts it: GPS, heading and relief errors (default 0: GPS
 	// does not guide matching; the heading a camera records can be wrong
@@ -49,6 +54,9 @@ func (o PairOptions) withDefaults() PairOptions {
 	}
 	if o.MinOverlap <= 0 {
 		o.MinOverlap = 0.1
+	}
+	if o.MaxPredicted <= 0 {
+		o.MaxPredicted = 6
 	}
 	return o
 }
@@ -126,7 +134,9 @@ func groundGuide(a, b Photo, radiusM float64) *Guide {
 
 // Predicted picks the pairs that a solution of the scan so far says
 // overlap, each with the guide it gives (radiusPx: how far a match may
-// lie from where it is predicted), leaving out those done reports.
+// lie from where it is predicted): for each photo, the MaxPredicted it
+// overlaps most, leaving out those done reports (they count towards the
+// MaxPredicted).
 func Predicted(photos []Photo, s Solution, o PairOptions, radiusPx float64, done func(a, b int) bool) []Candidate {
 	o = o.withDefaults()
 	quads := make([][][2]float64, len(photos))
@@ -135,18 +145,36 @@ func Predicted(photos []Photo, s Solution, o PairOptions, radiusPx float64, done
 			quads[i] = quad(s.T[i], p.Width, p.Height)
 		}
 	}
-	var out []Candidate
+	type near struct {
+		b     int
+		share float64
+	}
+	nearest := make([][]near, len(photos))
 	for a := range photos {
 		for b := a + 1; b < len(photos); b++ {
-			if s.Block[a] < 0 || s.Block[a] != s.Block[b] || (done != nil && done(a, b)) {
+			if s.Block[a] < 0 || s.Block[a] != s.Block[b] {
 				continue
 			}
-			if overlapShare(quads[a], quads[b]) < o.MinOverlap {
-				continue
+			if share := overlapShare(quads[a], quads[b]); share >= o.MinOverlap {
+				nearest[a] = append(nearest[a], near{b, share})
+				nearest[b] = append(nearest[b], near{a, share})
 			}
-			out = append(out, Candidate{A: a, B: b, Why: WhyPredicted,
-				Guide: &Guide{H: s.T[a].Inv().Mul(s.T[b]), Radius: radiusPx}})
 		}
+	}
+	chosen := map[[2]int]bool{}
+	for a, ns := range nearest {
+		sort.SliceStable(ns, func(i, j int) bool { return ns[i].share > ns[j].share })
+		for _, n := range ns[:min(len(ns), o.MaxPredicted)] {
+			chosen[[2]int{min(a, n.b), max(a, n.b)}] = true
+		}
+	}
+	var out []Candidate
+	for k := range chosen {
+		a, b := k[0], k[1]
+		if done != nil && done(a, b) {
+			continue
+		}
+		out = append(out, Candidate{A: a, B: b, Why: WhyPredicted, Guide: &Guide{H: s.T[a].Inv().Mul(s.T[b]), Radius: radiusPx}})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].A < out[j].A || out[i].A == out[j].A && out[i].B < out[j].B })
 	return out

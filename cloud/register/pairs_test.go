@@ -92,3 +92,39 @@ func TestOverlapShare(t *testing.T) {
 		}
 	}
 }
+
+func TestPredicted(t *testing.T) {
+	// Five photos of 100 x 50 view pixels in a row, 30 px apart, the
+	// last in another block: the solution so far places them.
+	photos := make([]Photo, 5)
+	sol := Solution{Block: []int{0, 0, 0, 0, 1}}
+	for i := range photos {
+		photos[i] = Photo{Width: 100, Height: 50}
+		sol.T = append(sol.T, Translate(30*float64(i), 0))
+	}
+	for _, tc := range []struct {
+		name string
+		o    PairOptions
+		done func(a, b int) bool
+		want string
+	}{
+		{"every overlap", PairOptions{}, nil,
+			"0-1(predicted by registration) 0-2(predicted by registration) 0-3(predicted by registration) 1-2(predicted by registration) 1-3(predicted by registration) 2-3(predicted by registration) "},
+		{"each photo's best one", PairOptions{MaxPredicted: 1}, nil,
+			"0-1(predicted by registration) 1-2(predicted by registration) 2-3(predicted by registration) "},
+		{"done left out", PairOptions{MaxPredicted: 1}, func(a, b int) bool { return a == 1 && b == 2 },
+			"0-1(predicted by registration) 2-3(predicted by registration) "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := Predicted(photos, sol, tc.o, 7, tc.done)
+			if got := pairsOf(cs); got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+			for _, c := range cs {
+				if x, _ := c.Guide.H.Apply(0, 0); c.Guide.Radius != 7 || math.Abs(x-30*float64(c.B-c.A)) > 1e-9 {
+					t.Errorf("%d-%d: guide %+v", c.A, c.B, c.Guide)
+				}
+			}
+		})
+	}
+}
