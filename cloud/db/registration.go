@@ -74,8 +74,12 @@ type RegistrationStats struct {
 	// share of it in two photos or more.
 	AreaM2    float64 `json:"area_m2"`
 	SeenTwice float64 `json:"seen_more_than_once"`
-	// Seconds the last run took, and the pairs it matched.
-	Seconds   float64 `json:"seconds"`
+	// Seconds the last run took (of them, finding keypoints, matching and
+	// drawing the mosaic), and the photos and pairs it did anew.
+	Seconds         float64 `json:"seconds"`
+	FeaturesSeconds float64 `json:"features_seconds"`
+	MatchSeconds    float64 `json:"match_seconds"`
+	MosaicSeconds   float64 `json:"mosaic_seconds"`
 	NewPairs  int     `json:"new_pairs"`
 	NewPhotos int     `json:"new_photos"`
 }

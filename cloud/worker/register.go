@@ -209,9 +209,11 @@ func (r *Registrar) Register(ctx context.Context, scanID string) (db.ScanRegistr
 	if aerr := register.Available(); aerr != nil {
 		out.State, out.Note = db.RegUnavailable, aerr.Error()
 	} else {
+		t := time.Now()
 		if err := r.features(ctx, scanID, photos, &out.Stats); err != nil {
 			return out, err
 		}
+		out.Stats.FeaturesSeconds = time.Since(t).Seconds()
 		var ok []*regPhoto
 		for _, p := range photos {
 			if p.err == "" {
@@ -220,9 +222,11 @@ func (r *Registrar) Register(ctx context.Context, scanID string) (db.ScanRegistr
 		}
 		plane = scanPlane(ok)
 		rp = registerPhotos(ok, plane)
+		t = time.Now()
 		if pairs, sol, err = r.match(ctx, scanID, ok, rp, &out.Stats); err != nil {
 			return out, err
 		}
+		out.Stats.MatchSeconds = time.Since(t).Seconds()
 		frames = r.place(ok, rp, sol, plane, pairs, &out)
 		photos = append(ok, failed(photos)...)
 	}
@@ -247,11 +251,13 @@ func (r *Registrar) Register(ctx context.Context, scanID string) (db.ScanRegistr
 		out.Stats.SeenTwice = res.SeenTwiceM2 / res.AreaM2
 	}
 	if out.State == db.RegDone && out.Stats.Registered > 0 {
+		t := time.Now()
 		m, err := r.mosaic(ctx, scanID, photos, frames, res)
 		if err != nil {
 			return out, err
 		}
 		out.Mosaic = m
+		out.Stats.MosaicSeconds = time.Since(t).Seconds()
 	}
 	if out.State == db.RegDone && out.Stats.Registered == 0 {
 		out.Note = "no photo registered: the scan is merged by position"
