@@ -9,6 +9,8 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
+
+	xdraw "golang.org/x/image/draw"
 )
 
 // Crown is a tree of a scene: its centre and radius, in scene pixels.
@@ -94,13 +96,23 @@ func (p Photo) Cut(src *image.RGBA) *image.RGBA {
 	w, h := p.Rect.Dx(), p.Rect.Dy()
 	out := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := 0; y < h; y++ {
+		o, q := out.PixOffset(0, y), src.PixOffset(p.Rect.Min.X, p.Rect.Min.Y+y)
+		copy(out.Pix[o:o+4*w], src.Pix[q:q+4*w])
+	}
+	return p.turn(out)
+}
+
+// turn turns img half a turn when the photo is turned.
+func (p Photo) turn(img *image.RGBA) *image.RGBA {
+	if !p.Turned {
+		return img
+	}
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	out := image.NewRGBA(img.Rect)
+	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			sx, sy := x, y
-			if p.Turned {
-				sx, sy = w-1-x, h-1-y
-			}
-			o, q := out.PixOffset(x, y), src.PixOffset(p.Rect.Min.X+sx, p.Rect.Min.Y+sy)
-			copy(out.Pix[o:o+4], src.Pix[q:q+4])
+			o, q := out.PixOffset(x, y), img.PixOffset(w-1-x, h-1-y)
+			copy(out.Pix[o:o+4], img.Pix[q:q+4])
 		}
 	}
 	return out
@@ -146,4 +158,13 @@ func Grid(sw, sh, w, h, nx, ny int, turn bool) []Photo {
 		}
 	}
 	return out
+}
+
+// CutScaled is the photo's pixels enlarged s times (bilinear), as a
+// camera that sees the scene at a finer GSD would take it.
+func (p Photo) CutScaled(src *image.RGBA, s float64) *image.RGBA {
+	w, h := int(math.Round(float64(p.Rect.Dx())*s)), int(math.Round(float64(p.Rect.Dy())*s))
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	xdraw.BiLinear.Scale(out, out.Rect, src, p.Rect, xdraw.Src, nil)
+	return p.turn(out)
 }
