@@ -80,8 +80,8 @@ type RegistrationStats struct {
 	FeaturesSeconds float64 `json:"features_seconds"`
 	MatchSeconds    float64 `json:"match_seconds"`
 	MosaicSeconds   float64 `json:"mosaic_seconds"`
-	NewPairs  int     `json:"new_pairs"`
-	NewPhotos int     `json:"new_photos"`
+	NewPairs        int     `json:"new_pairs"`
+	NewPhotos       int     `json:"new_photos"`
 }
 
 // MosaicInfo places a scan's mosaic: its objects in the processed bucket
