@@ -160,11 +160,11 @@ func Grid(sw, sh, w, h, nx, ny int, turn bool) []Photo {
 	return out
 }
 
-// CutScaled is the photo's pixels enlarged s times (bilinear), as a
+// CutScaled is the photo's pixels enlarged s times (bilinear, approximate), as a
 // camera that sees the scene at a finer GSD would take it.
 func (p Photo) CutScaled(src *image.RGBA, s float64) *image.RGBA {
 	w, h := int(math.Round(float64(p.Rect.Dx())*s)), int(math.Round(float64(p.Rect.Dy())*s))
 	out := image.NewRGBA(image.Rect(0, 0, w, h))
-	xdraw.BiLinear.Scale(out, out.Rect, src, p.Rect, xdraw.Src, nil)
+	xdraw.ApproxBiLinear.Scale(out, out.Rect, src, p.Rect, xdraw.Src, nil)
 	return p.turn(out)
 }
