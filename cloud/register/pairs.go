@@ -132,12 +132,22 @@ func groundGuide(a, b Photo, radiusM float64) *Guide {
 	return &Guide{H: h, Radius: radiusM / s}
 }
 
+// PairState is what is known of a pair before matching it.
+type PairState int
+
+// Pair states.
+const (
+	PairNew   PairState = iota // never matched
+	PairRetry                  // matched without a guide and rejected: worth a guided try
+	PairDone                   // registered, or rejected with a guide
+)
+
 // Predicted picks the pairs that a solution of the scan so far says
 // overlap, each with the guide it gives (radiusPx: how far a match may
-// lie from where it is predicted): for each photo, the MaxPredicted it
-// overlaps most, leaving out those done reports (they count towards the
-// MaxPredicted).
-func Predicted(photos []Photo, s Solution, o PairOptions, radiusPx float64, done func(a, b int) bool) []Candidate {
+// lie from where it is predicted): every pair to retry, and of the new
+// ones, for each photo, those it overlaps most, up to MaxPredicted pairs
+// a photo (the pairs done count towards it).
+func Predicted(photos []Photo, s Solution, o PairOptions, radiusPx float64, state func(a, b int) PairState) []Candidate {
 	o = o.withDefaults()
 	quads := make([][][2]float64, len(photos))
 	for i, p := range photos {
@@ -150,18 +160,23 @@ func Predicted(photos []Photo, s Solution, o PairOptions, radiusPx float64, done
 		share float64
 	}
 	nearest := make([][]near, len(photos))
+	chosen := map[[2]int]bool{}
 	for a := range photos {
 		for b := a + 1; b < len(photos); b++ {
 			if s.Block[a] < 0 || s.Block[a] != s.Block[b] {
 				continue
 			}
-			if share := overlapShare(quads[a], quads[b]); share >= o.MinOverlap {
-				nearest[a] = append(nearest[a], near{b, share})
-				nearest[b] = append(nearest[b], near{a, share})
+			share := overlapShare(quads[a], quads[b])
+			if share < o.MinOverlap {
+				continue
+			}
+			nearest[a] = append(nearest[a], near{b, share})
+			nearest[b] = append(nearest[b], near{a, share})
+			if state != nil && state(a, b) == PairRetry {
+				chosen[[2]int{a, b}] = true
 			}
 		}
 	}
-	chosen := map[[2]int]bool{}
 	for a, ns := range nearest {
 		sort.SliceStable(ns, func(i, j int) bool { return ns[i].share > ns[j].share })
 		for _, n := range ns[:min(len(ns), o.MaxPredicted)] {
@@ -171,7 +186,7 @@ func Predicted(photos []Photo, s Solution, o PairOptions, radiusPx float64, done
 	var out []Candidate
 	for k := range chosen {
 		a, b := k[0], k[1]
-		if done != nil && done(a, b) {
+		if state != nil && state(a, b) == PairDone {
 			continue
 		}
 		out = append(out, Candidate{A: a, B: b, Why: WhyPredicted, Guide: &Guide{H: s.T[a].Inv().Mul(s.T[b]), Radius: radiusPx}})

@@ -103,20 +103,30 @@ func TestPredicted(t *testing.T) {
 		sol.T = append(sol.T, Translate(30*float64(i), 0))
 	}
 	for _, tc := range []struct {
-		name string
-		o    PairOptions
-		done func(a, b int) bool
-		want string
+		name  string
+		o     PairOptions
+		state func(a, b int) PairState
+		want  string
 	}{
 		{"every overlap", PairOptions{}, nil,
 			"0-1(predicted by registration) 0-2(predicted by registration) 0-3(predicted by registration) 1-2(predicted by registration) 1-3(predicted by registration) 2-3(predicted by registration) "},
 		{"each photo's best one", PairOptions{MaxPredicted: 1}, nil,
 			"0-1(predicted by registration) 1-2(predicted by registration) 2-3(predicted by registration) "},
-		{"done left out", PairOptions{MaxPredicted: 1}, func(a, b int) bool { return a == 1 && b == 2 },
-			"0-1(predicted by registration) 2-3(predicted by registration) "},
+		{"done left out", PairOptions{MaxPredicted: 1}, func(a, b int) PairState {
+			if a == 1 && b == 2 {
+				return PairDone
+			}
+			return PairNew
+		}, "0-1(predicted by registration) 2-3(predicted by registration) "},
+		{"rejected without a guide: tried again", PairOptions{MaxPredicted: 1}, func(a, b int) PairState {
+			if a == 0 && b == 3 {
+				return PairRetry
+			}
+			return PairNew
+		}, "0-1(predicted by registration) 0-3(predicted by registration) 1-2(predicted by registration) 2-3(predicted by registration) "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cs := Predicted(photos, sol, tc.o, 7, tc.done)
+			cs := Predicted(photos, sol, tc.o, 7, tc.state)
 			if got := pairsOf(cs); got != tc.want {
 				t.Errorf("got  %q\nwant %q", got, tc.want)
 			}

@@ -527,11 +527,17 @@ func (r *Registrar) match(ctx context.Context, scanID string, photos []*regPhoto
 	// Pairs the registration predicts, matched near where it puts them:
 	// new ones, and those tried before without a guide that failed.
 	for round := 0; round < 3; round++ {
-		guided := func(a, b int) bool {
+		state := func(a, b int) register.PairState {
 			p, ok := pairs[pairKey(photos[a].img.ItemID, photos[b].img.ItemID)]
-			return ok && (p.OK || p.Guided)
+			switch {
+			case !ok:
+				return register.PairNew
+			case p.OK || p.Guided:
+				return register.PairDone
+			}
+			return register.PairRetry
 		}
-		cands := register.Predicted(rp, sol, r.c.Pairs, r.c.Match.GuideRadiusPx, guided)
+		cands := register.Predicted(rp, sol, r.c.Pairs, r.c.Match.GuideRadiusPx, state)
 		if len(cands) == 0 {
 			break
 		}
