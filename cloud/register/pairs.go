@@ -38,11 +38,6 @@ type PairOptions struct {
 	// of a dense grid overlaps a dozen others, and half of them tie it
 	// into the map as well as all.
 	MaxPredicted int
-	// GuideRadiusM is how far (metres) a guided match may lie from where a
-	// GPS footprint puts it: GPS, heading and relief errors (default 0: GPS
-	// does not guide matching; the heading a camera records can be wrong
-	// by half a turn).
-	GuideRadiusM float64
 }
 
 func (o PairOptions) withDefaults() PairOptions {
@@ -70,7 +65,7 @@ const (
 )
 
 // Candidate is a pair of photos to match (indices into the photos, A < B)
-// and, when known, where B lies in A.
+// and, when the registration so far predicts it, where B lies in A.
 type Candidate struct {
 	A, B  int
 	Why   string
@@ -104,10 +99,7 @@ func SelectPairs(photos []Photo, o PairOptions, done func(a, b int) bool) []Cand
 				if overlapShare(quads[a], quads[b]) < o.MinOverlap {
 					continue
 				}
-				c.Why = WhyFootprints
-				if o.GuideRadiusM > 0 {
-					c.Guide = groundGuide(photos[a], photos[b], o.GuideRadiusM)
-				}
+				c.Why = WhyFootprints // not guided: the heading a camera records can be wrong by half a turn
 			case small:
 				c.Why = WhySmallScan
 			case b-a <= o.Window:
@@ -120,16 +112,6 @@ func SelectPairs(photos []Photo, o PairOptions, done func(a, b int) bool) []Cand
 		}
 	}
 	return out
-}
-
-// groundGuide predicts B's view in A's from their ground models.
-func groundGuide(a, b Photo, radiusM float64) *Guide {
-	h := a.Ground.Inv().Mul(*b.Ground)
-	s, _ := scaleOf(*a.Ground, 0, 0) // metres per view pixel
-	if s <= 0 || !h.Finite() {
-		return nil
-	}
-	return &Guide{H: h, Radius: radiusM / s}
 }
 
 // PairState is what is known of a pair before matching it.

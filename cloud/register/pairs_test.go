@@ -58,15 +58,6 @@ func TestSelectPairs(t *testing.T) {
 			}
 		})
 	}
-	// A guide from the footprints, when asked for: B's centre where the
-	// ground puts it in A.
-	cs := SelectPairs([]Photo{onGround("a", 0, 0), onGround("b", 10, 0)}, PairOptions{GuideRadiusM: 5}, nil)
-	if len(cs) != 1 || cs[0].Guide == nil || cs[0].Guide.Radius != 10 {
-		t.Fatalf("candidates %+v", cs)
-	}
-	if x, y := cs[0].Guide.H.Apply(50, 25); math.Abs(x-70) > 1e-9 || math.Abs(y-25) > 1e-9 {
-		t.Errorf("guide puts B's centre at %v, %v in A; want 70, 25", x, y)
-	}
 }
 
 func TestOverlapShare(t *testing.T) {
