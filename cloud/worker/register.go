@@ -239,7 +239,7 @@ func (r *Registrar) Register(ctx context.Context, scanID string) (db.ScanRegistr
 		}
 		out.Photos = append(out.Photos, p.reg)
 	}
-	res, found, merged, err := r.merge(ctx, scanID, out, pairs, sol)
+	res, found, merged, err := r.merge(ctx, scanID, out, pairs)
 	if err != nil {
 		return out, err
 	}
@@ -546,11 +546,12 @@ func (r *Registrar) match(ctx context.Context, scanID string, photos []*regPhoto
 		}
 		sol = solve(photos, pairs)
 	}
+	idx := index(photos)
 	for k, p := range pairs {
-		if _, ok := index(photos)[k[0]]; !ok {
+		if _, ok := idx[k[0]]; !ok {
 			continue
 		}
-		if _, ok := index(photos)[k[1]]; !ok {
+		if _, ok := idx[k[1]]; !ok {
 			continue
 		}
 		st.PairsTried++
@@ -686,7 +687,7 @@ func unregisteredNote(id string, photos []*regPhoto, pairs map[[2]string]db.Regi
 
 // merge merges the scan's trees with the registration and counts the
 // repeats that registration found.
-func (r *Registrar) merge(ctx context.Context, scanID string, reg db.ScanRegistration, pairs map[[2]string]db.RegistrationPair, sol register.Solution) (scan.Result, int, int, error) {
+func (r *Registrar) merge(ctx context.Context, scanID string, reg db.ScanRegistration, pairs map[[2]string]db.RegistrationPair) (scan.Result, int, int, error) {
 	m := scan.NewMerger(scan.Options{})
 	m.Register(reg)
 	if err := r.regs.EachScanImage(ctx, scanID, func(img db.Image) error { m.Add(img); return nil }); err != nil {
