@@ -66,7 +66,7 @@ func mergedTotal(t *testing.T, d *db.DB, scanID string, reg db.ScanRegistration)
 // crowns whose centre it sees: registered, the scan counts each crown
 // once, whatever tile is turned. A second run matches nothing new.
 func TestRegisterTiles(t *testing.T) {
-	scene, crowns := registertest.Scene(900, 700, 60, 7)
+	scene, crowns := registertest.Scene(600, 460, 40, 7)
 	want := len(crowns) // the tiles cover the scene
 	for turned := 0; turned < 4; turned++ {
 		t.Run(fmt.Sprintf("tile %d turned", turned), func(t *testing.T) {
@@ -75,7 +75,7 @@ func TestRegisterTiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tiles := registertest.Grid(900, 700, 540, 420, 2, 2, false)
+			tiles := registertest.Grid(600, 460, 360, 276, 2, 2, false)
 			tiles[turned].Turned = true
 			at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 			sum := 0
