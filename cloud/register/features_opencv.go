@@ -9,7 +9,6 @@ import (
 	"sort"
 
 	"gocv.io/x/gocv"
-	xdraw "golang.org/x/image/draw"
 
 	"github.com/canopy-forest/canopy/internal/cvimg"
 )
@@ -24,7 +23,7 @@ func Available() error { return nil }
 // still its finest scale) and its keypoints are put back on the view.
 func Extract(view *image.RGBA, scale float64, o Options) (*Features, error) {
 	o = o.WithDefaults()
-	det, k := shrink(view, o.DetectSide)
+	det, k := Shrink(view, o.DetectSide)
 	bgr, err := cvimg.FromRGBA(det)
 	if err != nil {
 		return nil, fmt.Errorf("extract features: %w", err)
@@ -69,19 +68,6 @@ func Extract(view *image.RGBA, scale float64, o Options) (*Features, error) {
 		}
 	}
 	return f, nil
-}
-
-// shrink is img shrunk so that its longer side is at most side pixels,
-// and the factor from its pixels back to img's.
-func shrink(img *image.RGBA, side int) (*image.RGBA, float64) {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	if max(w, h) <= side {
-		return img, 1
-	}
-	f := float64(max(w, h)) / float64(side)
-	dst := image.NewRGBA(image.Rect(0, 0, max(1, int(math.Round(float64(w)/f))), max(1, int(math.Round(float64(h)/f)))))
-	xdraw.ApproxBiLinear.Scale(dst, dst.Rect, img, img.Rect, xdraw.Src, nil)
-	return dst, float64(w) / float64(dst.Rect.Dx())
 }
 
 // descMat is f's descriptors as a CV_32F matrix for the matcher.

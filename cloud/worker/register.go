@@ -15,8 +15,6 @@ import (
 	"sort"
 	"time"
 
-	xdraw "golang.org/x/image/draw"
-
 	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/geo"
@@ -347,7 +345,7 @@ func decodeView(raw []byte, side int) (*image.RGBA, float64, error) {
 			if err != nil {
 				return nil, 0, err
 			}
-			view := fit(img, side)
+			view, _ := register.Shrink(img, side)
 			return view, float64(full.X) / float64(view.Rect.Dx()), nil
 		}
 	}
@@ -355,20 +353,8 @@ func decodeView(raw []byte, side int) (*image.RGBA, float64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	view := fit(rgba.Of(img), side)
+	view, _ := register.Shrink(rgba.Of(img), side)
 	return view, float64(img.Bounds().Dx()) / float64(view.Rect.Dx()), nil
-}
-
-// fit shrinks img so that its longer side is at most side pixels.
-func fit(img *image.RGBA, side int) *image.RGBA {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	if max(w, h) <= side {
-		return img
-	}
-	f := float64(side) / float64(max(w, h))
-	dst := image.NewRGBA(image.Rect(0, 0, max(1, int(math.Round(float64(w)*f))), max(1, int(math.Round(float64(h)*f)))))
-	xdraw.ApproxBiLinear.Scale(dst, dst.Rect, img, img.Rect, xdraw.Src, nil)
-	return dst
 }
 
 func encodeJPEG(img *image.RGBA, quality int) ([]byte, error) {
