@@ -55,3 +55,19 @@ func TestMosaic(t *testing.T) {
 		t.Errorf("circle of %d pixels", white)
 	}
 }
+
+func TestShrink(t *testing.T) {
+	for _, tc := range []struct {
+		w, h, side, ww, wh int
+		k                  float64
+	}{
+		{100, 50, 40, 40, 20, 2.5},
+		{50, 100, 40, 20, 40, 2.5},
+		{100, 50, 100, 100, 50, 1},
+	} {
+		img, k := Shrink(image.NewRGBA(image.Rect(0, 0, tc.w, tc.h)), tc.side)
+		if img.Rect.Dx() != tc.ww || img.Rect.Dy() != tc.wh || k != tc.k {
+			t.Errorf("%dx%d to %d: got %v, %v; want %dx%d, %v", tc.w, tc.h, tc.side, img.Rect, k, tc.ww, tc.wh, tc.k)
+		}
+	}
+}
