@@ -33,7 +33,7 @@ names = {"drone18": "18 drone photos, 4000x2250 at 1.7 cm, GPS", "synthetic200":
 out = ["## Registration", "",
        f"`scripts/bench.d/register.sh` (`BenchmarkScan` in cloud/worker), {datetime.date.today()}, CPU: {cpu}.",
        "One process counts all but the last of a scan's photos with the learned counter (decode, count at 0.1 m,",
-       "store; the reference), registers them from scratch (keypoints at 1024 px, pairs, adjustment, merge, mosaic),",
+       "store; the reference), registers them from scratch (keypoints on 1024 px views, pairs, adjustment, merge, mosaic),",
        "then counts the last photo and registers again (incremental: only its keypoints and pairs are new). Seconds",
        "and the process's peak resident memory during each phase (VmHWM, reset before it; the counter's model",
        "stays loaded throughout; \"start\" is the process before the first phase).", "",
