@@ -236,8 +236,9 @@ func (m *Merger) addRegistered(img db.Image, p db.RegisteredPhoto) {
 	}
 }
 
-// Result merges the detections frame by frame (greedy, best score
-// first: a detection is dropped when a kept tree not yet seen in its
+// Result merges the detections frame by frame (merge: registered photos
+// by best view and mutual nearest repeats, then the others greedily, best
+// score first: a detection is dropped when a kept tree not yet seen in its
 // image lies within reach) and returns the scan's trees.
 func (m *Merger) Result() Result {
 	r := m.res
