@@ -15,17 +15,29 @@ type ScanImages interface {
 	EachScanImage(ctx context.Context, scanID string, fn func(db.Image) error) error
 }
 
+// Registrations is what the scan views need of the registration of a
+// scan's photos (db.DB has it; see registration.go).
+type Registrations interface {
+	GetRegistration(ctx context.Context, scanID string) (db.ScanRegistration, error)
+	RegistrationPairs(ctx context.Context, scanID string) ([]db.RegistrationPair, error)
+}
+
 // ScanView is the body of GET /v1/scans/{scan_id}: the scan, its images,
-// and its trees merged by position. total_trees counts each tree once:
-// the trees of the placed images merged across overlaps, plus the counts
-// of images that could not be placed.
+// and its trees merged across overlaps: those of photos registered to
+// each other in their common frame, the others by position. total_trees
+// counts each tree once: the merged trees, plus the counts of images that
+// could not be placed.
 type ScanView struct {
 	db.Scan
 	SumOfCounts   int      `json:"sum_of_counts"`  // the images' counts added up (overlaps counted again)
-	PlacedTrees   int      `json:"placed_trees"`   // trees with a position, after merging
+	PlacedTrees   int      `json:"placed_trees"`   // trees with a position on the Earth, after merging
+	LocalTrees    int      `json:"local_trees"`    // trees of registered photos without GPS, merged on a local map
 	UnplacedTrees int      `json:"unplaced_trees"` // trees of images that could not be placed
 	AreaHa        float64  `json:"area_ha"`        // the placed images' footprints, in hectares
 	TreesPerHa    *float64 `json:"trees_per_ha,omitempty"`
+	// Registration: how the scan's photos were registered; nil before
+	// any photo was counted.
+	Registration *RegistrationSummary `json:"registration,omitempty"`
 }
 
 // scanImages is the source of whole scans: V1Options.Scans, else the
@@ -59,10 +71,16 @@ func (s *Server) eachScanImage(ctx context.Context, id, model string, fn func(db
 	return src.EachScanImage(ctx, id, fn)
 }
 
-// mergeScan merges the trees of scan id (counted by model, when not "");
+// mergeScan merges the trees of scan id (counted by model, when not ""),
+// with its registration when it has one;
 // found is false for a scan with no images.
 func (s *Server) mergeScan(ctx context.Context, id, model string) (r scan.Result, found bool, err error) {
 	m := scan.NewMerger(scan.Options{})
+	if reg, err := s.registration(ctx, id); err != nil {
+		return scan.Result{}, false, err
+	} else if reg != nil {
+		m.Register(*reg)
+	}
 	if err := s.eachScanImage(ctx, id, model, func(img db.Image) error { m.Add(img); return nil }); err != nil {
 		return scan.Result{}, false, err
 	}
@@ -83,8 +101,13 @@ func (s *Server) scanView(ctx context.Context, sc db.Scan, model string) ScanVie
 	if model != "" {
 		v.Counted = r.Counted
 	}
-	v.PlacedTrees, v.UnplacedTrees = len(r.Trees), r.Unplaced
+	v.PlacedTrees, v.LocalTrees, v.UnplacedTrees = len(r.Trees), len(r.Local), r.Unplaced
 	v.AreaHa, v.TreesPerHa = r.AreaM2/10000, r.PerHa()
+	if reg, err := s.registration(ctx, sc.ScanID); err != nil {
+		s.log.Error("scan registration", "scan", sc.ScanID, "err", err)
+	} else if reg != nil {
+		v.Registration = summary(*reg)
+	}
 	return v
 }
 

@@ -76,6 +76,7 @@ func (s *Server) EnableV1(o V1Options) {
 	s.mux.HandleFunc("GET /v1/scans/{scan_id}/trees.geojson", s.scanExport("trees.geojson"))
 	s.mux.HandleFunc("GET /v1/scans/{scan_id}/trees.csv", s.scanExport("trees.csv"))
 	s.mux.HandleFunc("GET /v1/scans/{scan_id}/geo.txt", s.scanExport("geo.txt"))
+	s.registrationRoutes() // registration.go: mosaic.jpg, registration
 	s.mux.HandleFunc("GET /v1/devices", s.listDevices)
 	s.mux.HandleFunc("GET /v1/audit", s.listAudit)
 	s.mux.HandleFunc("GET /v1/devices/{id}", s.getDevice) // devices.go

@@ -29,7 +29,8 @@ func (d *DB) EachDeviceObjectRef(ctx context.Context, device string, fn func(Obj
 // PurgeDevice deletes every row of a device in one transaction: its
 // images with their counts, kept counts and jobs, the scans that no image
 // is left in, its staged chunks, its devices row, its identity, the API
-// tokens bound to it, and its desired and reported state. Its objects must be deleted first (package retain
+// tokens bound to it, and its desired and reported state; the scans it
+// shares with other devices are marked to be registered again. Its objects must be deleted first (package retain
 // does both, in that order); purging a device that has no rows is not an
 // error.
 func (d *DB) PurgeDevice(ctx context.Context, device string) (Purged, error) {
@@ -43,6 +44,14 @@ func (d *DB) PurgeDevice(ctx context.Context, device string) (Purged, error) {
 			(SELECT COUNT(*) FROM count_history c JOIN images i ON i.item_id = c.item_id WHERE i.device = ?)`), device, device).
 			Scan(&p.Counts); err != nil {
 			return err
+		}
+		// The scans it shares with other devices are registered again
+		// without its photos (their mosaics are drawn again).
+		t := d.ts(now())
+		if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE scan_registrations SET dirty_seq = dirty_seq + 1,
+			dirty_since = CASE WHEN dirty_seq > done_seq THEN dirty_since ELSE ? END, attempts = 0
+			WHERE scan_id IN (SELECT scan_id FROM images WHERE device = ?)`), t, device); err != nil {
+			return fmt.Errorf("mark its scans changed: %w", err)
 		}
 		steps := []struct {
 			n *int

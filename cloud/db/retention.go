@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -49,23 +50,35 @@ const (
 // ObjectRef is an object that a row names.
 type ObjectRef struct {
 	Bucket, Key string
-	ItemID      string // the image it belongs to
+	ItemID      string // the image it belongs to ("" for a scan's mosaic)
 }
 
 // EachObjectRef calls fn with every object the rows name: each image's
 // raw image (unless retention deleted it) and device mask, and the
 // annotated image and mask of each of its counts, those kept in the count
-// history included. It stops at fn's first error and returns it. fn must
+// history included, its registration's keypoints and view, and each
+// registered scan's mosaic (plain and with the trees). It stops at fn's first error and returns it. fn must
 // not use d (on SQLite the one connection is busy reading).
 func (d *DB) EachObjectRef(ctx context.Context, fn func(ObjectRef) error) error {
 	return d.eachObjectRef(ctx, "", fn)
 }
 
-// eachObjectRef is EachObjectRef for the images of one device ("": all).
+// eachObjectRef is EachObjectRef for the images of one device ("": all),
+// with the mosaics of the scans that only its images are in.
 func (d *DB) eachObjectRef(ctx context.Context, device string, fn func(ObjectRef) error) error {
 	where, args := "", []any{}
 	if device != "" {
 		where, args = " AND i.device = ?", []any{device, device, device}
+	}
+	// The mosaics first: fn must not use d, and these rows are few.
+	mosaics, err := d.mosaicRefs(ctx, device)
+	if err != nil {
+		return err
+	}
+	for _, r := range mosaics {
+		if err := fn(r); err != nil {
+			return err
+		}
 	}
 	rows, err := d.sql.QueryContext(ctx, d.rebind(`
 		SELECT 'raw', i.raw_key, i.item_id FROM images i WHERE i.raw_key <> '' AND i.raw_deleted_at IS NULL`+where+`
@@ -73,6 +86,7 @@ func (d *DB) eachObjectRef(ctx context.Context, device string, fn func(ObjectRef
 		UNION ALL SELECT 'processed', k.key, k.item_id FROM (
 			SELECT item_id, annotated_key AS key FROM counts UNION ALL SELECT item_id, mask_key FROM counts
 			UNION ALL SELECT item_id, annotated_key FROM count_history UNION ALL SELECT item_id, mask_key FROM count_history
+			UNION ALL SELECT item_id, features_key FROM registration_photos UNION ALL SELECT item_id, view_key FROM registration_photos
 		) k JOIN images i ON i.item_id = k.item_id WHERE k.key <> ''`+where), args...)
 	if err != nil {
 		return fmt.Errorf("object references: %w", err)
@@ -91,6 +105,42 @@ func (d *DB) eachObjectRef(ctx context.Context, device string, fn func(ObjectRef
 		return fmt.Errorf("object references: %w", err)
 	}
 	return nil
+}
+
+// mosaicRefs are the mosaic objects of the registered scans (device "":
+// all), or of the scans that only device's images are in.
+func (d *DB) mosaicRefs(ctx context.Context, device string) ([]ObjectRef, error) {
+	q, args := `SELECT mosaic FROM scan_registrations WHERE mosaic <> ''`, []any{}
+	if device != "" {
+		q += ` AND scan_id IN (SELECT scan_id FROM images WHERE device = ?)
+			AND scan_id NOT IN (SELECT scan_id FROM images WHERE device <> ?)`
+		args = []any{device, device}
+	}
+	rows, err := d.sql.QueryContext(ctx, d.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("mosaic references: %w", err)
+	}
+	defer rows.Close()
+	var out []ObjectRef
+	for rows.Next() {
+		var js string
+		if err := rows.Scan(&js); err != nil {
+			return nil, fmt.Errorf("mosaic references: %w", err)
+		}
+		var m MosaicInfo
+		if err := json.Unmarshal([]byte(js), &m); err != nil {
+			return nil, fmt.Errorf("mosaic references: %w", err)
+		}
+		for _, k := range []string{m.Key, m.PlainKey} {
+			if k != "" {
+				out = append(out, ObjectRef{Bucket: BucketProcessed, Key: k})
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("mosaic references: %w", err)
+	}
+	return out, nil
 }
 
 // ModelInUse reports whether a count job, a count or a kept count names

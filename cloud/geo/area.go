@@ -23,27 +23,48 @@ func UnionArea(polys [][]LonLat) float64 {
 		return 0
 	}
 	var rings [][][2]float64
-	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for _, p := range polys {
-		if len(p) < 3 {
+		if len(p) >= 3 {
+			rings = append(rings, pl.Ring(p))
+		}
+	}
+	once, _ := Coverage(rings)
+	return once
+}
+
+// Coverage is the area covered by at least one of the polygons (rings of
+// [x, y] metres) and the area covered by two or more, counted on a grid
+// as UnionArea does.
+func Coverage(rings [][][2]float64) (once, twice float64) {
+	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	var rs [][][2]float64
+	for _, r := range rings {
+		if len(r) < 3 {
 			continue
 		}
-		r := pl.Ring(p)
 		for _, q := range r {
 			minX, minY, maxX, maxY = math.Min(minX, q[0]), math.Min(minY, q[1]), math.Max(maxX, q[0]), math.Max(maxY, q[1])
 		}
-		rings = append(rings, r)
+		rs = append(rs, r)
 	}
 	g, ok := NewGrid(minX, minY, maxX, maxY, 0.01, maxAreaCells)
 	if !ok {
-		return 0
+		return 0, 0
 	}
-	covered := make([]bool, g.Len())
-	n := 0
-	for _, r := range rings {
-		n += g.Fill(covered, r)
+	covered := make([]uint8, g.Len())
+	n1, n2 := 0, 0
+	for _, r := range rs {
+		g.eachIn(r, func(k int) bool { return covered[k] >= 2 }, func(k int) {
+			covered[k]++
+			if covered[k] == 1 {
+				n1++
+			} else {
+				n2++
+			}
+		})
 	}
-	return float64(n) * g.Cell * g.Cell
+	cell := g.Cell * g.Cell
+	return float64(n1) * cell, float64(n2) * cell
 }
 
 // PolygonArea is the area of one ring in square metres (shoelace formula

@@ -11,7 +11,8 @@
 //     transform and CRS) to longitude and latitude, through PROJ
 //     (github.com/twpayne/go-proj, build tag proj). Without the tag only
 //     rasters in WGS 84 degrees can be placed; others give ErrNoPROJ.
-//   - UnionArea is the area covered by a set of footprints (polygons).
+//   - UnionArea is the area covered by a set of footprints (polygons),
+//     Coverage the same on a plane, with the area covered twice or more.
 //
 // Everything is safe for concurrent use.
 package geo

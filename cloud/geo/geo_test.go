@@ -184,3 +184,23 @@ func TestGrid(t *testing.T) {
 		t.Error("grid of an empty box")
 	}
 }
+
+func TestCoverage(t *testing.T) {
+	sq := func(x, y, s float64) [][2]float64 {
+		return [][2]float64{{x, y}, {x + s, y}, {x + s, y + s}, {x, y + s}}
+	}
+	for _, tc := range []struct {
+		rings       [][][2]float64
+		once, twice float64
+	}{
+		{[][][2]float64{sq(0, 0, 100)}, 10000, 0},
+		{[][][2]float64{sq(0, 0, 100), sq(50, 0, 100)}, 15000, 5000},
+		{[][][2]float64{sq(0, 0, 100), sq(0, 0, 100), sq(0, 0, 100)}, 10000, 10000},
+		{nil, 0, 0},
+	} {
+		once, twice := Coverage(tc.rings)
+		if math.Abs(once-tc.once) > 0.01*tc.once+1e-9 || math.Abs(twice-tc.twice) > 0.01*tc.twice+1e-9 {
+			t.Errorf("got %.1f, %.1f m²; want %.1f, %.1f", once, twice, tc.once, tc.twice)
+		}
+	}
+}

@@ -43,26 +43,32 @@ func (g Grid) Centre(i int) (x, y float64) {
 // ([x, y] on the plane, even-odd rule) and returns how many it marked that
 // were not marked before.
 func (g Grid) Fill(cells []bool, ring [][2]float64) int {
+	n := 0
+	g.eachIn(ring, func(k int) bool { return cells[k] }, func(k int) {
+		cells[k] = true
+		n++
+	})
+	return n
+}
+
+// eachIn calls fn with each cell whose centre lies in ring, leaving out
+// (without the point-in-ring test) the cells skip reports.
+func (g Grid) eachIn(ring [][2]float64, skip func(k int) bool, fn func(k int)) {
 	rx0, ry0, rx1, ry1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for _, q := range ring {
 		rx0, ry0, rx1, ry1 = math.Min(rx0, q[0]), math.Min(ry0, q[1]), math.Max(rx1, q[0]), math.Max(ry1, q[1])
 	}
 	i0, i1 := max(0, int((rx0-g.X0)/g.Cell)), min(g.NX-1, int((rx1-g.X0)/g.Cell))
 	j0, j1 := max(0, int((ry0-g.Y0)/g.Cell)), min(g.NY-1, int((ry1-g.Y0)/g.Cell))
-	n := 0
 	for j := j0; j <= j1; j++ {
 		y := g.Y0 + (float64(j)+0.5)*g.Cell
 		for i := i0; i <= i1; i++ {
-			if cells[j*g.NX+i] {
-				continue
-			}
-			if inRing(ring, g.X0+(float64(i)+0.5)*g.Cell, y) {
-				cells[j*g.NX+i] = true
-				n++
+			k := j*g.NX + i
+			if !skip(k) && inRing(ring, g.X0+(float64(i)+0.5)*g.Cell, y) {
+				fn(k)
 			}
 		}
 	}
-	return n
 }
 
 // Ring is each position of r on the plane, [x, y] in metres.

@@ -156,3 +156,98 @@ func TestCSVAndGeoTxt(t *testing.T) {
 		t.Errorf("geo.txt:\n%s\nwant:\n%s(names %v)", txt, want, names)
 	}
 }
+
+// TestMergeRegistered: the crowns of registered photos are placed through
+// their registration and merged in their block's frame: on the Earth for
+// a block placed by GPS (even where the photos' own positions disagree
+// by metres), on a local map for one without GPS; an unregistered photo
+// is merged by position with them.
+func TestMergeRegistered(t *testing.T) {
+	// Photos of 100 x 100 pixels at 0.1 m. Registration puts photo p1 at
+	// x 0..10 m, p2 at x 5..15 m on the plane of pl's origin (y 0..10 m).
+	toFrame := func(x0 float64) *[9]float64 { return &[9]float64{0.1, 0, x0, 0, -0.1, 10, 0, 0, 1} }
+	photo := func(id string, boxes [][2]float64, withPos bool) db.Image {
+		img := db.Image{ItemID: id, Width: 100, Height: 100, Count: &db.CountRecord{Count: len(boxes), Method: "learned",
+			Placement: db.Placement{GSD: 0.1}}}
+		for _, b := range boxes {
+			box := db.Box{XMin: b[0] - 10, YMin: b[1] - 10, XMax: b[0] + 10, YMax: b[1] + 10, Score: 0.8}
+			if withPos { // the photo's own (GPS) positions: 3 m off
+				p := pl.ToLonLat(3+b[0]/10, 10-b[1]/10)
+				box.Lon, box.Lat = &p.Lon, &p.Lat
+			}
+			img.Count.Boxes = append(img.Count.Boxes, box)
+		}
+		if withPos {
+			img.Count.Positions = db.PlacedNadir
+		}
+		return img
+	}
+	// p1 sees crowns at x 2, 7 m; p2 (shifted 5 m) sees 7 again and 12.
+	p1 := photo("p1", [][2]float64{{20, 50}, {70, 50}}, true)
+	p2 := photo("p2", [][2]float64{{20, 50}, {70, 50}}, true)
+	// p3 is not registered: its GPS puts a crown 1 m from p2's second.
+	p3 := photo("p3", [][2]float64{{50, 50}}, false)
+	q := pl.ToLonLat(13, 5)
+	p3.Count.Boxes[0].Lon, p3.Count.Boxes[0].Lat = &q.Lon, &q.Lat
+	p3.Count.Positions = db.PlacedNadir
+	// l1, l2: a block without GPS (local map), the same crown in both.
+	l1 := photo("l1", [][2]float64{{50, 50}}, false)
+	l2 := photo("l2", [][2]float64{{50, 50}}, false)
+	reg := db.ScanRegistration{Origin: &[2]float64{pl.Origin.Lon, pl.Origin.Lat}, Photos: []db.RegisteredPhoto{
+		{ItemID: "p1", Block: 0, ToFrame: toFrame(0), Geo: true},
+		{ItemID: "p2", Block: 0, ToFrame: toFrame(5), Geo: true},
+		{ItemID: "p3", Block: -1},
+		{ItemID: "l1", Block: 1, ToFrame: toFrame(100)},
+		{ItemID: "l2", Block: 1, ToFrame: toFrame(100.4)},
+	}}
+	m := NewMerger(Options{})
+	m.Register(reg)
+	for _, img := range []db.Image{p1, p2, p3, l1, l2} {
+		m.Add(img)
+	}
+	r := m.Result()
+	if len(r.Trees) != 3 || len(r.Local) != 1 || r.Total() != 4 || r.RegisteredDetections != 6 || r.RepeatsMerged != 2 || r.MergedByPosition != 1 {
+		t.Fatalf("%d trees, %d local, total %d; %d registered detections, %d repeats merged, %d by position",
+			len(r.Trees), len(r.Local), r.Total(), r.RegisteredDetections, r.RepeatsMerged, r.MergedByPosition)
+	}
+	for _, tr := range r.Trees {
+		x, y := pl.ToXY(geo.LonLat{Lon: tr.Lon, Lat: tr.Lat})
+		if math.Abs(x-tr.X) > 1e-6 || math.Abs(y-tr.Y) > 1e-6 || math.Abs(y-5) > 1e-6 {
+			t.Errorf("tree at %.2f, %.2f (lon, lat at %.2f, %.2f), want y 5", tr.X, tr.Y, x, y)
+		}
+	}
+	// Area: 10 x 15 m on the Earth (p1, p2; p3 has no footprint) and
+	// 10 x 10.4 m locally; 5 x 10 m and 9.6 x 10 m of them seen twice.
+	if math.Abs(r.AreaM2-254) > 3 || math.Abs(r.SeenTwiceM2-146) > 3 {
+		t.Errorf("area %.1f m², seen twice %.1f m²", r.AreaM2, r.SeenTwiceM2)
+	}
+	if found, merged := m.Repeats([][2]string{{"p1", "p2"}, {"l1", "l2"}}); found != 2 || merged != 2 {
+		t.Errorf("repeats found %d, merged %d; want 2, 2", found, merged)
+	}
+}
+
+// TestBestView: two registered photos overlap by half; a crown deep
+// inside one and near the other's edge (its box cut there, its centre
+// moved) is counted from the photo that sees it whole, not twice.
+func TestBestView(t *testing.T) {
+	toFrame := func(x0 float64) *[9]float64 { return &[9]float64{0.1, 0, x0, 0, -0.1, 10, 0, 0, 1} }
+	box := func(x, y, r float64) db.Box {
+		return db.Box{XMin: x - r, YMin: y - r, XMax: x + r, YMax: y + r, Score: 0.5}
+	}
+	img := func(id string, boxes ...db.Box) db.Image {
+		return db.Image{ItemID: id, Width: 100, Height: 100, Count: &db.CountRecord{Count: len(boxes), Boxes: boxes, Placement: db.Placement{GSD: 0.1}}}
+	}
+	// The crown: centre at x 9.5 m, radius 1.5 m. a (x 0..10 m) sees it
+	// cut by its edge: a box centred 0.75 m west of the crown's centre;
+	// b (x 5..15 m) sees it whole.
+	a := img("a", box(87.5, 50, 7.5))
+	b := img("b", box(45, 50, 15))
+	m := NewMerger(Options{MinMergeM: 0.5})
+	m.Register(db.ScanRegistration{Photos: []db.RegisteredPhoto{{ItemID: "a", Block: 0, ToFrame: toFrame(0)}, {ItemID: "b", Block: 0, ToFrame: toFrame(5)}}})
+	m.Add(a)
+	m.Add(b)
+	r := m.Result()
+	if len(r.Local) != 1 || r.BetterViews != 1 || r.RepeatsMerged != 1 || r.Local[0].ImageID != "b" || math.Abs(r.Local[0].X-9.5) > 1e-9 {
+		t.Errorf("trees %+v, %d better views, %d repeats merged; want one tree, from b, at x 9.5", r.Local, r.BetterViews, r.RepeatsMerged)
+	}
+}

@@ -168,7 +168,31 @@ func (p *Pool) Process(ctx context.Context, job db.Job, name string) error {
 		return err
 	}
 	log.Info("counted", "count", rec.Count, "method", rec.Method)
+	p.scanChanged(ctx, job.ItemID, log)
 	return nil
+}
+
+// scanMarker is what a Jobs that registers scans has (db.DB): a counted
+// photo marks its scan to be registered again (see Registrar).
+type scanMarker interface {
+	MarkScanChanged(ctx context.Context, scanID string) error
+}
+
+// scanChanged marks the scan of a counted image changed, when the
+// database registers scans. A failure is logged: the count stands, and
+// the scan is registered at its next change.
+func (p *Pool) scanChanged(ctx context.Context, itemID string, log *slog.Logger) {
+	m, ok := p.jobs.(scanMarker)
+	if !ok {
+		return
+	}
+	img, err := p.jobs.GetImage(ctx, itemID)
+	if err == nil && img.ScanID != "" {
+		err = m.MarkScanChanged(ctx, img.ScanID)
+	}
+	if err != nil {
+		log.Warn("mark scan changed for registration", "err", err)
+	}
 }
 
 func (p *Pool) process(ctx context.Context, itemID string, counter count.Counter) (db.CountRecord, error) {

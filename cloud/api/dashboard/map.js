@@ -34,6 +34,7 @@ async function updateScanMap(scans) {
   const fc = await json("/v1/scans/" + encodeURIComponent(mapScan) + "/trees.geojson");
   const view = drawScanMap(s, fc);
   if (typeof updateChange === "function") await updateChange(s, scans, view); // change.js
+  if (typeof drawMosaic === "function") await drawMosaic(s); // mosaic.js
 }
 
 function drawScanMap(s, fc) {

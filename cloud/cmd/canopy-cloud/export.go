@@ -24,25 +24,26 @@ var exportFormats = map[string]string{
 	"gpkg":    "the trees as a GeoPackage layer \"trees\" (needs GDAL's ogr2ogr; --out FILE)",
 	"geotxt":  "the photos' positions as OpenDroneMap's geo.txt",
 	"odm":     "an OpenDroneMap project: --out DIR gets images/ (the raw photos, EXIF kept) and geo.txt",
+	"mosaic":  "the mosaic of the registered photos with the trees drawn (JPEG); placed by GPS, also FILE.tif beside it, a GeoTIFF of it (GDAL)",
 }
 
 func cmdExport(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-cloud export --scan ID [--format geojson|csv|gpkg|geotxt|odm] [--out FILE|DIR] [flags]\n\nA scan's trees, merged by position so that each tree is counted once, or its photos. Formats:")
-		for _, f := range []string{"geojson", "csv", "gpkg", "geotxt", "odm"} {
+		fmt.Fprintln(fs.Output(), "usage: canopy-cloud export --scan ID [--format geojson|csv|gpkg|geotxt|odm|mosaic] [--out FILE|DIR] [flags]\n\nA scan's trees, merged so that each tree is counted once (registered photos in their\ncommon frame, the others by position), its photos or its mosaic. Formats:")
+		for _, f := range []string{"geojson", "csv", "gpkg", "geotxt", "odm", "mosaic"} {
 			fmt.Fprintf(fs.Output(), "  %-8s %s\n", f, exportFormats[f])
 		}
 		fmt.Fprintln(fs.Output(), "Flags:")
 		fs.PrintDefaults()
 	}
 	scanID := fs.String("scan", "", "scan `id` to export")
-	format := fs.String("format", "geojson", "geojson, csv, gpkg, geotxt or odm")
+	format := fs.String("format", "geojson", "geojson, csv, gpkg, geotxt, odm or mosaic")
 	out := fs.String("out", "", "output `file` (default standard output) or, for odm, folder")
 	fs.StringVar(&c.Data, "data", c.Data, "data `folder` of the embedded setup")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://... or a SQLite file (default DATA/canopy.db)")
-	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "S3 API `URL` for odm's photos (default: the blob folder under --data)")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "S3 API `URL` for odm's photos and the mosaic (default: the blob folder under --data)")
 	fs.StringVar(&c.S3Region, "s3-region", c.S3Region, "S3 signing region")
 	fs.BoolVar(&c.S3PathStyle, "s3-path-style", c.S3PathStyle, "S3 path-style addressing")
 	fs.StringVar(&c.S3BucketPrefix, "s3-bucket-prefix", c.S3BucketPrefix, "`prefix` of the bucket names")
@@ -53,7 +54,7 @@ func cmdExport(args []string) error {
 		return errors.New("--scan ID is required")
 	}
 	if _, ok := exportFormats[*format]; !ok {
-		return fmt.Errorf("--format %q: want geojson, csv, gpkg, geotxt or odm", *format)
+		return fmt.Errorf("--format %q: want geojson, csv, gpkg, geotxt, odm or mosaic", *format)
 	}
 	if (*format == "gpkg" || *format == "odm") && *out == "" {
 		return fmt.Errorf("--format %s needs --out", *format)
@@ -70,8 +71,23 @@ func cmdExport(args []string) error {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer d.Close()
+	dest := *out
+	if dest == "" {
+		dest = "standard output"
+	}
+	if *format == "mosaic" {
+		if err := exportMosaic(ctx, c, d, *scanID, *out); err != nil {
+			return err
+		}
+		return audit(ctx, d, db.AuditExport, *scanID, "format mosaic to "+dest)
+	}
 	var imgs []db.Image
 	m := scan.NewMerger(scan.Options{})
+	if reg, err := d.GetRegistration(ctx, *scanID); err == nil {
+		m.Register(reg)
+	} else if !errors.Is(err, db.ErrNotFound) {
+		return err
+	}
 	if err := d.EachScanImage(ctx, *scanID, func(img db.Image) error {
 		m.Add(img)
 		img.Count = nil // the boxes are merged already; keep the rows light
@@ -86,10 +102,6 @@ func cmdExport(args []string) error {
 	res := m.Result()
 	if err := writeExport(ctx, c, *scanID, *format, *out, res, imgs); err != nil {
 		return err
-	}
-	dest := *out
-	if dest == "" {
-		dest = "standard output"
 	}
 	return audit(ctx, d, db.AuditExport, *scanID, fmt.Sprintf("format %s to %s: %d trees, %d images", *format, dest, res.Total(), len(imgs)))
 }
@@ -118,8 +130,8 @@ func writeExport(ctx context.Context, c config.Serve, scanID, format, out string
 	if v := res.PerHa(); v != nil {
 		perHa = fmt.Sprintf("%.1f", *v)
 	}
-	fmt.Fprintf(os.Stderr, "scan %s: %d trees (%d placed, merged from %d detections in %d images; %d not placed), %.3f ha, %s trees/ha\n",
-		scanID, res.Total(), len(res.Trees), res.Detections, res.Counted, res.Unplaced, res.AreaM2/10000, perHa)
+	fmt.Fprintf(os.Stderr, "scan %s: %d trees (%d placed, %d on a local map, merged from %d detections in %d images; %d not placed), %.3f ha, %s trees/ha\n",
+		scanID, res.Total(), len(res.Trees), len(res.Local), res.Detections, res.Counted, res.Unplaced, res.AreaM2/10000, perHa)
 	if out == "" {
 		_, err = os.Stdout.Write(body)
 		return err

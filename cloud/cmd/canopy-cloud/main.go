@@ -4,7 +4,7 @@
 //	canopy-cloud serve [flags]
 //	canopy-cloud count [--json] IMAGE...
 //	canopy-cloud eval --boxes FILE [--json] DIR
-//	canopy-cloud export --scan ID [--format geojson|csv|gpkg|geotxt|odm]
+//	canopy-cloud export --scan ID [--format geojson|csv|gpkg|geotxt|odm|mosaic]
 //	canopy-cloud token create --scope read|write|metrics|admin [--device ID] [--expires D] --data DIR
 //	canopy-cloud token list [--json] --data DIR
 //	canopy-cloud token revoke ID-or-NAME --data DIR
@@ -40,7 +40,7 @@ var commands = map[string]command{
 	"serve":         {"run the receiver: ingest, storage, counting workers, HTTP", cmdServe},
 	"count":         {"count the trees in image files", cmdCount},
 	"eval":          {"score the counter against ground-truth boxes", cmdEval},
-	"export":        {"export a scan's trees (GeoJSON, CSV, GeoPackage) or photos (OpenDroneMap)", cmdExport},
+	"export":        {"export a scan's trees (GeoJSON, CSV, GeoPackage), photos (OpenDroneMap) or mosaic (JPEG, GeoTIFF)", cmdExport},
 	"token":         {"create, list and revoke API tokens (token create|list|revoke)", cmdToken},
 	"device":        {"register, list, revoke and purge devices (and receivers, producers): device add|list|revoke|purge", cmdDevice},
 	"audit":         {"the audit trail: who added or revoked devices and tokens, uploaded, exported (audit [--since] [--json])", cmdAudit},

@@ -73,7 +73,7 @@ func cmdServe(args []string) error {
 	fs.StringVar(&c.CompatTopic, "compat-topic", c.CompatTopic, "MQTT `topics` (comma-separated) of the earlier pipeline's JSON messages (\"\" turns it off)")
 	fs.StringVar(&c.AMQPURL, "amqp-url", c.AMQPURL, "RabbitMQ `URL` of the compat queue (off when empty)")
 	fs.StringVar(&c.AMQPQueue, "amqp-queue", c.AMQPQueue, "compat `queue` (its dead letters go to QUEUE.dead)")
-	fs.IntVar(&c.Workers, "workers", c.Workers, "counting workers")
+	fs.IntVar(&c.Workers, "workers", c.Workers, "counting workers (with one or more, also a registrar of the scans they count)")
 	fs.StringVar(&c.Method, "method", c.Method, "counting method: auto (the learned detector if its model is found and loads, else classical), learned or classical")
 	fs.StringVar(&c.Model, "model", c.Model, "ONNX crown detector `file` (default: crown-detector.onnx beside the binary, in ../share/canopy/models or ./models)")
 	fs.Float64Var(&c.GSDDefault, "gsd-default", c.GSDDefault, "ground sample distance (`metres` per pixel) of images that carry none (no GeoTIFF, camera data or height); their counts say gsd_source default")

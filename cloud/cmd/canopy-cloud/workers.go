@@ -13,14 +13,18 @@ import (
 )
 
 // runWorkers runs n counting workers until ctx ends, with the counter that
-// s.Config asks for (--method, --model) and its --gsd-default. When the
-// default (auto) counter cannot be built, serving and ingest go on and
-// images wait in the queue; a counter asked for by name must load.
+// s.Config asks for (--method, --model) and its --gsd-default, and beside
+// them one registrar, which registers the photos of the scans they count.
+// When the default (auto) counter cannot be built, serving and ingest go
+// on and images wait in the queue; a counter asked for by name must load.
 func runWorkers(ctx context.Context, s *services, n int) error {
 	if n <= 0 {
 		<-ctx.Done()
 		return nil
 	}
+	regDone := make(chan error, 1)
+	go func() { regDone <- worker.NewRegistrar(worker.RegistrarConfig{}, s.DB, s.Blobs, s.Log).Run(ctx) }()
+	defer func() { <-regDone }()
 	c, err := auto.New(auto.Config{Method: s.Config.Method, ModelPath: s.Config.Model}, s.Log)
 	if err != nil {
 		if s.Config.Method != auto.Auto || s.Config.Model != "" {

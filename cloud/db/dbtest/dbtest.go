@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) *db.DB) {
 		{"Evicted", testEvicted},
 		{"Artifacts", testArtifacts},
 		{"Rollouts", testRollouts},
+		{"Registration", testRegistration},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -272,6 +272,11 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("scan map: %d tree circles, north arrow %d, stats %q; want %d circles, an arrow and trees/ha", circles, north, stats, placed)
 	}
 	t.Logf("scan map: %d trees placed; %s; scale bar %s", circles, stats, scaleText)
+	// Under it, how the scan's photos were registered (one photo: to
+	// nothing, so no mosaic), or that they wait to be.
+	if reg, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("mosaicStats").textContent`)); !strings.Contains(reg, "registration") {
+		t.Errorf("registration line %q", reg)
+	}
 	if placed > 0 { // the optional basemap: tiles from a URL template, here a local tile server
 		var tiles atomic.Int32
 		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
