@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -278,6 +279,79 @@ func TestCheckStore(t *testing.T) {
 		}
 		if ok, _ := e.blobs.Exists(ctx, blob.Processed, "cam-1/x/annotated.jpg"); ok {
 			t.Error("the orphan is still there")
+		}
+	})
+}
+
+// register records a registration of scan as the registrar does: each
+// image's keypoints and view, and the scan's mosaic, as objects that the
+// rows name.
+func (e env) register(t *testing.T, scan string, items ...string) {
+	t.Helper()
+	ctx := t.Context()
+	if err := e.d.MarkScanChanged(ctx, scan); err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.d.ClaimRegistration(ctx, "test", time.Minute, 0)
+	if err != nil || c.ScanID != scan {
+		t.Fatalf("claim %s: %+v, %v", scan, c, err)
+	}
+	put := func(k string) {
+		if err := e.blobs.Put(ctx, blob.Processed, k, []byte("x"), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range items {
+		img, err := e.d.GetImage(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := db.RegisteredPhoto{ItemID: id, Block: 0,
+			FeaturesKey: blob.Key(img.Device, img.CapturedAt, id, "features.bin"), ViewKey: blob.Key(img.Device, img.CapturedAt, id, "view.jpg")}
+		put(p.FeaturesKey)
+		put(p.ViewKey)
+		if err := e.d.SaveRegisteredPhoto(ctx, scan, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &db.MosaicInfo{Key: "scans/" + scan + "/mosaic.jpg", PlainKey: "scans/" + scan + "/mosaic-plain.jpg"}
+	put(m.Key)
+	put(m.PlainKey)
+	if err := e.d.FinishRegistration(ctx, c, db.ScanRegistration{State: "registered", Mosaic: m}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPurgeRegisteredScans: a registration's objects (keypoints, views,
+// mosaics) are named by its rows, so reconcile finds no orphan; purging a
+// device deletes its photos' objects and the mosaic of the scan only it
+// was in, and marks the scan it shares to be registered again.
+func TestPurgeRegisteredScans(t *testing.T) {
+	backends(t, func(t *testing.T, e env) {
+		ctx := t.Context()
+		now := time.Now().UTC()
+		e.store(t, "cam-1", "a0", "own", now, false)
+		e.store(t, "cam-1", "a1", "shared", now, false)
+		e.store(t, "cam-2", "b0", "shared", now, false)
+		e.countAll(t)
+		e.register(t, "own", "a0")
+		e.register(t, "shared", "a1", "b0")
+		e.noOrphans(t)
+		if _, err := retain.PurgeDevice(ctx, e.d, e.blobs, "cam-1"); err != nil {
+			t.Fatal(err)
+		}
+		e.noOrphans(t)
+		ks := keys(t, e.blobs)
+		for _, k := range ks[blob.Processed] {
+			if strings.HasPrefix(k, "scans/own/") || strings.HasPrefix(k, "cam-1/") {
+				t.Errorf("%s left", k)
+			}
+		}
+		if !slices.Contains(ks[blob.Processed], "scans/shared/mosaic.jpg") {
+			t.Error("the shared scan's mosaic went")
+		}
+		if reg, err := e.d.GetRegistration(ctx, "shared"); err != nil || !reg.Pending {
+			t.Errorf("the shared scan after the purge: %+v, %v; want it pending registration", reg, err)
 		}
 	})
 }
