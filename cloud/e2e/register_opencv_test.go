@@ -23,9 +23,9 @@ import (
 	"github.com/canopy-forest/canopy/internal/rgba"
 )
 
-// uploadPNG posts img to the cloud at base as a photo of scanID with no
+// uploadTile posts img to the cloud at base as a photo of scanID with no
 // GPS, captured at.
-func uploadPNG(t *testing.T, base, scanID, name string, img image.Image, at time.Time) {
+func uploadTile(t *testing.T, base, scanID, name string, img image.Image, at time.Time) {
 	t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
@@ -84,11 +84,11 @@ func TestScanOfTiles(t *testing.T) {
 	waitReady(t, httpAddr, cloud)
 	base := "http://" + httpAddr
 	at := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
-	uploadPNG(t, base, "whole", "whole.png", src, at)
+	uploadTile(t, base, "whole", "whole.png", src, at)
 	tiles := registertest.Grid(400, 400, 240, 240, 2, 2, false)
 	tiles[3].Turned = true
 	for i, tile := range tiles {
-		uploadPNG(t, base, "tiles", fmt.Sprintf("tile-%d.png", i), tile.Cut(src), at.Add(time.Duration(i+1)*time.Second))
+		uploadTile(t, base, "tiles", fmt.Sprintf("tile-%d.png", i), tile.Cut(src), at.Add(time.Duration(i+1)*time.Second))
 	}
 	var whole, sv api.ScanView
 	deadline := time.Now().Add(3 * time.Minute)
