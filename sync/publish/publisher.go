@@ -30,6 +30,7 @@ type Publisher struct {
 
 	// Owned by Run's goroutine.
 	inflight []*flight
+	inBytes  int64 // bytes of the records in inflight
 	byID     map[string]*flight
 	cursor   string // ID of the last record read from the outbox
 	limit    *limiter

@@ -37,6 +37,14 @@ func (p *Publisher) connect(ctx context.Context) (*conn, error) {
 			p.log.Warn("bad ack", "topic", m.Topic(), "err", err)
 			return
 		}
+		// The signature is checked here, off Run's goroutine; Run checks
+		// that the SHA-256 it names is the item's (see verified).
+		if p.cfg.CloudKey != nil {
+			if err := wire.VerifyAck(p.cfg.CloudKey, p.cfg.Device, a, a.SHA256); err != nil {
+				p.badAck(a, err)
+				return
+			}
+		}
 		p.acks.push(a)
 	}
 	o := mqtt.NewClientOptions().
@@ -93,7 +101,8 @@ func wait(ctx context.Context, t mqtt.Token, lost <-chan struct{}) error {
 // session drains the outbox over one connection until the connection is
 // lost (an error) or ctx is cancelled (nil, after the flush).
 func (p *Publisher) session(ctx context.Context, c *conn) error {
-	s := &sender{p: p, c: c}
+	s := newSender(ctx, p, c)
+	defer s.stopWriter()
 	if err := s.status(ctx, wire.StateOnline); err != nil {
 		return err
 	}
@@ -138,11 +147,68 @@ func (p *Publisher) session(ctx context.Context, c *conn) error {
 	}
 }
 
-// sender publishes over one connection.
+// sender publishes over one connection. Run's goroutine reads the outbox,
+// takes acks and hands each item's frames to the writer goroutine, which
+// publishes them: writing a frame to the socket (paho's Publish returns
+// once its frame is taken for writing) overlaps the reads and acks.
 type sender struct {
-	p       *Publisher
-	c       *conn
-	pending []mqtt.Token
+	p    *Publisher
+	c    *conn
+	out  chan [][]byte // an item's frames, for the writer
+	quit chan struct{}
+	done chan struct{} // closed when the writer has returned
+	once sync.Once
+}
+
+// writerQueue is how many items may wait for the writer.
+const writerQueue = 4
+
+func newSender(ctx context.Context, p *Publisher, c *conn) *sender {
+	s := &sender{p: p, c: c, out: make(chan [][]byte, writerQueue), quit: make(chan struct{}), done: make(chan struct{})}
+	go s.write(ctx)
+	return s
+}
+
+// write publishes the frames handed to it, in order, until stopWriter,
+// ctx's end or the connection's loss. With at most maxPendingTokens frames
+// not yet acknowledged by the broker (PUBACK), it waits for the oldest.
+func (s *sender) write(ctx context.Context) {
+	defer close(s.done)
+	p := s.p
+	topic := p.topics.Item(p.cfg.Device)
+	var pending []mqtt.Token
+	for {
+		var frames [][]byte
+		select {
+		case frames = <-s.out:
+		case <-s.quit:
+			return
+		case <-s.c.lost:
+			return
+		}
+		for _, fr := range frames {
+			if err := p.limit.wait(ctx, len(fr)); err != nil {
+				return
+			}
+			pending = append(pending, s.c.client.Publish(topic, 1, false, fr))
+			for len(pending) >= maxPendingTokens {
+				// A token's success is only flow control, never proof of
+				// delivery.
+				if err := wait(ctx, pending[0], s.c.lost); err != nil {
+					return // the session sees the loss (or ctx) too
+				}
+				pending[0] = nil
+				pending = pending[1:]
+			}
+		}
+	}
+}
+
+// stopWriter stops the writer and waits for it; frames it had not
+// published are dropped (their items are sent again on reconnection).
+func (s *sender) stopWriter() {
+	s.once.Do(func() { close(s.quit) })
+	<-s.done
 }
 
 // end closes the session: on cancellation it waits for outstanding acks up
@@ -169,6 +235,7 @@ func (s *sender) end(ctx context.Context, err error) error {
 	if len(p.inflight) > 0 {
 		p.log.Info("publisher stopping with items in flight; they stay in the outbox", "in_flight", len(p.inflight))
 	}
+	s.stopWriter()
 	select {
 	case <-s.c.lost:
 	default:
@@ -203,39 +270,41 @@ func (s *sender) status(ctx context.Context, state string) error {
 	return nil
 }
 
-// fill reads records after the cursor and sends them until the window is
-// full or the outbox has nothing more.
+// fill reads records after the cursor and sends them until the window
+// (Config.Window items, Config.WindowBytes bytes) is full or the outbox has
+// nothing more. It reads one record at a time (a read transaction costs
+// microseconds), so that it never holds more than the window.
 func (s *sender) fill(ctx context.Context) error {
 	p := s.p
 	p.settled()
 	if slices.ContainsFunc(p.inflight, func(f *flight) bool { return f.overdue }) {
 		return nil // hold new items until the overdue ones are acknowledged
 	}
-	for len(p.inflight) < p.cfg.Window {
+	for len(p.inflight) < p.cfg.Window && (len(p.inflight) == 0 || p.inBytes < p.cfg.WindowBytes) {
 		if len(p.inflight) == 0 {
 			// Nothing in flight: start from the oldest record, so that a
 			// record that came back (a replayed dead letter) is not skipped.
 			p.cursor = ""
 		}
-		recs, err := p.next(p.cursor, p.cfg.Window-len(p.inflight))
+		recs, err := p.next(p.cursor, 1)
 		if err != nil {
 			return &fatalError{fmt.Errorf("read outbox: %w", err)}
 		}
 		if len(recs) == 0 {
 			return nil
 		}
-		for _, r := range recs {
-			p.cursor = r.ID
-			if _, ok := p.byID[r.ID]; ok || p.applying[r.ID] {
-				continue
-			}
-			f := &flight{rec: r}
-			p.inflight = append(p.inflight, f)
-			p.byID[r.ID] = f
-			p.nInFlight.Store(int64(len(p.inflight)))
-			if err := s.send(ctx, f); err != nil {
-				return err
-			}
+		r := recs[0]
+		p.cursor = r.ID
+		if _, ok := p.byID[r.ID]; ok || p.applying[r.ID] {
+			continue
+		}
+		f := &flight{rec: r}
+		p.inflight = append(p.inflight, f)
+		p.inBytes += int64(r.Size)
+		p.byID[r.ID] = f
+		p.nInFlight.Store(int64(len(p.inflight)))
+		if err := s.send(ctx, f); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -296,38 +365,24 @@ func (s *sender) resendDue(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// send publishes every chunk of f's item. It returns an error only when the
-// connection (or ctx) is gone; an item that cannot be chunked is rejected
-// locally.
+// send hands every chunk of f's item to the writer. It returns an error
+// only when the connection (or ctx) is gone; an item that cannot be
+// chunked is rejected locally.
 func (s *sender) send(ctx context.Context, f *flight) error {
 	p := s.p
-	it := f.rec.Item
-	if it.Meta.Device != p.cfg.Device {
-		return p.reject(f.rec.ID, fmt.Sprintf("item device %q is not this publisher's device %q", it.Meta.Device, p.cfg.Device))
-	}
-	var frames [][]byte
-	var err error
-	if f.rec.Digest != "" { // checked when the outbox read it: not computed again
-		frames, err = wire.ChunkDigest(it, f.rec.Digest, p.cfg.ChunkSize)
-	} else {
-		frames, err = wire.Chunk(it, p.cfg.ChunkSize)
-	}
+	frames, err := p.frames(f)
 	if err != nil {
-		return p.reject(f.rec.ID, fmt.Sprintf("chunk: %v", err))
+		return p.reject(f.rec.ID, err.Error())
 	}
-	topic := p.topics.Item(p.cfg.Device)
+	select {
+	case s.out <- frames:
+	case <-s.c.lost:
+		return errConnectionLost
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	n := 0
 	for _, fr := range frames {
-		if err := p.limit.wait(ctx, len(fr)); err != nil {
-			return err
-		}
-		t := s.c.client.Publish(topic, 1, false, fr)
-		s.pending = append(s.pending, t)
-		if len(s.pending) >= maxPendingTokens {
-			if err := s.drainTokens(ctx, maxPendingTokens/2); err != nil {
-				return err
-			}
-		}
 		n += len(fr)
 	}
 	f.sends++
@@ -338,17 +393,35 @@ func (s *sender) send(ctx context.Context, f *flight) error {
 	return nil
 }
 
-// drainTokens waits until at most keep frames are outstanding at the
-// broker. A token's success is only flow control, never proof of delivery.
-func (s *sender) drainTokens(ctx context.Context, keep int) error {
-	for len(s.pending) > keep {
-		if err := wait(ctx, s.pending[0], s.c.lost); err != nil {
-			return fmt.Errorf("publish: %w", err)
-		}
-		s.pending[0] = nil
-		s.pending = s.pending[1:]
+// frames returns f's frames as they are published, at most
+// Config.ChunkSize bytes each: the outbox's frames as they were stored
+// (the common case: the outbox and the publisher share the chunk size),
+// else the item chunked here, once.
+func (p *Publisher) frames(f *flight) ([][]byte, error) {
+	r := &f.rec
+	if len(r.Frames) > 0 && !slices.ContainsFunc(r.Frames, func(b []byte) bool { return len(b) > p.cfg.ChunkSize }) {
+		return r.Frames, nil
 	}
-	return nil
+	it := r.Item
+	if it.Meta.ItemID == "" { // frames larger than this publisher sends: chunk again
+		var err error
+		if it, err = wire.Join(r.Frames); err != nil {
+			return nil, fmt.Errorf("read frames: %v", err)
+		}
+	}
+	if it.Meta.Device != p.cfg.Device {
+		return nil, fmt.Errorf("item device %q is not this publisher's device %q", it.Meta.Device, p.cfg.Device)
+	}
+	var err error
+	if r.Digest != "" { // known (the outbox stored it): not computed again
+		r.Frames, err = wire.ChunkDigest(it, r.Digest, p.cfg.ChunkSize)
+	} else {
+		r.Frames, err = wire.Chunk(it, p.cfg.ChunkSize)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chunk: %v", err)
+	}
+	return r.Frames, nil
 }
 
 // handleAcks applies every ack waiting.
@@ -400,9 +473,10 @@ func (p *Publisher) handleAck(a wire.Ack) error {
 	return nil
 }
 
-// verified reports whether a is the cloud's signed receipt for the item f
-// in flight, whose SHA-256 it must name. Anything else is logged, counted
-// and ignored: the item stays in the outbox and is sent again.
+// verified reports whether a, whose signature the ack handler checked, is
+// the cloud's receipt for the item f in flight: it must name the item's
+// SHA-256. Anything else is logged, counted and ignored: the item stays in
+// the outbox and is sent again.
 func (p *Publisher) verified(a wire.Ack, f *flight, inFlight bool) bool {
 	if !inFlight {
 		// Without the item in hand there is no SHA-256 to check: the item
@@ -415,13 +489,17 @@ func (p *Publisher) verified(a wire.Ack, f *flight, inFlight bool) bool {
 		sum = wire.BodyDigest(f.rec.Item)
 		f.rec.Digest = sum
 	}
-	if err := wire.VerifyAck(p.cfg.CloudKey, p.cfg.Device, a, sum); err != nil {
-		p.counters.badAcks.Add(1)
-		p.log.Warn("ack ignored: not a receipt of the cloud", "item", a.ItemID, "status", a.Status, "err", err,
-			"bad_acks", p.counters.badAcks.Load())
+	if a.SHA256 != sum {
+		p.badAck(a, fmt.Errorf("%w: ack names %.12s..., item is %.12s...", wire.ErrAckWrongDigest, a.SHA256, sum))
 		return false
 	}
 	return true
+}
+
+// badAck counts and logs an ack that is not a receipt of the cloud.
+func (p *Publisher) badAck(a wire.Ack, err error) {
+	n := p.counters.badAcks.Add(1)
+	p.log.Warn("ack ignored: not a receipt of the cloud", "item", a.ItemID, "status", a.Status, "err", err, "bad_acks", n)
 }
 
 // markApplying records that an ack of id is being applied; false if one
@@ -445,11 +523,21 @@ func (p *Publisher) settled() {
 	}
 }
 
+// Group commit of acks: while items are still in flight, the applier lets
+// acks gather for up to ackBatchWait (or ackBatchMax of them) and removes
+// them in one outbox commit, so that a fast drain costs a few fsyncs, not
+// one per item. Nothing waits on it but the removal itself: an acked item
+// has left the window already. With nothing in flight it commits at once.
+const (
+	ackBatchWait = 10 * time.Millisecond
+	ackBatchMax  = 256
+)
+
 // applyAcks applies acks to the outbox until stop is closed and the queue
 // is empty.
 func (p *Publisher) applyAcks(stop <-chan struct{}) {
 	for {
-		p.applyAll(p.applyQ.take())
+		p.applyAll(p.gatherAcks(stop))
 		select {
 		case <-p.applyQ.ready():
 		case <-stop:
@@ -457,6 +545,28 @@ func (p *Publisher) applyAcks(stop <-chan struct{}) {
 			return
 		}
 	}
+}
+
+// gatherAcks takes the acks waiting and, while items are in flight, those
+// that come within ackBatchWait (see ackBatchMax).
+func (p *Publisher) gatherAcks(stop <-chan struct{}) []wire.Ack {
+	acks := p.applyQ.take()
+	if len(acks) == 0 {
+		return nil
+	}
+	t := time.NewTimer(ackBatchWait)
+	defer t.Stop()
+	for len(acks) < ackBatchMax && p.nInFlight.Load() > 0 {
+		select {
+		case <-p.applyQ.ready():
+			acks = append(acks, p.applyQ.take()...)
+		case <-t.C:
+			return acks
+		case <-stop:
+			return acks
+		}
+	}
+	return acks
 }
 
 // applyAll applies acks in order. With an outbox that has AckMany
@@ -552,6 +662,7 @@ func (p *Publisher) forget(id string) {
 	for i, f := range p.inflight {
 		if f.rec.ID == id {
 			p.inflight = append(p.inflight[:i], p.inflight[i+1:]...)
+			p.inBytes -= int64(f.rec.Size)
 			break
 		}
 	}

@@ -53,6 +53,7 @@ func openSync(cfg config.Config, log *slog.Logger) (syncParts, error) {
 		MaxBytes:    maxBytes,
 		Sync:        outbox.SyncMode(cfg.Outbox.Sync),
 		BatchWindow: cfg.Outbox.BatchWindow.D(),
+		ChunkSize:   cfg.Sync.ChunkSize, // records are stored as the frames the publisher sends
 	}, log)
 	if err != nil {
 		return syncParts{}, err
