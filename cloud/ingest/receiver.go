@@ -56,6 +56,9 @@ type Config struct {
 	NoShare    bool        // subscribe without $share (brokers that lack shared subscriptions)
 	Limits     wire.Limits // reassembly limits (zero fields: the wire defaults)
 	Workers    int         // items stored at once; 0 means 4
+	// WarnEvery is how often one kind of warning is logged at most (the
+	// rest are counted); 0 means DefaultWarnEvery.
+	WarnEvery time.Duration
 
 	// Signer, when set, signs every ack (wire.SignAck): the cloud's
 	// receipt, which devices given the public key verify.
@@ -101,13 +104,14 @@ type Receiver struct {
 	metrics *Metrics
 	log     *slog.Logger
 	client  mqtt.Client
+	warn    *warnLimiter // repeated warnings: once per interval, with a count
 
 	mu      sync.Mutex // guards reasm and spilled
 	reasm   *wire.Reassembler
 	spilled map[spillKey]time.Time // items whose chunks go to Staging, until when
 
 	work   chan job
-	status chan wire.Status
+	status *statusQueue
 	stop   chan struct{}
 
 	subscribed     chan struct{} // closed after the first subscription
@@ -146,6 +150,9 @@ func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.
 	if c.MaxHeldBytes <= 0 {
 		c.MaxHeldBytes = DefaultMaxHeldBytes
 	}
+	if c.WarnEvery <= 0 {
+		c.WarnEvery = DefaultWarnEvery
+	}
 	if c.ClientID == "" {
 		host, _ := os.Hostname()
 		c.ClientID = DefaultClientID(c.Session, "canopy-cloud-"+SanitizeID(host))
@@ -156,13 +163,15 @@ func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	log = log.With("component", "ingest")
 	r := &Receiver{
 		cfg: c, saver: saver, devices: devices, metrics: m,
-		log:     log.With("component", "ingest"),
+		log:     log,
+		warn:    newWarnLimiter(log, c.WarnEvery),
 		reasm:   wire.NewReassembler(c.Limits),
 		spilled: map[spillKey]time.Time{},
 		work:    make(chan job, c.Workers),
-		status:  make(chan wire.Status, 64),
+		status:  newStatusQueue(),
 		stop:    make(chan struct{}),
 
 		subscribed: make(chan struct{}),
@@ -252,6 +261,7 @@ loop:
 			break loop
 		case now := <-ticker.C:
 			r.expire(now)
+			r.warn.flush()
 		case now := <-spill.C:
 			r.spill(ctx, now)
 		case now := <-janitor.C:
@@ -275,7 +285,7 @@ func (r *Receiver) expire(now time.Time) {
 	r.metrics.Reassembling.Set(float64(n))
 	for _, id := range ids {
 		r.metrics.Rejected.WithLabelValues("mqtt", ReasonTimeout).Inc()
-		r.log.Warn("incomplete item expired", "item", id)
+		r.warn.Warn("incomplete item expired", "item", id)
 	}
 }
 
@@ -319,7 +329,7 @@ func (r *Receiver) accept(device string, it *wire.Item, err error) *wire.Item {
 	if err != nil {
 		var we *wire.RejectError
 		if !errors.As(err, &we) {
-			r.log.Warn("frame not added", "device", device, "err", err)
+			r.warn.Warn("frame not added", "device", device, "err", err)
 			return nil
 		}
 		if ignorable(we) {
@@ -367,48 +377,23 @@ func (r *Receiver) onStatus(device string, payload []byte) {
 	}
 	st, err := wire.DecodeStatus(payload)
 	if err != nil {
-		r.log.Warn("bad status message", "device", device, "err", err)
+		r.warn.Warn("bad status message", "device", device, "err", err)
 		return
 	}
 	if st.Device != "" && st.Device != device {
-		r.log.Warn("status for another device ignored", "device", device, "status_device", st.Device)
+		r.warn.Warn("status for another device ignored", "device", device, "status_device", st.Device)
 		return
 	}
 	st.Device = device
-	select {
-	case r.status <- st:
-	case <-r.stop:
-	default:
-		r.log.Warn("status update dropped: queue full", "device", device)
+	replaced, added := r.status.put(st)
+	switch {
+	case !added:
+		r.metrics.StatusDropped.Inc()
+		r.warn.Warn("status update dropped: statuses of too many devices waiting for the database", "device", device, "waiting", maxStatusDevices)
+	case replaced:
+		r.metrics.StatusCoalesced.Inc()
 	}
-}
-
-func (r *Receiver) statusLoop() {
-	for {
-		var st wire.Status
-		select {
-		case st = <-r.status:
-		case <-r.stop:
-			return
-		}
-		seen := st.Time
-		if now := time.Now(); seen.IsZero() || seen.After(now) {
-			seen = now
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := r.devices.UpdateDevice(ctx, db.DeviceStatus{
-			Device: st.Device, Online: st.State == "online", OutboxDepth: st.OutboxDepth,
-			Evictions: st.Evictions, Refused: st.Refused, DeadLetters: int64(st.DeadLetters),
-			Version: st.Version, Seen: seen.UTC(),
-		})
-		cancel()
-		if err != nil {
-			r.log.Warn("update device status", "device", st.Device, "err", err)
-			continue
-		}
-		r.metrics.StatusUpdate.Inc()
-		r.log.Debug("device status", "device", st.Device, "state", st.State, "outbox_depth", st.OutboxDepth)
-	}
+	r.log.Debug("device status", "device", device, "state", st.State, "outbox_depth", st.OutboxDepth)
 }
 
 func (r *Receiver) worker() {
@@ -438,7 +423,7 @@ func (r *Receiver) store(j job) {
 	}
 	if err != nil {
 		r.metrics.Failed.WithLabelValues("mqtt").Inc()
-		log.Warn("item not stored; no ack, the device will send it again", "err", err)
+		r.warn.Warn("item not stored; no ack, the device will send it again", "item", id, "device", j.device, "err", err)
 		return
 	}
 	r.publishAck(j.device, wire.Ack{ItemID: id, Status: wire.AckStored, Duplicate: saved.Duplicate, SHA256: j.item.Digest})
@@ -454,7 +439,7 @@ func (r *Receiver) store(j job) {
 // rejection to the device of the topic.
 func (r *Receiver) rejected(device, id, sha string, rej *RejectError) {
 	r.metrics.Rejected.WithLabelValues("mqtt", rej.Reason).Inc()
-	r.log.Warn("item rejected", "item", id, "device", device, "reason", rej.Reason, "detail", rej.Detail)
+	r.warn.Warn("item rejected", "item", id, "device", device, "reason", rej.Reason, "detail", rej.Detail)
 	if id == "" {
 		return
 	}
@@ -478,7 +463,7 @@ func (r *Receiver) publishAck(device string, a wire.Ack) {
 	go func() {
 		tok := r.client.Publish(r.cfg.Topics.Ack(device), 1, false, b)
 		if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
-			r.log.Warn("ack not confirmed by the broker", "item", a.ItemID, "device", device, "err", tok.Error())
+			r.warn.Warn("ack not confirmed by the broker", "item", a.ItemID, "device", device, "err", tok.Error())
 		}
 	}()
 }
