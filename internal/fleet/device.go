@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -77,7 +76,7 @@ func (t *timedOutbox) Reject(id, reason string) error {
 // newDevice opens the device's outbox under dir and its publisher to
 // broker (through a proxy that cuts its first connection after cutAfter
 // bytes, when cutAfter > 0).
-func newDevice(id, dir, broker, root string, c Config, cutAfter int64, cloudKey ed25519.PublicKey, log *slog.Logger) (*device, error) {
+func newDevice(id, dir, broker string, s devSpec, cutAfter int64, log *slog.Logger) (*device, error) {
 	ob, err := outbox.Open(filepath.Join(dir, id+".outbox"), outbox.Options{}, nil)
 	if err != nil {
 		return nil, err
@@ -91,11 +90,7 @@ func newDevice(id, dir, broker, root string, c Config, cutAfter int64, cloudKey 
 		}
 		broker = d.proxy.URL()
 	}
-	d.pub, err = publish.New(publish.Config{
-		Broker: broker, TopicRoot: root, Device: id, ClientID: "fleet-" + id,
-		AckTimeout: c.AckTimeout, MinBackoff: 500 * time.Millisecond, MaxBackoff: 5 * time.Second,
-		StatusInterval: 10 * time.Second, Version: "fleet", CloudKey: cloudKey,
-	}, d.ob, log)
+	d.pub, err = publish.New(publishConfig(s, id, broker), d.ob, log)
 	if err != nil {
 		d.close()
 		return nil, err

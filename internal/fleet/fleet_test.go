@@ -3,12 +3,70 @@ package fleet
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/canopy-forest/canopy/internal/e2etest"
 )
+
+// TestMain lets the test binary serve as a device host (TestFleetShapes).
+func TestMain(m *testing.M) {
+	if IsHost() {
+		if err := Host(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestFleetShapes runs a small fleet without faults in the other shapes
+// of the harness: devices split over device host processes (as when they
+// need more file descriptors than one process may open), and devices on
+// the embedded broker of one receiver, each with its own identity. Every
+// item is confirmed and stored once, every device connected, and the
+// receiver's use is measured.
+func TestFleetShapes(t *testing.T) {
+	bin := e2etest.Bin(t, "canopy-cloud")
+	mq, pg := os.Getenv("CANOPY_TEST_MQTT"), os.Getenv("CANOPY_TEST_POSTGRES")
+	if mq == "" || pg == "" {
+		t.Skip("CANOPY_TEST_MQTT and CANOPY_TEST_POSTGRES are needed (make test sets them)")
+	}
+	for _, tc := range []struct {
+		name string
+		set  func(c *Config)
+	}{
+		{"device hosts", func(c *Config) { c.Broker, c.DevicesPerHost, c.HostCommand = mq, 2, []string{os.Args[0]} }},
+		{"embedded broker", func(c *Config) { c.Embedded = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Config{
+				Devices: 5, Items: 2, ItemBytes: 20 << 10, Receivers: 1, CloudBin: bin, DatabaseURL: pg,
+				S3Endpoint:  os.Getenv("CANOPY_TEST_S3_ENDPOINT"),
+				S3AccessKey: os.Getenv("CANOPY_TEST_S3_ACCESS_KEY"), S3SecretKey: os.Getenv("CANOPY_TEST_S3_SECRET_KEY"),
+				Dir: t.TempDir(), PutOver: 2 * time.Second, IdleFor: time.Second, Deadline: 2 * time.Minute, Log: t.Logf,
+			}
+			tc.set(&c)
+			rep, err := Run(context.Background(), c)
+			var b bytes.Buffer
+			rep.Print(&b)
+			t.Logf("report:\n%s", b.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.OK() || rep.Put != c.Devices*c.Items || rep.NeverConnected != 0 {
+				t.Errorf("put %d, confirmed %d, stored %d, never connected %d: want all %d confirmed and stored once",
+					rep.Put, rep.Confirmed, rep.Stored, rep.NeverConnected, c.Devices*c.Items)
+			}
+			if rep.Receiver.RSSIdleMiB <= 0 || rep.Receiver.BusyCPUSeconds <= 0 {
+				t.Errorf("receiver use not measured: %+v", rep.Receiver)
+			}
+		})
+	}
+}
 
 // TestShareGroupSurvivesSIGKILL: two and then three canopy-cloud receivers
 // in one share group on the real Mosquitto of the test suite, devices

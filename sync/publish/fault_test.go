@@ -166,3 +166,25 @@ func TestOverdueHoldsNewItems(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectFailuresCounted: a publisher that cannot connect (here, to a
+// port nothing listens on; in the fleet of issue 25, a process out of file
+// descriptors) keeps trying and says so in its counters, so that a device
+// that never connects is told from one that connected and got no ack.
+func TestConnectFailuresCounted(t *testing.T) {
+	b := testreceiver.StartBroker(t)
+	url := b.URL()
+	b.Stop() // nothing listens there now
+	device := uniq("dev")
+	cfg := testConfig(url, uniq("refused"), device)
+	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 20*time.Millisecond
+	p := newPublisher(t, cfg, openOutbox(t, t.TempDir()))
+	start(t, p)
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Stats().ConnectFailures < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := p.Stats(); st.ConnectFailures < 2 || st.Reconnects != 0 || st.Connected {
+		t.Fatalf("stats %+v: want 2 or more connect failures, never connected", st)
+	}
+}
