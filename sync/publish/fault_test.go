@@ -188,3 +188,25 @@ func TestConnectFailuresCounted(t *testing.T) {
 		t.Fatalf("stats %+v: want 2 or more connect failures, never connected", st)
 	}
 }
+
+// TestSubscriptionRefused: the publisher does not wait for the broker's
+// answer to its subscription to acks before sending, but it checks it: a
+// refusal (here, logged in as another device, whose acks are not this
+// one's to read) ends the session, and the publisher connects again
+// rather than send items whose acks it would never hear.
+func TestSubscriptionRefused(t *testing.T) {
+	b := testreceiver.StartBroker(t)
+	device := uniq("dev")
+	cfg := testConfig(b.URL(), uniq("refused"), device)
+	cfg.Username, cfg.Password = "other", testreceiver.Password("other")
+	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 20*time.Millisecond
+	p := newPublisher(t, cfg, openOutbox(t, t.TempDir()))
+	start(t, p)
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Stats().Reconnects < 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := p.Stats(); st.Reconnects < 1 {
+		t.Fatalf("stats %+v: want the session ended by the refusal and a reconnection", st)
+	}
+}

@@ -253,4 +253,7 @@ func (e *fatalError) Unwrap() error { return e.err }
 type conn struct {
 	client mqtt.Client
 	lost   chan struct{} // closed when the connection is lost
+	// subscribed completes when the broker has answered the subscription
+	// to acks (see session).
+	subscribed mqtt.Token
 }

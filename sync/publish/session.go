@@ -73,21 +73,22 @@ func (p *Publisher) connect(ctx context.Context) (*conn, error) {
 		o.SetPassword(p.cfg.Password)
 	}
 	c.client = mqtt.NewClient(o)
-	if err := wait(ctx, c.client.Connect(), nil); err != nil {
+	if err := waitToken(ctx, c.client.Connect(), nil); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	p.counters.connects.Add(1)
 	p.counters.connected.Store(true)
-	if err := wait(ctx, c.client.Subscribe(p.topics.Ack(p.cfg.Device), 1, onAck), c.lost); err != nil {
-		c.client.Disconnect(0)
-		return nil, fmt.Errorf("subscribe to acks: %w", err)
-	}
+	// Not waited for here: the broker handles this connection's packets in
+	// order, so the subscription is in place before any item sent after it
+	// can be acknowledged, and the session checks the answer (a refusal
+	// ends it) while it sends.
+	c.subscribed = c.client.Subscribe(p.topics.Ack(p.cfg.Device), 1, onAck)
 	p.log.Info("mqtt connected", "client_id", p.cfg.ClientID, "reconnects", max(0, p.counters.connects.Load()-1))
 	return c, nil
 }
 
-// wait waits for t, ctx or lost, whichever comes first.
-func wait(ctx context.Context, t mqtt.Token, lost <-chan struct{}) error {
+// waitToken waits for t, ctx or lost, whichever comes first.
+func waitToken(ctx context.Context, t mqtt.Token, lost <-chan struct{}) error {
 	select {
 	case <-t.Done():
 		return t.Error()
@@ -103,9 +104,10 @@ func wait(ctx context.Context, t mqtt.Token, lost <-chan struct{}) error {
 func (p *Publisher) session(ctx context.Context, c *conn) error {
 	s := newSender(ctx, p, c)
 	defer s.stopWriter()
-	if err := s.status(ctx, wire.StateOnline); err != nil {
+	if err := s.status(ctx, wire.StateOnline, false); err != nil {
 		return err
 	}
+	subscribed := c.subscribed.Done()
 	// Everything in flight went over a connection that is gone: send again.
 	for _, f := range p.inflight {
 		f.sentAt = time.Time{}
@@ -136,11 +138,16 @@ func (p *Publisher) session(ctx context.Context, c *conn) error {
 			}
 		case <-p.failed:
 			return p.failure()
+		case <-subscribed:
+			if err := subscribeError(c.subscribed); err != nil {
+				return fmt.Errorf("subscribe to acks: %w", err)
+			}
+			subscribed = nil
 		case <-p.ob.Changed():
 		case <-poll:
 		case <-tick.C:
 		case <-statusTick.C:
-			if err := s.status(ctx, wire.StateOnline); err != nil {
+			if err := s.status(ctx, wire.StateOnline, false); err != nil {
 				return s.end(ctx, err)
 			}
 		}
@@ -194,7 +201,7 @@ func (s *sender) write(ctx context.Context) {
 			for len(pending) >= maxPendingTokens {
 				// A token's success is only flow control, never proof of
 				// delivery.
-				if err := wait(ctx, pending[0], s.c.lost); err != nil {
+				if err := waitToken(ctx, pending[0], s.c.lost); err != nil {
 					return // the session sees the loss (or ctx) too
 				}
 				pending[0] = nil
@@ -239,7 +246,7 @@ func (s *sender) end(ctx context.Context, err error) error {
 	select {
 	case <-s.c.lost:
 	default:
-		if err := s.status(flush, wire.StateOffline); err != nil {
+		if err := s.status(flush, wire.StateOffline, true); err != nil {
 			p.log.Debug("publish offline status", "err", err)
 		}
 		s.c.client.Disconnect(250)
@@ -247,8 +254,25 @@ func (s *sender) end(ctx context.Context, err error) error {
 	return nil
 }
 
-// status publishes the retained status message.
-func (s *sender) status(ctx context.Context, state string) error {
+// subscribeError is the error of a completed subscription: the token's,
+// or the broker's refusal (SUBACK 0x80).
+func subscribeError(t mqtt.Token) error {
+	if err := t.Error(); err != nil {
+		return err
+	}
+	if st, ok := t.(*mqtt.SubscribeToken); ok {
+		for topic, code := range st.Result() {
+			if code == 0x80 {
+				return fmt.Errorf("the broker refused %s", topic)
+			}
+		}
+	}
+	return nil
+}
+
+// status publishes the retained status message, waiting for the broker's
+// PUBACK when wait is set (the offline status before disconnecting).
+func (s *sender) status(ctx context.Context, state string, wait bool) error {
 	p := s.p
 	st := wire.Status{Device: p.cfg.Device, State: state, Version: p.cfg.Version, Time: time.Now().UTC()}
 	if os, err := p.ob.Stats(); err == nil {
@@ -264,7 +288,11 @@ func (s *sender) status(ctx context.Context, state string) error {
 	if err != nil {
 		return &fatalError{fmt.Errorf("encode status: %w", err)}
 	}
-	if err := wait(ctx, s.c.client.Publish(p.topics.Status(p.cfg.Device), 1, true, b), s.c.lost); err != nil {
+	t := s.c.client.Publish(p.topics.Status(p.cfg.Device), 1, true, b)
+	if !wait {
+		return nil // a status that does not arrive is replaced by the next
+	}
+	if err := waitToken(ctx, t, s.c.lost); err != nil {
 		return fmt.Errorf("publish status: %w", err)
 	}
 	return nil
@@ -529,7 +557,7 @@ func (p *Publisher) settled() {
 // one per item. Nothing waits on it but the removal itself: an acked item
 // has left the window already. With nothing in flight it commits at once.
 const (
-	ackBatchWait = 10 * time.Millisecond
+	ackBatchWait = 25 * time.Millisecond
 	ackBatchMax  = 256
 )
 
