@@ -118,6 +118,13 @@ type Receiver struct {
 	subscribedOnce sync.Once
 }
 
+// workQueue is how many complete items per storage worker may wait for
+// one: paho hands this receiver's messages to onMessage one at a time and
+// acknowledges each (PUBACK) when it returns, so a handler blocked on busy
+// workers holds up every device's frames and statuses behind it. The queue
+// absorbs bursts; the broker's flow control bounds the rest.
+const workQueue = 8
+
 // job is work for the storage workers: an item to store, or the chunks of
 // an incomplete item to stage.
 type job struct {
@@ -170,7 +177,7 @@ func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.
 		warn:    newWarnLimiter(log, c.WarnEvery),
 		reasm:   wire.NewReassembler(c.Limits),
 		spilled: map[spillKey]time.Time{},
-		work:    make(chan job, c.Workers),
+		work:    make(chan job, workQueue*c.Workers),
 		status:  newStatusQueue(),
 		stop:    make(chan struct{}),
 
