@@ -12,6 +12,8 @@ type Config struct {
 	Items     int // items each device puts
 	ItemBytes int // about this many bytes a item (JPEG plus mask): several 128 KiB chunks
 	Receivers int // canopy-cloud serve processes in one share group
+	// IngestWorkers is each receiver's --ingest-workers (0: its default).
+	IngestWorkers int
 
 	// CloudBin is the canopy-cloud binary the receivers run.
 	CloudBin string

@@ -91,9 +91,10 @@ func Run(ctx context.Context, c Config) (Report, error) {
 		return Report{}, err
 	}
 	rep := Report{Devices: c.Devices, Items: c.Items, Receivers: c.Receivers, ItemBytes: c.ItemBytes, Broker: c.brokerKind()}
-	meters := []*usageMeter{{pid: rs.rs[0].pid, idleFor: c.IdleFor}}
+	one := func(pid func() int) func() []int { return func() []int { return []int{pid()} } }
+	meters := []*usageMeter{{pids: one(rs.rs[0].pid), idleFor: c.IdleFor}}
 	if mq != nil {
-		meters = append(meters, &usageMeter{pid: mq.pid, idleFor: c.IdleFor})
+		meters = append(meters, &usageMeter{pids: one(mq.pid), idleFor: c.IdleFor})
 	}
 	each := func(f func(m *usageMeter) *procSample) {
 		for _, m := range meters {
@@ -115,6 +116,8 @@ func Run(ctx context.Context, c Config) (Report, error) {
 		return Report{}, err
 	}
 	defer devs.close()
+	devMeter := &usageMeter{pids: devs.pids, idleFor: c.IdleFor}
+	meters = append(meters, devMeter)
 	t0 := time.Now()
 	for n := 0; ; {
 		st := devs.poll()
@@ -284,6 +287,7 @@ wait:
 			rep.OwnBroker = &u
 		}
 	}
+	rep.DevicesCPU = devMeter.usage(c.Devices, c.Devices*c.Items).BusyCPUSeconds
 
 	// What the devices say, then what the cloud has.
 	rep.collect(results, time.Unix(0, lastFault.Load()))

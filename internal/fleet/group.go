@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,8 @@ type group interface {
 	putsDone() <-chan error
 	// stop stops the publishers and returns what each device did.
 	stop() []deviceResult
+	// pids are the processes that run the devices.
+	pids() []int
 	// close releases everything (after stop, or instead of it).
 	close()
 }
@@ -156,6 +159,8 @@ func (g *localGroup) startPuts(at time.Time) {
 }
 
 func (g *localGroup) putsDone() <-chan error { return g.done }
+
+func (g *localGroup) pids() []int { return []int{os.Getpid()} }
 
 func (g *localGroup) stop() []deviceResult {
 	if g.cancel != nil {

@@ -248,6 +248,14 @@ func (g *hostGroup) startPuts(at time.Time) {
 
 func (g *hostGroup) putsDone() <-chan error { return g.done }
 
+func (g *hostGroup) pids() []int {
+	var out []int
+	for _, h := range g.hosts {
+		out = append(out, h.cmd.Process.Pid)
+	}
+	return out
+}
+
 func (g *hostGroup) stop() []deviceResult {
 	var out []deviceResult
 	for _, h := range g.hosts {

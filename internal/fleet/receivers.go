@@ -43,6 +43,9 @@ func startReceivers(ctx context.Context, c Config, n int, broker, dsn, root, buc
 		args = append(args, "--database-url", dsn, "--data", data, "--http", r.http,
 			"--topic-root", root, "--workers", "0", "--compat-topic", "", "--auth", "off",
 			"--log-level", "info")
+		if c.IngestWorkers > 0 {
+			args = append(args, "--ingest-workers", strconv.Itoa(c.IngestWorkers))
+		}
 		var env []string
 		if c.S3Endpoint != "" {
 			args = append(args, "--s3-endpoint", c.S3Endpoint, "--s3-path-style", "--s3-bucket-prefix", bucketPrefix)

@@ -46,8 +46,12 @@ type Report struct {
 	Elapsed         time.Duration
 	// Receiver (the first) and OwnBroker (the harness's Mosquitto) as
 	// /proc saw them, in runs without receiver kills (broker restarts).
-	Receiver          Usage
-	OwnBroker         *Usage   `json:",omitempty"`
+	Receiver  Usage
+	OwnBroker *Usage `json:",omitempty"`
+	// DevicesCPU is the CPU seconds the simulated devices took (the
+	// harness, or its device hosts) from the first put to the end: they
+	// share the machine with the receiver.
+	DevicesCPU        float64
 	LostIDs, DupIDs   []string `json:",omitempty"` // at most 20 each, for the log
 	start, lastFault  time.Time
 	confirmedAtByItem map[string]time.Time
@@ -275,6 +279,7 @@ func (r Report) Print(w io.Writer) {
 			[2]string{name + " CPU idle; busy", fmt.Sprintf("%.3f s/s; %.1f s, %.2f ms an item", u.IdleCPU, u.BusyCPUSeconds, u.CPUPerItemMs)})
 	}
 	use("receiver", r.Receiver)
+	lines = append(lines, [2]string{"devices (harness) CPU, busy", fmt.Sprintf("%.1f s", r.DevicesCPU)})
 	if r.OwnBroker != nil {
 		use("broker", *r.OwnBroker)
 	}

@@ -73,19 +73,24 @@ type Usage struct {
 	CPUPerItemMs   float64
 }
 
-// usageMeter follows one process through the phases of a run.
+// usageMeter follows processes (one, or the device hosts together)
+// through the phases of a run.
 type usageMeter struct {
-	pid                      func() int // 0: not running
+	pids                     func() []int
 	start, idle0, idle1, end procSample
 	idleFor                  time.Duration
 }
 
 func (m *usageMeter) sample(dst *procSample) {
-	if pid := m.pid(); pid > 0 {
+	var sum procSample
+	for _, pid := range m.pids() {
 		if s, err := sampleProc(pid); err == nil {
-			*dst = s
+			sum.CPU += s.CPU
+			sum.RSS += s.RSS
+			sum.HWM += s.HWM
 		}
 	}
+	*dst = sum
 }
 
 func (m *usageMeter) usage(devices, items int) Usage {

@@ -35,6 +35,7 @@ func main() {
 	flag.IntVar(&c.Items, "items", c.Items, "items a device")
 	flag.IntVar(&c.ItemBytes, "item-bytes", c.ItemBytes, "about this many `bytes` an item")
 	flag.IntVar(&c.Receivers, "receivers", c.Receivers, "canopy-cloud receivers in one share group")
+	flag.IntVar(&c.IngestWorkers, "ingest-workers", 0, "each receiver's --ingest-workers (0: its default)")
 	flag.StringVar(&c.CloudBin, "cloud", "bin/canopy-cloud", "canopy-cloud `binary`")
 	flag.StringVar(&c.Mosquitto, "mosquitto", "", "mosquitto `binary` for the harness's own broker (default: found on PATH or in /usr/sbin)")
 	flag.StringVar(&c.Broker, "broker", "", "use this running broker `URL` instead (no broker restart then), or \"embedded\": the embedded broker of the one receiver")
