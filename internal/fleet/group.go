@@ -3,10 +3,12 @@ package fleet
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,18 +89,32 @@ func startLocal(ctx context.Context, s devSpec) (*localGroup, error) {
 	}
 	g := &localGroup{spec: s, maker: maker, ever: make([]atomic.Bool, s.Count), done: make(chan error, 1)}
 	devLog := slog.New(slog.DiscardHandler)
+	// Opened 8 at a time: each outbox's first commit waits for the disk.
+	g.devs = make([]*device, s.Count)
+	errs := make([]error, s.Count)
+	next := make(chan int)
+	var opened sync.WaitGroup
+	for range 8 {
+		opened.Go(func() {
+			for i := range next {
+				n := s.First + i
+				cut := int64(0)
+				if n < s.CutDevices {
+					cut = int64(s.ItemBytes)/2 + 137 // in the middle of the first item
+				}
+				g.devs[i], errs[i] = newDevice(deviceID(s.Root, n), s.Dir, s.Broker, s, cut, devLog)
+			}
+		})
+	}
 	for i := range s.Count {
-		n := s.First + i
-		cut := int64(0)
-		if n < s.CutDevices {
-			cut = int64(s.ItemBytes)/2 + 137 // in the middle of the first item
-		}
-		d, err := newDevice(deviceID(s.Root, n), s.Dir, s.Broker, s, cut, devLog)
-		if err != nil {
-			g.close()
-			return nil, fmt.Errorf("device %d: %w", n, err)
-		}
-		g.devs = append(g.devs, d)
+		next <- i
+	}
+	close(next)
+	opened.Wait()
+	if err := errors.Join(errs...); err != nil {
+		g.devs = slices.DeleteFunc(g.devs, func(d *device) bool { return d == nil })
+		g.close()
+		return nil, fmt.Errorf("devices: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	g.cancel = cancel
