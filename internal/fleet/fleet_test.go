@@ -45,18 +45,10 @@ func TestFleetShapes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Config{
 				Devices: 5, Items: 2, ItemBytes: 20 << 10, Receivers: 1, CloudBin: bin, DatabaseURL: pg,
-				S3Endpoint:  os.Getenv("CANOPY_TEST_S3_ENDPOINT"),
-				S3AccessKey: os.Getenv("CANOPY_TEST_S3_ACCESS_KEY"), S3SecretKey: os.Getenv("CANOPY_TEST_S3_SECRET_KEY"),
-				Dir: t.TempDir(), PutOver: 2 * time.Second, IdleFor: time.Second, Deadline: 2 * time.Minute, Log: t.Logf,
+				PutOver: 2 * time.Second, IdleFor: time.Second, Deadline: 2 * time.Minute,
 			}
 			tc.set(&c)
-			rep, err := Run(context.Background(), c)
-			var b bytes.Buffer
-			rep.Print(&b)
-			t.Logf("report:\n%s", b.String())
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep := runFleet(t, c)
 			if !rep.OK() || rep.Put != c.Devices*c.Items || rep.NeverConnected != 0 {
 				t.Errorf("put %d, confirmed %d, stored %d, never connected %d: want all %d confirmed and stored once",
 					rep.Put, rep.Confirmed, rep.Stored, rep.NeverConnected, c.Devices*c.Items)
@@ -84,20 +76,10 @@ func TestShareGroupSurvivesSIGKILL(t *testing.T) {
 			c := Config{
 				Devices: 6, Items: 8, ItemBytes: 300 << 10, Receivers: receivers,
 				CloudBin: bin, Broker: mq, DatabaseURL: pg,
-				S3Endpoint:  os.Getenv("CANOPY_TEST_S3_ENDPOINT"),
-				S3AccessKey: os.Getenv("CANOPY_TEST_S3_ACCESS_KEY"), S3SecretKey: os.Getenv("CANOPY_TEST_S3_SECRET_KEY"),
-				Dir:     t.TempDir(),
 				PutOver: 6 * time.Second, KillEvery: 3 * time.Second, RestartAfter: time.Second,
 				CutDevices: 1, AckTimeout: 5 * time.Second, Deadline: 3 * time.Minute,
-				Log: t.Logf,
 			}
-			rep, err := Run(context.Background(), c)
-			var b bytes.Buffer
-			rep.Print(&b)
-			t.Logf("report:\n%s", b.String())
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep := runFleet(t, c)
 			if rep.Kills < 1 {
 				t.Errorf("no receiver was killed")
 			}
@@ -110,6 +92,23 @@ func TestShareGroupSurvivesSIGKILL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runFleet runs c on the test's S3 server, in a folder of the test, and
+// logs its report; it fails the test if the run fails.
+func runFleet(t *testing.T, c Config) Report {
+	t.Helper()
+	c.S3Endpoint = os.Getenv("CANOPY_TEST_S3_ENDPOINT")
+	c.S3AccessKey, c.S3SecretKey = os.Getenv("CANOPY_TEST_S3_ACCESS_KEY"), os.Getenv("CANOPY_TEST_S3_SECRET_KEY")
+	c.Dir, c.Log = t.TempDir(), t.Logf
+	rep, err := Run(context.Background(), c)
+	var b bytes.Buffer
+	rep.Print(&b)
+	t.Logf("report:\n%s", b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
 
 func TestPercentile(t *testing.T) {

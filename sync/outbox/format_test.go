@@ -2,10 +2,8 @@ package outbox
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,45 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canopy-forest/canopy/sync/internal/fixture"
 	"github.com/canopy-forest/canopy/sync/wire"
 	bolt "go.etcd.io/bbolt"
 )
-
-// fixtureV1 copies testdata/outbox-v1.db.gz, an outbox file written by the
-// release before version 2 records (commit ef47b27, format 1), to a
-// temporary file and returns its path. It was made with that release's
-// API:
-//
-//	ob, _ := outbox.Open(path, outbox.Options{MaxBytes: 600_000}, nil)
-//	for i := 1..5: ob.Put(ctx, fixtureItem(i), Cursor{"card", fmt.Sprint(i)})
-//	ob.Reject(id(4), "digest_mismatch")
-//
-// with image parts of 200,000, 1,000, 300,000, 40,000 and 100,000 bytes,
-// so that item 5 evicted the image of item 1.
-func fixtureV1(t testing.TB) string {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "outbox-v1.db.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "outbox.db")
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, zr); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // fixtureItem is item i of the fixture as it was put.
 func fixtureItem(i int) wire.Item {
@@ -67,12 +30,13 @@ func fixtureItem(i int) wire.Item {
 	}
 }
 
-// TestOpenV1 opens an outbox written by the earlier release: its counters,
+// TestOpenV1 opens an outbox written by the earlier release (see
+// fixture.OutboxV1): its counters,
 // cursor, dead letter and evicted item are as they were, its version 1
 // records are read (as items and as frames), acknowledged and replayed,
 // and new items are stored as version 2 beside them.
 func TestOpenV1(t *testing.T) {
-	path := fixtureV1(t)
+	path := fixture.OutboxV1(t)
 	ob := open(t, path, Options{MaxBytes: 600_000})
 	st, err := ob.Stats()
 	if err != nil {

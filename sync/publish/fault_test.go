@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/canopy-forest/canopy/sync/internal/testreceiver"
+	"github.com/canopy-forest/canopy/sync/publish"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -180,10 +181,7 @@ func TestConnectFailuresCounted(t *testing.T) {
 	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 20*time.Millisecond
 	p := newPublisher(t, cfg, openOutbox(t, t.TempDir()))
 	start(t, p)
-	deadline := time.Now().Add(10 * time.Second)
-	for p.Stats().ConnectFailures < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitStats(p, 10*time.Second, func(st publish.Stats) bool { return st.ConnectFailures >= 2 })
 	if st := p.Stats(); st.ConnectFailures < 2 || st.Reconnects != 0 || st.Connected {
 		t.Fatalf("stats %+v: want 2 or more connect failures, never connected", st)
 	}
@@ -202,11 +200,19 @@ func TestSubscriptionRefused(t *testing.T) {
 	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 20*time.Millisecond
 	p := newPublisher(t, cfg, openOutbox(t, t.TempDir()))
 	start(t, p)
-	deadline := time.Now().Add(10 * time.Second)
-	for p.Stats().Reconnects < 1 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if st := p.Stats(); st.Reconnects < 1 {
+	if st := waitStats(p, 10*time.Second, func(st publish.Stats) bool { return st.Reconnects >= 1 }); st.Reconnects < 1 {
 		t.Fatalf("stats %+v: want the session ended by the refusal and a reconnection", st)
+	}
+}
+
+// waitStats waits up to timeout for p's counters to satisfy ok and returns
+// them as they are then.
+func waitStats(p *publish.Publisher, timeout time.Duration, ok func(publish.Stats) bool) publish.Stats {
+	deadline := time.Now().Add(timeout)
+	for st := p.Stats(); ; st = p.Stats() {
+		if ok(st) || time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

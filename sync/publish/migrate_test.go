@@ -1,30 +1,24 @@
 package publish_test
 
 import (
-	"compress/gzip"
-	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/canopy-forest/canopy/sync/internal/fixture"
 	"github.com/canopy-forest/canopy/sync/internal/testreceiver"
 	"github.com/canopy-forest/canopy/sync/outbox"
 )
 
 // TestDrainEarlierOutbox drains an outbox written by the release before
-// version 2 records (sync/outbox/testdata/outbox-v1.db.gz, see
-// sync/outbox's fixtureV1): its waiting items, stored as single frames,
+// version 2 records (fixture.OutboxV1): its waiting items, stored as single frames,
 // reach the receiver whole, in order, are acknowledged and leave it; an
 // item put now (stored as frames) follows them.
 func TestDrainEarlierOutbox(t *testing.T) {
 	b := testreceiver.StartBroker(t)
 	root, device := uniq("v1"), "fixture-1"
 	rc := testreceiver.Start(t, b.CloudURL(), root)
-	path := filepath.Join(t.TempDir(), "outbox.db")
-	gunzip(t, filepath.Join("..", "outbox", "testdata", "outbox-v1.db.gz"), path)
-	ob, err := outbox.Open(path, outbox.Options{MaxBytes: 600_000}, slog.New(slog.DiscardHandler))
+	ob, err := outbox.Open(fixture.OutboxV1(t), outbox.Options{MaxBytes: 600_000}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,25 +46,5 @@ func TestDrainEarlierOutbox(t *testing.T) {
 	}
 	if st, _ := ob.Stats(); st.Depth != 0 || st.DeadLetters != 1 {
 		t.Errorf("outbox after the drain: %+v, want empty with its dead letter", st)
-	}
-}
-
-func gunzip(t *testing.T, from, to string) {
-	t.Helper()
-	f, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
