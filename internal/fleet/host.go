@@ -130,6 +130,8 @@ func startHosts(ctx context.Context, command []string, s devSpec, per int, logf 
 			"set Config.HostCommand so that device hosts share them (scripts/fleet does), or raise ulimit -n", s.Count, 2*s.Count+1024, per)
 	}
 	g := &hostGroup{done: make(chan error, 1)}
+	hosts := (s.Count + per - 1) / per
+	per = (s.Count + hosts - 1) / hosts // as even as can be
 	for first := 0; first < s.Count; first += per {
 		hs := s
 		hs.First, hs.Count = s.First+first, min(per, s.Count-first)
@@ -228,15 +230,12 @@ func (g *hostGroup) startPuts(at time.Time) {
 	go func() {
 		var first error
 		for _, h := range g.hosts {
-			select {
-			case msg := <-h.puts:
-				if msg != "" && first == nil {
-					first = errors.New(msg)
-				}
-			case <-h.exited:
-				if first == nil {
-					first = fmt.Errorf("device host exited before its puts were done: %v", h.err)
-				}
+			msg, ok := receive(h, h.puts)
+			switch {
+			case !ok && first == nil:
+				first = fmt.Errorf("device host exited before its puts were done: %v", h.err)
+			case msg != "" && first == nil:
+				first = errors.New(msg)
 			}
 		}
 		if first != nil {
@@ -262,13 +261,29 @@ func (g *hostGroup) stop() []deviceResult {
 		_ = h.in.Encode(hostMsg{Stop: true})
 	}
 	for _, h := range g.hosts {
-		select {
-		case rs := <-h.results:
+		if rs, ok := receive(h, h.results); ok {
 			out = append(out, rs...)
-		case <-h.exited:
 		}
 	}
 	return out
+}
+
+// receive waits for h's message on ch, or for h to end without sending
+// one (false). A host sends its last message before it ends, so a message
+// is taken even when both are ready.
+func receive[T any](h *hostProc, ch <-chan T) (T, bool) {
+	select {
+	case v := <-ch:
+		return v, true
+	case <-h.exited:
+		select {
+		case v := <-ch:
+			return v, true
+		default:
+			var zero T
+			return zero, false
+		}
+	}
 }
 
 func (g *hostGroup) close() {

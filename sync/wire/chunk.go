@@ -223,7 +223,11 @@ func BodyDigest(it Item) string {
 	if it.Digest != "" {
 		return it.Digest
 	}
-	return digest(it.body())
+	h := sha256.New()
+	for _, p := range it.Parts {
+		h.Write(p.Data)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func digest(b []byte) string {
