@@ -149,6 +149,7 @@ func Run(ctx context.Context, c Config) (Report, error) {
 		}
 	}
 	each(func(m *usageMeter) *procSample { return &m.idle1 })
+	busy0, total0 := machineCPU()
 
 	start := time.Now()
 	var lastFault atomic.Int64 // Unix nanoseconds
@@ -278,6 +279,9 @@ wait:
 	}
 	rep.Elapsed = time.Since(start)
 	each(func(m *usageMeter) *procSample { return &m.end })
+	if busy1, total1 := machineCPU(); total1 > total0 {
+		rep.MachineBusy = float64(busy1-busy0) / float64(total1-total0)
+	}
 	results := devs.stop()
 	rs.stop()
 	if rep.Kills == 0 {

@@ -51,7 +51,10 @@ type Report struct {
 	// DevicesCPU is the CPU seconds the simulated devices took (the
 	// harness, or its device hosts) from the first put to the end: they
 	// share the machine with the receiver.
-	DevicesCPU        float64
+	DevicesCPU float64
+	// MachineBusy is the share of all the machine's cores that were busy
+	// from the first put to the end (every process: the run's and others').
+	MachineBusy       float64
 	LostIDs, DupIDs   []string `json:",omitempty"` // at most 20 each, for the log
 	start, lastFault  time.Time
 	confirmedAtByItem map[string]time.Time
@@ -279,7 +282,7 @@ func (r Report) Print(w io.Writer) {
 			[2]string{name + " CPU idle; busy", fmt.Sprintf("%.3f s/s; %.1f s, %.2f ms an item", u.IdleCPU, u.BusyCPUSeconds, u.CPUPerItemMs)})
 	}
 	use("receiver", r.Receiver)
-	lines = append(lines, [2]string{"devices (harness) CPU, busy", fmt.Sprintf("%.1f s", r.DevicesCPU)})
+	lines = append(lines, [2]string{"devices (harness) CPU, busy; machine busy", fmt.Sprintf("%.1f s; %.0f%% of all cores", r.DevicesCPU, 100*r.MachineBusy)})
 	if r.OwnBroker != nil {
 		use("broker", *r.OwnBroker)
 	}

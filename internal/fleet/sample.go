@@ -108,3 +108,22 @@ func (m *usageMeter) usage(devices, items int) Usage {
 	}
 	return u
 }
+
+// machineCPU reads /proc/stat's first line: the time all cores have been
+// busy (not idle or waiting for I/O) and in all, in clock ticks.
+func machineCPU() (busy, total int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
+}
