@@ -76,6 +76,7 @@ type localGroup struct {
 	ever  []atomic.Bool
 	maker *itemMaker
 
+	ctx    context.Context // the devices' lifetime: puts stop with it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	done   chan error
@@ -117,7 +118,7 @@ func startLocal(ctx context.Context, s devSpec) (*localGroup, error) {
 		return nil, fmt.Errorf("devices: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	g.cancel = cancel
+	g.ctx, g.cancel = runCtx, cancel
 	for _, d := range g.devs {
 		g.wg.Go(func() { _ = d.pub.Run(runCtx) })
 	}
@@ -153,10 +154,14 @@ func (g *localGroup) startPuts(at time.Time) {
 				rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 				for k := range s.Items {
 					t := at.Add(time.Duration((float64(k) + rnd.Float64()) * float64(s.PutOver) / float64(s.Items)))
-					time.Sleep(time.Until(t))
+					select {
+					case <-g.ctx.Done():
+						return
+					case <-time.After(time.Until(t)):
+					}
 					id, err := ids.New(time.Now())
 					if err == nil {
-						err = d.put(context.Background(), g.maker.item(id, d.id, s.Root, uint64(k+1), time.Now()))
+						err = d.put(g.ctx, g.maker.item(id, d.id, s.Root, uint64(k+1), time.Now()))
 					}
 					if err != nil {
 						putErr.CompareAndSwap(nil, &err)
