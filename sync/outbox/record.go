@@ -26,9 +26,8 @@ import (
 //
 //	[18:22]  CRC-32C (Castagnoli) of everything after it, big-endian
 //	[22:54]  SHA-256 of the item's body (the digest the frames carry)
-//	[54:58]  number of frames N, big-endian
-//	[58:58+4N] the length of each frame, big-endian
-//	then the frames, one after the other
+//	[54:]    the frames, one after the other, then the length of each
+//	         frame and their number N (4 bytes each, big-endian)
 //
 // Version 1 (written by earlier releases, still read) holds the item as one
 // single-chunk frame (wire.Marshal) from byte 18 on; it is checked against
@@ -44,7 +43,7 @@ const (
 	recV1        = 1
 	recV2        = 2
 	recHeader    = 18
-	recV2Fixed   = recHeader + 4 + 32 + 4
+	recV2Fixed   = recHeader + 4 + 32
 	flagEvicted  = 1
 	maxReasonLen = 1024
 )
@@ -69,30 +68,24 @@ func putHead(rec []byte, h recHead) {
 }
 
 // encodeFrames makes a version 2 record of it, in frames of at most
-// maxFrame bytes, with a zero head (see putHead).
+// maxFrame bytes, with a zero head (see putHead). The frames are written
+// straight into the record.
 func encodeFrames(it wire.Item, maxFrame int) ([]byte, error) {
 	sum := wire.BodyDigest(it)
-	frames, err := wire.ChunkDigest(it, sum, maxFrame)
-	if err != nil {
-		return nil, err
-	}
 	raw, err := hex.DecodeString(sum)
 	if err != nil || len(raw) != 32 {
 		return nil, fmt.Errorf("item %s: bad digest %q", it.Meta.ItemID, sum)
 	}
-	n := recV2Fixed + 4*len(frames)
-	for _, f := range frames {
-		n += len(f)
-	}
-	rec := make([]byte, recV2Fixed, n)
+	rec := make([]byte, recV2Fixed, recV2Fixed+it.Size()+4<<10)
 	copy(rec[22:54], raw)
-	binary.BigEndian.PutUint32(rec[54:58], uint32(len(frames)))
-	for _, f := range frames {
-		rec = binary.BigEndian.AppendUint32(rec, uint32(len(f)))
+	rec, lens, err := wire.AppendChunks(rec, it, sum, maxFrame)
+	if err != nil {
+		return nil, err
 	}
-	for _, f := range frames {
-		rec = append(rec, f...)
+	for _, n := range lens {
+		rec = binary.BigEndian.AppendUint32(rec, uint32(n))
 	}
+	rec = binary.BigEndian.AppendUint32(rec, uint32(len(lens)))
 	binary.BigEndian.PutUint32(rec[18:22], crc32.Checksum(rec[22:], castagnoli))
 	return rec, nil
 }
@@ -136,22 +129,22 @@ func readFrames(id string, v []byte, maxFrame int) (Record, error) {
 		r.Item, r.Digest = it, sum
 		return r, nil
 	}
-	if len(v) < recV2Fixed {
+	if len(v) < recV2Fixed+4 {
 		return Record{}, fmt.Errorf("record %s: %w", id, errBadRecord)
 	}
 	if crc32.Checksum(v[22:], castagnoli) != binary.BigEndian.Uint32(v[18:22]) {
 		return Record{}, fmt.Errorf("record %s: %w: CRC-32C mismatch", id, errDamaged)
 	}
-	n := int(binary.BigEndian.Uint32(v[54:58]))
-	if n < 1 || n > wire.MaxChunks || len(v) < recV2Fixed+4*n {
+	n := int(binary.BigEndian.Uint32(v[len(v)-4:]))
+	if n < 1 || n > wire.MaxChunks || len(v) < recV2Fixed+4+4*n {
 		return Record{}, fmt.Errorf("record %s: %w: %d frames", id, errBadRecord, n)
 	}
-	body := recV2Fixed + 4*n
-	buf := append([]byte(nil), v[body:]...)
+	table := len(v) - 4 - 4*n // the frames' lengths
+	buf := append([]byte(nil), v[recV2Fixed:table]...)
 	r.Frames = make([][]byte, n)
 	off := 0
 	for i := range n {
-		l := int(binary.BigEndian.Uint32(v[recV2Fixed+4*i:]))
+		l := int(binary.BigEndian.Uint32(v[table+4*i:]))
 		if l > len(buf)-off {
 			return Record{}, fmt.Errorf("record %s: %w: frame %d overruns the record", id, errBadRecord, i)
 		}
@@ -159,7 +152,7 @@ func readFrames(id string, v []byte, maxFrame int) (Record, error) {
 		off += l
 	}
 	if off != len(buf) {
-		return Record{}, fmt.Errorf("record %s: %w: %d bytes after the frames", id, errBadRecord, len(buf)-off)
+		return Record{}, fmt.Errorf("record %s: %w: %d bytes the frames do not account for", id, errBadRecord, len(buf)-off)
 	}
 	r.Digest = hex.EncodeToString(v[22:54])
 	return r, nil
