@@ -434,7 +434,7 @@ func (o *Outbox) quarantine(d *damageError) error {
 // waiting (acks may be repeated).
 func (o *Outbox) Ack(id string) error {
 	err := o.db.Update(func(tx *bolt.Tx) error {
-		_, err := removeItem(tx, id)
+		_, err := removeItem(tx, id, false)
 		return err
 	})
 	if err != nil {
@@ -454,7 +454,7 @@ func (o *Outbox) AckMany(ids ...string) (int, error) {
 	err := o.db.Update(func(tx *bolt.Tx) error {
 		removed = 0
 		for _, id := range ids {
-			_, err := removeItem(tx, id)
+			_, err := removeItem(tx, id, false)
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}
@@ -471,23 +471,31 @@ func (o *Outbox) AckMany(ids ...string) (int, error) {
 	return removed, nil
 }
 
-func removeItem(tx *bolt.Tx, id string) ([]byte, error) {
+// removeItem deletes id from the waiting items and returns its record when
+// keep is set (a copy: the file's memory is not the caller's); an ack,
+// the common case, copies nothing.
+func removeItem(tx *bolt.Tx, id string, keep bool) ([]byte, error) {
 	items := tx.Bucket(bucketItems)
 	v := items.Get([]byte(id))
 	if v == nil {
 		return nil, ErrNotFound
 	}
-	v = append([]byte(nil), v...)
 	h, err := decodeHead(v)
 	if err != nil {
 		h = recHead{}
+	}
+	size := len(v)
+	if keep {
+		v = append([]byte(nil), v...)
+	} else {
+		v = nil
 	}
 	if err := items.Delete([]byte(id)); err != nil {
 		return nil, err
 	}
 	m := tx.Bucket(bucketMeta)
 	addCounter(m, keyDepth, -1)
-	addCounter(m, keyBytes, -int64(len(v)))
+	addCounter(m, keyBytes, -int64(size))
 	if h.flags&flagEvicted == 0 {
 		addCounter(m, keyFreeable, -int64(h.freeable))
 	}
@@ -507,7 +515,7 @@ func (o *Outbox) Reject(id, reason string) error {
 }
 
 func (o *Outbox) rejectTx(tx *bolt.Tx, id, reason string) error {
-	v, err := removeItem(tx, id)
+	v, err := removeItem(tx, id, true)
 	if err != nil {
 		return err
 	}
