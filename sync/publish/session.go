@@ -104,7 +104,7 @@ func waitToken(ctx context.Context, t mqtt.Token, lost <-chan struct{}) error {
 // session drains the outbox over one connection until the connection is
 // lost (an error) or ctx is cancelled (nil, after the flush).
 func (p *Publisher) session(ctx context.Context, c *conn) error {
-	s := newSender(ctx, p, c)
+	s := newSender(p, c)
 	defer s.stopWriter()
 	if err := s.status(ctx, wire.StateOnline, false); err != nil {
 		return err
@@ -169,24 +169,27 @@ func (p *Publisher) session(ctx context.Context, c *conn) error {
 type sender struct {
 	p    *Publisher
 	c    *conn
-	out  chan [][]byte // an item's frames, for the writer
-	quit chan struct{}
-	done chan struct{} // closed when the writer has returned
-	once sync.Once
+	out  chan [][]byte      // an item's frames, for the writer
+	stop context.CancelFunc // ends the writer's context
+	done chan struct{}      // closed when the writer has returned
 }
 
 // writerQueue is how many items may wait for the writer.
 const writerQueue = 4
 
-func newSender(ctx context.Context, p *Publisher, c *conn) *sender {
-	s := &sender{p: p, c: c, out: make(chan [][]byte, writerQueue), quit: make(chan struct{}), done: make(chan struct{})}
-	go s.write(ctx)
+// newSender starts the writer. It outlives the session's context, so that
+// the frames handed to it are written during the flush; stopWriter ends it.
+func newSender(p *Publisher, c *conn) *sender {
+	wctx, stop := context.WithCancel(context.Background())
+	s := &sender{p: p, c: c, out: make(chan [][]byte, writerQueue), stop: stop, done: make(chan struct{})}
+	go s.write(wctx)
 	return s
 }
 
-// write publishes the frames handed to it, in order, until stopWriter,
-// ctx's end or the connection's loss. With at most maxPendingTokens frames
-// not yet acknowledged by the broker (PUBACK), it waits for the oldest.
+// write publishes the frames handed to it, in order, until ctx ends
+// (stopWriter) or the connection is lost. With at most
+// maxPendingTokens frames not yet acknowledged by the broker (PUBACK), it
+// waits for the oldest.
 func (s *sender) write(ctx context.Context) {
 	defer close(s.done)
 	p := s.p
@@ -196,7 +199,7 @@ func (s *sender) write(ctx context.Context) {
 		var frames [][]byte
 		select {
 		case frames = <-s.out:
-		case <-s.quit:
+		case <-ctx.Done():
 			return
 		case <-s.c.lost:
 			return
@@ -222,7 +225,7 @@ func (s *sender) write(ctx context.Context) {
 // stopWriter stops the writer and waits for it; frames it had not
 // published are dropped (their items are sent again on reconnection).
 func (s *sender) stopWriter() {
-	s.once.Do(func() { close(s.quit) })
+	s.stop()
 	<-s.done
 }
 
