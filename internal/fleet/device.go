@@ -73,11 +73,12 @@ func (t *timedOutbox) Reject(id, reason string) error {
 	return t.Outbox.Reject(id, reason)
 }
 
-// newDevice opens the device's outbox under dir and its publisher to
-// broker (through a proxy that cuts its first connection after cutAfter
+// newDevice opens device id's outbox under s.Dir and its publisher to
+// s.Broker (through a proxy that cuts its first connection after cutAfter
 // bytes, when cutAfter > 0).
-func newDevice(id, dir, broker string, s devSpec, cutAfter int64, log *slog.Logger) (*device, error) {
-	ob, err := outbox.Open(filepath.Join(dir, id+".outbox"), outbox.Options{}, nil)
+func newDevice(id string, s devSpec, cutAfter int64, log *slog.Logger) (*device, error) {
+	broker := s.Broker
+	ob, err := outbox.Open(filepath.Join(s.Dir, id+".outbox"), outbox.Options{}, nil)
 	if err != nil {
 		return nil, err
 	}

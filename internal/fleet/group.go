@@ -103,7 +103,7 @@ func startLocal(ctx context.Context, s devSpec) (*localGroup, error) {
 				if n < s.CutDevices {
 					cut = int64(s.ItemBytes)/2 + 137 // in the middle of the first item
 				}
-				g.devs[i], errs[i] = newDevice(deviceID(s.Root, n), s.Dir, s.Broker, s, cut, devLog)
+				g.devs[i], errs[i] = newDevice(deviceID(s.Root, n), s, cut, devLog)
 			}
 		})
 	}

@@ -172,7 +172,7 @@ func (r *partReader) append(dst []byte, n int64) []byte {
 }
 
 // Marshal encodes the whole item as one blob: a single-chunk frame of any
-// size (the outbox stores items in this form).
+// size (the form in which the outbox of earlier releases stored items).
 func Marshal(it Item) ([]byte, error) {
 	if err := it.Validate(); err != nil {
 		return nil, fmt.Errorf("marshal item: %w", err)
