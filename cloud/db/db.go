@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
 	_ "modernc.org/sqlite"             // driver "sqlite"
@@ -52,8 +53,13 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
+		// As many idle connections as open ones: a receiver's storage
+		// workers, status writer and HTTP handlers use more than 4 at once,
+		// and each connection closed and opened again costs PostgreSQL a
+		// backend process. Unused ones close after a minute.
 		d.sql.SetMaxOpenConns(16)
-		d.sql.SetMaxIdleConns(4)
+		d.sql.SetMaxIdleConns(16)
+		d.sql.SetConnMaxIdleTime(time.Minute)
 	case dsn == "":
 		return nil, errors.New("open database: empty URL")
 	default:

@@ -5,18 +5,22 @@ import "github.com/prometheus/client_golang/prometheus"
 // Metrics are the ingest counters, shared by the MQTT receiver and the
 // compat inputs (label "input": "mqtt", "compat_mqtt", "amqp", "upload").
 type Metrics struct {
-	Received      *prometheus.CounterVec // items complete (reassembled or decoded), by input
-	Stored        *prometheus.CounterVec // items stored and acknowledged (duplicates included), by input
-	Rejected      *prometheus.CounterVec // items rejected, by input and reason
-	Duplicates    *prometheus.CounterVec // items stored before, by input
-	Failed        *prometheus.CounterVec // transient failures to store (no ack), by input
-	AckLatency    prometheus.Histogram   // from the item complete to the ack published
-	Reassembling  prometheus.Gauge       // items with chunks received but not all of them
-	StatusUpdate  prometheus.Counter     // device status messages applied
-	HeldBytes     prometheus.Gauge       // chunk bytes of incomplete items held in memory
-	Staged        prometheus.Counter     // chunks written to the shared staging
-	FromStaging   prometheus.Counter     // items assembled from staged chunks
-	StagedExpired prometheus.Counter     // staged chunks removed because their item never completed
+	Received     *prometheus.CounterVec // items complete (reassembled or decoded), by input
+	Stored       *prometheus.CounterVec // items stored and acknowledged (duplicates included), by input
+	Rejected     *prometheus.CounterVec // items rejected, by input and reason
+	Duplicates   *prometheus.CounterVec // items stored before, by input
+	Failed       *prometheus.CounterVec // transient failures to store (no ack), by input
+	AckLatency   prometheus.Histogram   // from the item complete to the ack published
+	Reassembling prometheus.Gauge       // items with chunks received but not all of them
+	StatusUpdate prometheus.Counter     // device status messages applied
+	// StatusCoalesced counts status messages replaced by a newer one of
+	// the same device before they were written (the latest wins).
+	StatusCoalesced prometheus.Counter
+	StatusDropped   prometheus.Counter // status messages dropped: too many devices waiting
+	HeldBytes       prometheus.Gauge   // chunk bytes of incomplete items held in memory
+	Staged          prometheus.Counter // chunks written to the shared staging
+	FromStaging     prometheus.Counter // items assembled from staged chunks
+	StagedExpired   prometheus.Counter // staged chunks removed because their item never completed
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -56,6 +60,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "canopy", Subsystem: "ingest", Name: "status_updates_total",
 			Help: "Device status messages applied to the devices table.",
 		}),
+		StatusCoalesced: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "canopy", Subsystem: "ingest", Name: "status_coalesced_total",
+			Help: "Device status messages replaced by a newer one of the same device before they were written.",
+		}),
+		StatusDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "canopy", Subsystem: "ingest", Name: "status_dropped_total",
+			Help: "Device status messages dropped because the statuses of too many devices were waiting for the database.",
+		}),
 		HeldBytes: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "canopy", Subsystem: "ingest", Name: "held_bytes",
 			Help: "Chunk bytes of incomplete items held in this receiver's memory (bounded by --max-held-bytes).",
@@ -75,7 +87,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Received, m.Stored, m.Rejected, m.Duplicates, m.Failed, m.AckLatency, m.Reassembling, m.StatusUpdate,
-			m.HeldBytes, m.Staged, m.FromStaging, m.StagedExpired)
+			m.StatusCoalesced, m.StatusDropped, m.HeldBytes, m.Staged, m.FromStaging, m.StagedExpired)
 	}
 	return m
 }

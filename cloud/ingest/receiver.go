@@ -58,6 +58,9 @@ type Config struct {
 	NoShare    bool        // subscribe without $share (brokers that lack shared subscriptions)
 	Limits     wire.Limits // reassembly limits (zero fields: the wire defaults)
 	Workers    int         // items stored at once; 0 means 4
+	// WarnEvery is how often one kind of warning is logged at most (the
+	// rest are counted); 0 means DefaultWarnEvery.
+	WarnEvery time.Duration
 
 	// Signer, when set, signs every ack (wire.SignAck): the cloud's
 	// receipt, which devices given the public key verify.
@@ -103,18 +106,26 @@ type Receiver struct {
 	metrics *Metrics
 	log     *slog.Logger
 	client  mqtt.Client
+	warn    *warnLimiter // repeated warnings: once per interval, with a count
 
 	mu      sync.Mutex // guards reasm and spilled
 	reasm   *wire.Reassembler
 	spilled map[spillKey]time.Time // items whose chunks go to Staging, until when
 
 	work   chan job
-	status chan wire.Status
+	status *statusQueue
 	stop   chan struct{}
 
 	subscribed     chan struct{} // closed after the first subscription
 	subscribedOnce sync.Once
 }
+
+// workQueue is how many complete items per storage worker may wait for
+// one: paho hands this receiver's messages to onMessage one at a time and
+// acknowledges each (PUBACK) when it returns, so a handler blocked on busy
+// workers holds up every device's frames and statuses behind it. The queue
+// absorbs bursts; the broker's flow control bounds the rest.
+const workQueue = 8
 
 // job is work for the storage workers: an item to store, or the chunks of
 // an incomplete item to stage.
@@ -148,6 +159,9 @@ func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.
 	if c.MaxHeldBytes <= 0 {
 		c.MaxHeldBytes = DefaultMaxHeldBytes
 	}
+	if c.WarnEvery <= 0 {
+		c.WarnEvery = DefaultWarnEvery
+	}
 	if c.ClientID == "" {
 		host, _ := os.Hostname()
 		c.ClientID = DefaultClientID(c.Session, "canopy-cloud-"+SanitizeID(host))
@@ -158,13 +172,15 @@ func NewReceiver(c Config, saver *Saver, devices Devices, m *Metrics, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	log = log.With("component", "ingest")
 	r := &Receiver{
 		cfg: c, saver: saver, devices: devices, metrics: m,
-		log:     log.With("component", "ingest"),
+		log:     log,
+		warn:    newWarnLimiter(log, c.WarnEvery),
 		reasm:   wire.NewReassembler(c.Limits),
 		spilled: map[spillKey]time.Time{},
-		work:    make(chan job, c.Workers),
-		status:  make(chan wire.Status, 64),
+		work:    make(chan job, workQueue*c.Workers),
+		status:  newStatusQueue(),
 		stop:    make(chan struct{}),
 
 		subscribed: make(chan struct{}),
@@ -255,6 +271,7 @@ loop:
 			break loop
 		case now := <-ticker.C:
 			r.expire(now)
+			r.warn.flush()
 		case now := <-spill.C:
 			r.spill(ctx, now)
 		case now := <-janitor.C:
@@ -278,7 +295,7 @@ func (r *Receiver) expire(now time.Time) {
 	r.metrics.Reassembling.Set(float64(n))
 	for _, id := range ids {
 		r.metrics.Rejected.WithLabelValues("mqtt", ReasonTimeout).Inc()
-		r.log.Warn("incomplete item expired", "item", id)
+		r.warn.Warn("incomplete item expired", "item", id)
 	}
 }
 
@@ -322,7 +339,7 @@ func (r *Receiver) accept(device string, it *wire.Item, err error) *wire.Item {
 	if err != nil {
 		var we *wire.RejectError
 		if !errors.As(err, &we) {
-			r.log.Warn("frame not added", "device", device, "err", err)
+			r.warn.Warn("frame not added", "device", device, "err", err)
 			return nil
 		}
 		if ignorable(we) {
@@ -370,48 +387,23 @@ func (r *Receiver) onStatus(device string, payload []byte) {
 	}
 	st, err := wire.DecodeStatus(payload)
 	if err != nil {
-		r.log.Warn("bad status message", "device", device, "err", err)
+		r.warn.Warn("bad status message", "device", device, "err", err)
 		return
 	}
 	if st.Device != "" && st.Device != device {
-		r.log.Warn("status for another device ignored", "device", device, "status_device", st.Device)
+		r.warn.Warn("status for another device ignored", "device", device, "status_device", st.Device)
 		return
 	}
 	st.Device = device
-	select {
-	case r.status <- st:
-	case <-r.stop:
-	default:
-		r.log.Warn("status update dropped: queue full", "device", device)
+	replaced, added := r.status.put(st)
+	switch {
+	case !added:
+		r.metrics.StatusDropped.Inc()
+		r.warn.Warn("status update dropped: statuses of too many devices waiting for the database", "device", device, "waiting", maxStatusDevices)
+	case replaced:
+		r.metrics.StatusCoalesced.Inc()
 	}
-}
-
-func (r *Receiver) statusLoop() {
-	for {
-		var st wire.Status
-		select {
-		case st = <-r.status:
-		case <-r.stop:
-			return
-		}
-		seen := st.Time
-		if now := time.Now(); seen.IsZero() || seen.After(now) {
-			seen = now
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := r.devices.UpdateDevice(ctx, db.DeviceStatus{
-			Device: st.Device, Online: st.State == "online", OutboxDepth: st.OutboxDepth,
-			Evictions: st.Evictions, Refused: st.Refused, DeadLetters: int64(st.DeadLetters),
-			Version: st.Version, Seen: seen.UTC(),
-		})
-		cancel()
-		if err != nil {
-			r.log.Warn("update device status", "device", st.Device, "err", err)
-			continue
-		}
-		r.metrics.StatusUpdate.Inc()
-		r.log.Debug("device status", "device", st.Device, "state", st.State, "outbox_depth", st.OutboxDepth)
-	}
+	r.log.Debug("device status", "device", device, "state", st.State, "outbox_depth", st.OutboxDepth)
 }
 
 func (r *Receiver) worker() {
@@ -441,7 +433,7 @@ func (r *Receiver) store(j job) {
 	}
 	if err != nil {
 		r.metrics.Failed.WithLabelValues("mqtt").Inc()
-		log.Warn("item not stored; no ack, the device will send it again", "err", err)
+		r.warn.Warn("item not stored; no ack, the device will send it again", "item", id, "device", j.device, "err", err)
 		return
 	}
 	r.publishAck(j.device, wire.Ack{ItemID: id, Status: wire.AckStored, Duplicate: saved.Duplicate, SHA256: j.item.Digest})
@@ -457,7 +449,7 @@ func (r *Receiver) store(j job) {
 // rejection to the device of the topic.
 func (r *Receiver) rejected(device, id, sha string, rej *RejectError) {
 	r.metrics.Rejected.WithLabelValues("mqtt", rej.Reason).Inc()
-	r.log.Warn("item rejected", "item", id, "device", device, "reason", rej.Reason, "detail", rej.Detail)
+	r.warn.Warn("item rejected", "item", id, "device", device, "reason", rej.Reason, "detail", rej.Detail)
 	if id == "" {
 		return
 	}
@@ -481,7 +473,7 @@ func (r *Receiver) publishAck(device string, a wire.Ack) {
 	go func() {
 		tok := r.client.Publish(r.cfg.Topics.Ack(device), 1, false, b)
 		if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
-			r.log.Warn("ack not confirmed by the broker", "item", a.ItemID, "device", device, "err", tok.Error())
+			r.warn.Warn("ack not confirmed by the broker", "item", a.ItemID, "device", device, "err", tok.Error())
 		}
 	}()
 }

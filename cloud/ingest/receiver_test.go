@@ -297,6 +297,36 @@ func TestReceiverEmbedded(t *testing.T) {
 		}
 	})
 
+	t.Run("statuses of many devices: the latest of each is written", func(t *testing.T) {
+		d := newDevice(t, e.broker, e.topics, "stat-src")
+		const devices, rounds = 300, 4
+		for round := range rounds {
+			for i := range devices {
+				dev := fmt.Sprintf("fleet-%03d", i)
+				st, _ := wire.EncodeStatus(wire.Status{Device: dev, State: "online", OutboxDepth: round, Time: time.Now()})
+				d.client.Publish(e.topics.Status(dev), 1, false, st)
+			}
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			fdb.mu.Lock()
+			done := 0
+			for i := range devices {
+				if s, ok := fdb.devices[fmt.Sprintf("fleet-%03d", i)]; ok && s.OutboxDepth == rounds-1 {
+					done++
+				}
+			}
+			fdb.mu.Unlock()
+			if done == devices {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d devices have their latest status after 20 s", done, devices)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+
 	t.Run("database down: no ack", func(t *testing.T) {
 		d := newDevice(t, e.broker, e.topics, "nodb")
 		fdb.mu.Lock()

@@ -92,7 +92,7 @@ func (r *Receiver) stage(j job) {
 	staged, err := r.cfg.Staging.StageChunks(ctx, cs)
 	if err != nil {
 		r.metrics.Failed.WithLabelValues("mqtt").Inc()
-		log.Warn("chunks not staged; the device will send the item again", "chunks", len(cs), "err", err)
+		r.warn.Warn("chunks not staged; the device will send the item again", "item", p.ItemID, "device", p.Device, "chunks", len(cs), "err", err)
 		return
 	}
 	r.metrics.Staged.Add(float64(len(cs)))
@@ -103,7 +103,7 @@ func (r *Receiver) stage(j job) {
 	taken, err := r.cfg.Staging.TakeStaged(ctx, p.Device, p.ItemID)
 	if err != nil {
 		r.metrics.Failed.WithLabelValues("mqtt").Inc()
-		log.Warn("staged chunks not taken; the device will send the item again", "err", err)
+		r.warn.Warn("staged chunks not taken; the device will send the item again", "item", p.ItemID, "device", p.Device, "err", err)
 		return
 	}
 	if len(taken) < p.Chunks {

@@ -12,6 +12,8 @@ type Config struct {
 	Items     int // items each device puts
 	ItemBytes int // about this many bytes a item (JPEG plus mask): several 128 KiB chunks
 	Receivers int // canopy-cloud serve processes in one share group
+	// IngestWorkers is each receiver's --ingest-workers (0: its default).
+	IngestWorkers int
 
 	// CloudBin is the canopy-cloud binary the receivers run.
 	CloudBin string
@@ -20,6 +22,10 @@ type Config struct {
 	// names a running broker to use (then the broker is never restarted).
 	Mosquitto string
 	Broker    string
+	// Embedded runs the devices against the embedded broker of the one
+	// receiver (canopy-cloud serve without --broker): the harness
+	// registers every device's identity in the run's database first.
+	Embedded bool
 
 	// DatabaseURL is a PostgreSQL URL; the run makes a database of its own
 	// on that server (and drops it unless Keep).
@@ -52,6 +58,19 @@ type Config struct {
 
 	// AckTimeout is the devices' sync.ack_timeout.
 	AckTimeout time.Duration
+	// StatusInterval is how often each device refreshes its retained
+	// status (the agent's sync.status_interval).
+	StatusInterval time.Duration
+	// IdleFor keeps every device connected and idle this long before the
+	// first put, to measure what an idle fleet costs the receiver.
+	IdleFor time.Duration
+
+	// DevicesPerHost is how many devices one process runs (0: as many as
+	// its file-descriptor limit allows, two a device). More devices than
+	// that run in device hosts: HostCommand with EnvDeviceHost set, a
+	// program that calls Host then (scripts/fleet is one: its own path).
+	DevicesPerHost int
+	HostCommand    []string
 	// Deadline bounds the whole run.
 	Deadline time.Duration
 
@@ -74,6 +93,7 @@ var Defaults = Config{
 	CutDevices:      10,
 	FaultsFor:       10 * time.Second,
 	AckTimeout:      30 * time.Second, // the agent's sync.ack_timeout
+	StatusInterval:  10 * time.Second,
 	Deadline:        10 * time.Minute,
 }
 
@@ -96,6 +116,7 @@ func (c Config) withDefaults() Config {
 	dur(&c.PutOver, d.PutOver)
 	dur(&c.RestartAfter, d.RestartAfter)
 	dur(&c.AckTimeout, d.AckTimeout)
+	dur(&c.StatusInterval, d.StatusInterval)
 	dur(&c.Deadline, d.Deadline)
 	return c
 }
@@ -113,8 +134,11 @@ func (c Config) Validate() error {
 	if c.CloudBin == "" {
 		bad("no canopy-cloud binary (CloudBin)")
 	}
-	if (c.Mosquitto == "") == (c.Broker == "") {
-		bad("give either a mosquitto binary (the harness runs its own broker) or a broker URL")
+	if n := btoi(c.Mosquitto != "") + btoi(c.Broker != "") + btoi(c.Embedded); n != 1 {
+		bad("give one of a mosquitto binary (the harness runs its own broker), a broker URL or the embedded broker")
+	}
+	if c.Embedded && c.Receivers != 1 {
+		bad("the embedded broker lives in one receiver: %d receivers", c.Receivers)
 	}
 	if c.BrokerRestartAt > 0 && c.Mosquitto == "" {
 		bad("a broker restart needs the harness's own broker (Mosquitto)")
@@ -128,8 +152,26 @@ func (c Config) Validate() error {
 	if c.CutDevices > c.Devices {
 		bad("cut devices %d: more than the %d devices", c.CutDevices, c.Devices)
 	}
-	if c.KillEvery < 0 || c.BrokerRestartAt < 0 || c.FaultsFor < 0 || c.PutOver < 0 {
+	if c.KillEvery < 0 || c.BrokerRestartAt < 0 || c.FaultsFor < 0 || c.PutOver < 0 || c.IdleFor < 0 || c.DevicesPerHost < 0 {
 		bad("negative durations")
 	}
 	return errors.Join(errs...)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// brokerKind names the broker of the run for the report.
+func (c Config) brokerKind() string {
+	switch {
+	case c.Embedded:
+		return "embedded (in the receiver)"
+	case c.Mosquitto != "":
+		return "mosquitto (the harness's own)"
+	}
+	return c.Broker
 }

@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,9 +17,8 @@ import (
 )
 
 // device is a simulated field unit: the real outbox (bbolt), the real
-// publisher and the real desired-state Manager (agent/desired), items made
-// here instead of captured, models checked for their ONNX structure
-// instead of run.
+// publisher and the real desired-state Manager, items made here instead
+// of captured.
 type device struct {
 	id    string
 	ob    *timedOutbox
@@ -79,55 +77,41 @@ func (t *timedOutbox) Reject(id, reason string) error {
 	return t.Outbox.Reject(id, reason)
 }
 
-// deviceOptions are what a simulated device is made of.
-type deviceOptions struct {
-	id, dir, broker, root string
-	ackTimeout            time.Duration
-	// cutAfter > 0: its first connection goes through a proxy that cuts
-	// it after this many bytes.
-	cutAfter           int64
-	cloudKey           ed25519.PublicKey
-	username, password string // for a broker that authenticates devices
-	log                *slog.Logger
-}
-
-// newDevice opens the device's outbox and desired state under o.dir and
-// its publisher to o.broker.
-func newDevice(o deviceOptions) (*device, error) {
-	ob, err := outbox.Open(filepath.Join(o.dir, o.id+".outbox"), outbox.Options{}, nil)
+// newDevice opens device id's outbox and desired state under s.Dir and
+// its publisher to s.Broker (through a proxy that cuts its first
+// connection after cutAfter bytes, when cutAfter > 0).
+func newDevice(id string, s devSpec, cutAfter int64, log *slog.Logger) (*device, error) {
+	broker := s.Broker
+	ob, err := outbox.Open(filepath.Join(s.Dir, id+".outbox"), outbox.Options{}, nil)
 	if err != nil {
 		return nil, err
 	}
-	d := &device{id: o.id, ob: &timedOutbox{Outbox: ob, acked: map[string]time.Time{}, rejected: map[string]string{}}, puts: map[string]time.Time{}}
-	broker := o.broker
-	if o.cutAfter > 0 {
+	d := &device{id: id, ob: &timedOutbox{Outbox: ob, acked: map[string]time.Time{}, rejected: map[string]string{}}, puts: map[string]time.Time{}}
+	if cutAfter > 0 {
 		addr := broker[len("tcp://"):]
-		if d.proxy, err = tcpproxy.Start(addr, o.cutAfter, 1); err != nil {
+		if d.proxy, err = tcpproxy.Start(addr, cutAfter, 1); err != nil {
 			ob.Close()
 			return nil, err
 		}
 		broker = d.proxy.URL()
 	}
 	d.dm, err = desired.Open(desired.Options{
-		Device: o.id, Dir: filepath.Join(o.dir, o.id+".desired"), CloudKey: o.cloudKey, Topics: wire.Topics{Root: o.root},
+		Device: id, Dir: filepath.Join(s.Dir, id+".desired"), CloudKey: s.CloudKey, Topics: wire.Topics{Root: s.Root},
 		Healthy: func() error {
 			if !d.pub.Stats().Connected {
 				return errors.New("not connected")
 			}
 			return nil
 		},
-		Log: o.log,
+		Log: log,
 	})
 	if err != nil {
 		d.close()
 		return nil, err
 	}
-	d.pub, err = publish.New(publish.Config{
-		Broker: broker, TopicRoot: o.root, Device: o.id, ClientID: "fleet-" + o.id,
-		AckTimeout: o.ackTimeout, MinBackoff: 500 * time.Millisecond, MaxBackoff: 5 * time.Second,
-		StatusInterval: 10 * time.Second, Version: "fleet", CloudKey: o.cloudKey,
-		Username: o.username, Password: o.password, Downlink: d.dm,
-	}, d.ob, o.log)
+	pc := publishConfig(s, id, broker)
+	pc.Downlink = d.dm
+	d.pub, err = publish.New(pc, d.ob, log)
 	if err != nil {
 		d.close()
 		return nil, err

@@ -5,8 +5,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/identity"
-	"github.com/canopy-forest/canopy/internal/ulid"
 )
 
 // Run runs one fleet: the broker (its own Mosquitto, or c.Broker), a
@@ -56,7 +53,8 @@ func Run(ctx context.Context, c Config) (Report, error) {
 	}
 	bucketPrefix := "fleet" + strings.ReplaceAll(run, "-", "") + "-"
 
-	// The broker.
+	// The broker: the harness's own Mosquitto, one given, or the embedded
+	// broker of the (one) receiver.
 	broker := c.Broker
 	var mq *mosquitto
 	if c.Mosquitto != "" {
@@ -65,6 +63,17 @@ func Run(ctx context.Context, c Config) (Report, error) {
 		}
 		defer mq.kill(syscall.SIGTERM)
 		broker = mq.url()
+	}
+	var password string
+	if c.Embedded {
+		port, err := freePort()
+		if err != nil {
+			return Report{}, err
+		}
+		broker = fmt.Sprintf("tcp://127.0.0.1:%d", port)
+		if password, err = addDeviceCredentials(ctx, dsn, root, c.Devices); err != nil {
+			return Report{}, err
+		}
 	}
 	logf("broker %s, topic root %s, database %s", broker, root, redactDSN(dsn))
 
@@ -81,73 +90,87 @@ func Run(ctx context.Context, c Config) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-
-	// The devices.
-	maker, err := newItemMaker(c.ItemBytes)
-	if err != nil {
-		return Report{}, err
+	rep := Report{Devices: c.Devices, Items: c.Items, Receivers: c.Receivers, ItemBytes: c.ItemBytes, Broker: c.brokerKind()}
+	one := func(pid func() int) func() []int { return func() []int { return []int{pid()} } }
+	meters := []*usageMeter{{pids: one(rs.rs[0].pid), idleFor: c.IdleFor}}
+	if mq != nil {
+		meters = append(meters, &usageMeter{pids: one(mq.pid), idleFor: c.IdleFor})
 	}
-	devLog := slog.New(slog.DiscardHandler)
+	each := func(f func(m *usageMeter) *procSample) {
+		for _, m := range meters {
+			m.sample(f(m))
+		}
+	}
+	each(func(m *usageMeter) *procSample { return &m.start })
+
+	// The devices, connected and idle.
 	if err := os.MkdirAll(filepath.Join(c.Dir, "devices"), 0o755); err != nil {
 		return Report{}, err
 	}
-	devs := make([]*device, c.Devices)
-	for i := range devs {
-		cut := int64(0)
-		if i < c.CutDevices {
-			cut = int64(c.ItemBytes)/2 + 137 // in the middle of the first item
-		}
-		d, err := newDevice(deviceOptions{id: fmt.Sprintf("%s-d%03d", root, i), dir: filepath.Join(c.Dir, "devices"), broker: broker,
-			root: root, ackTimeout: c.AckTimeout, cutAfter: cut, cloudKey: cloudKey, log: devLog})
-		if err != nil {
-			return Report{}, err
-		}
-		defer d.close()
-		devs[i] = d
+	devs, err := startGroup(ctx, c, devSpec{
+		First: 0, Count: c.Devices, Broker: broker, Root: root, Dir: filepath.Join(c.Dir, "devices"),
+		CloudKey: cloudKey, Password: password, Items: c.Items, ItemBytes: c.ItemBytes, CutDevices: c.CutDevices,
+		PutOver: c.PutOver, AckTimeout: c.AckTimeout, StatusInterval: c.StatusInterval,
+	})
+	if err != nil {
+		return Report{}, err
 	}
-	devCtx, stopDevices := context.WithCancel(ctx)
-	var devWG sync.WaitGroup
-	for _, d := range devs {
-		devWG.Go(func() { d.run(devCtx) })
+	defer devs.close()
+	devMeter := &usageMeter{pids: devs.pids, idleFor: c.IdleFor}
+	meters = append(meters, devMeter)
+	t0 := time.Now()
+	for n := 0; ; {
+		st := devs.poll()
+		if st.Connected == c.Devices {
+			rep.ConnectTime = time.Since(t0)
+			logf("t=%4.1fs all %d devices connected", rep.ConnectTime.Seconds(), c.Devices)
+			break
+		}
+		if time.Since(t0) > time.Duration(n)*10*time.Second {
+			logf("t=%4.1fs %d of %d devices connected", time.Since(t0).Seconds(), st.Connected, c.Devices)
+			n++
+		}
+		if time.Since(t0) > min(c.Deadline/4, 5*time.Minute) {
+			logf("t=%4.1fs only %d of %d devices connected: going on", time.Since(t0).Seconds(), st.Connected, c.Devices)
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return rep, fmt.Errorf("fleet: devices connecting: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	defer func() { stopDevices(); devWG.Wait() }()
+	each(func(m *usageMeter) *procSample { return &m.idle0 })
+	if c.IdleFor > 0 {
+		logf("idle for %v", c.IdleFor)
+		select {
+		case <-ctx.Done():
+		case <-time.After(c.IdleFor):
+		}
+	}
+	each(func(m *usageMeter) *procSample { return &m.idle1 })
+	busy0, total0 := machineCPU()
 
 	start := time.Now()
 	var lastFault atomic.Int64 // Unix nanoseconds
 	fault := func() { lastFault.Store(time.Now().UnixNano()) }
-	rep := Report{Devices: c.Devices, Items: c.Items, Receivers: c.Receivers, ItemBytes: c.ItemBytes}
 
 	// Puts: each device spreads its items over PutOver.
-	var putWG sync.WaitGroup
-	var putErr atomic.Pointer[error]
-	ids := ulid.NewGenerator(nil)
-	for _, d := range devs {
-		putWG.Go(func() {
-			rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-			for k := range c.Items {
-				at := start.Add(time.Duration((float64(k) + rnd.Float64()) * float64(c.PutOver) / float64(c.Items)))
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(time.Until(at)):
-				}
-				id, err := ids.New(time.Now())
-				if err == nil {
-					err = d.put(ctx, maker.item(id, d.id, root, uint64(k+1), time.Now()))
-				}
-				if err != nil {
-					putErr.CompareAndSwap(nil, &err)
-					return
-				}
-			}
-		})
-	}
+	devs.startPuts(start)
 
 	// Faults, until FaultsFor after the last put.
 	faultCtx, stopFaults := context.WithCancel(ctx)
 	var faultWG sync.WaitGroup
 	putsDone := make(chan struct{})
-	go func() { putWG.Wait(); close(putsDone) }()
+	var putErr error
+	go func() {
+		putErr = <-devs.putsDone()
+		if putErr == nil {
+			for range devs.putsDone() {
+			}
+		}
+		close(putsDone)
+	}()
 	faultWG.Go(func() {
 		select {
 		case <-putsDone:
@@ -204,72 +227,77 @@ func Run(ctx context.Context, c Config) (Report, error) {
 			}
 		})
 	}
-	// Cuts happen on the proxies; note when they do.
-	faultWG.Go(func() {
-		seen := 0
-		for {
-			n := 0
-			for _, d := range devs {
-				if d.proxy != nil {
-					n += d.proxy.Cuts()
-				}
-			}
-			if n > seen {
-				seen = n
-				fault()
-			}
-			rep.Cuts = n
-			if n == c.CutDevices {
-				return
-			}
-			select {
-			case <-faultCtx.Done():
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	})
 
-	// Wait for the puts and the faults, then for every outbox to drain.
-	<-putsDone
-	if p := putErr.Load(); p != nil {
+	// Wait for the puts and the faults, then for every outbox to drain;
+	// cuts happen on the proxies: note when they do.
+	seenCuts := 0
+	noteCuts := func(st groupStatus) {
+		if st.Cuts > seenCuts {
+			seenCuts = st.Cuts
+			fault()
+		}
+		rep.Cuts = st.Cuts
+	}
+wait:
+	for {
+		select {
+		case <-putsDone:
+			break wait
+		case <-time.After(200 * time.Millisecond):
+			noteCuts(devs.poll())
+		}
+	}
+	if putErr != nil {
 		stopFaults()
 		faultWG.Wait()
-		return rep, fmt.Errorf("fleet: put: %w", *p)
+		return rep, fmt.Errorf("fleet: put: %w", putErr)
 	}
 	logf("t=%4.1fs all %d items put", time.Since(start).Seconds(), c.Devices*c.Items)
-	<-faultCtx.Done()
+	for faultCtx.Err() == nil {
+		select {
+		case <-faultCtx.Done():
+		case <-time.After(200 * time.Millisecond):
+			noteCuts(devs.poll())
+		}
+	}
 	faultWG.Wait()
 	logf("t=%4.1fs faults over", time.Since(start).Seconds())
 	for {
-		n := 0
-		for _, d := range devs {
-			if d.drained() {
-				n++
-			}
-		}
-		if n == len(devs) {
+		st := devs.poll()
+		noteCuts(st)
+		if st.Drained == c.Devices {
 			logf("t=%4.1fs every outbox drained", time.Since(start).Seconds())
 			break
 		}
 		select {
 		case <-ctx.Done():
-			logf("deadline: %d of %d outboxes drained", n, len(devs))
+			logf("deadline: %d of %d outboxes drained", st.Drained, c.Devices)
 		case <-time.After(200 * time.Millisecond):
 			continue
 		}
 		break
 	}
 	rep.Elapsed = time.Since(start)
-	stopDevices()
-	devWG.Wait()
+	each(func(m *usageMeter) *procSample { return &m.end })
+	if busy1, total1 := machineCPU(); total1 > total0 {
+		rep.MachineBusy = float64(busy1-busy0) / float64(total1-total0)
+	}
+	results := devs.stop()
 	rs.stop()
+	if rep.Kills == 0 {
+		rep.Receiver = meters[0].usage(c.Devices, c.Devices*c.Items)
+		if mq != nil && rep.BrokerRestarts == 0 {
+			u := meters[1].usage(c.Devices, c.Devices*c.Items)
+			rep.OwnBroker = &u
+		}
+	}
+	rep.DevicesCPU = devMeter.usage(c.Devices, c.Devices*c.Items).BusyCPUSeconds
 
 	// What the devices say, then what the cloud has.
-	rep.collect(devs, time.Unix(0, lastFault.Load()))
+	rep.collect(results, time.Unix(0, lastFault.Load()))
 	cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer ccancel()
-	if err := rep.verify(cctx, c, dsn, bucketPrefix, devs); err != nil {
+	if err := rep.verify(cctx, c, dsn, bucketPrefix); err != nil {
 		return rep, err
 	}
 	if !c.Keep {
@@ -305,4 +333,28 @@ func loadCloudKey(ctx context.Context, dsn string) (ed25519.PublicKey, error) {
 		return nil, err
 	}
 	return keys.Signer.Public().(ed25519.PublicKey), nil
+}
+
+// addDeviceCredentials registers the identities of the run's devices in
+// its database, for the embedded broker, and returns their password. They
+// share one password and so one hash: the broker's check of a password
+// (PBKDF2-SHA512, 20,000 rounds, some 30 ms of CPU) is then paid once, not
+// once for each device's first connection; docs/deploy.md gives that cost.
+func addDeviceCredentials(ctx context.Context, dsn, root string, n int) (string, error) {
+	d, err := db.Open(ctx, dsn, nil)
+	if err != nil {
+		return "", err
+	}
+	defer d.Close()
+	pw := identity.NewPassword()
+	hash, err := identity.HashPassword(pw)
+	if err != nil {
+		return "", err
+	}
+	for i := range n {
+		if err := d.AddCredential(ctx, db.Credential{Username: deviceID(root, i), Role: db.RoleDevice, PasswordHash: hash}); err != nil {
+			return "", fmt.Errorf("fleet: %w", err)
+		}
+	}
+	return pw, nil
 }

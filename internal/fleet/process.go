@@ -68,6 +68,16 @@ func (p *proc) kill(sig syscall.Signal) {
 	out.Close()
 }
 
+// pid is the process id while it runs, else 0.
+func (p *proc) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 func (p *proc) running() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -35,10 +36,16 @@ func startReceivers(ctx context.Context, c Config, n int, broker, dsn, root, buc
 		if c.S3Endpoint == "" {
 			data = filepath.Join(c.Dir, "cloud") // one blob folder for all
 		}
-		args := []string{c.CloudBin, "serve",
-			"--broker", broker, "--database-url", dsn, "--data", data, "--http", r.http,
+		args := []string{c.CloudBin, "serve", "--broker", broker}
+		if c.Embedded { // the receiver's own broker listens there
+			args = []string{c.CloudBin, "serve", "--mqtt-listen", strings.TrimPrefix(broker, "tcp://")}
+		}
+		args = append(args, "--database-url", dsn, "--data", data, "--http", r.http,
 			"--topic-root", root, "--workers", "0", "--compat-topic", "", "--auth", "off",
-			"--log-level", "info"}
+			"--log-level", "info")
+		if c.IngestWorkers > 0 {
+			args = append(args, "--ingest-workers", strconv.Itoa(c.IngestWorkers))
+		}
 		var env []string
 		if c.S3Endpoint != "" {
 			args = append(args, "--s3-endpoint", c.S3Endpoint, "--s3-path-style", "--s3-bucket-prefix", bucketPrefix)

@@ -19,6 +19,7 @@ import (
 type Report struct {
 	Devices, Items, Receivers int
 	ItemBytes                 int
+	Broker                    string
 
 	Put         int // items put in the outboxes
 	Confirmed   int // items acknowledged to their device (left its outbox)
@@ -30,16 +31,30 @@ type Report struct {
 	Duplicated        int // items stored more than once (rows of one item, or one image under two ids)
 	StoredUnconfirmed int // rows of items their device never saw confirmed
 
-	P50, P99, Max     time.Duration // from put to confirmation
-	WaitAfterFault    time.Duration // longest an item waited after the last fault (or its put, if later)
-	LastFaultAt       time.Duration // when the last fault happened, from the start
-	Kills             int           // receivers SIGKILLed
-	BrokerRestarts    int
-	Cuts              int   // device connections cut mid-item
-	Retransmitted     int64 // items sent again by the devices
-	BadAcks           int64 // acks the devices ignored (not a valid receipt of the cloud)
-	Reconnects        int64 // device reconnections
-	Elapsed           time.Duration
+	P50, P99, Max   time.Duration // from put to confirmation
+	WaitAfterFault  time.Duration // longest an item waited after the last fault (or its put, if later)
+	LastFaultAt     time.Duration // when the last fault happened, from the start
+	Kills           int           // receivers SIGKILLed
+	BrokerRestarts  int
+	Cuts            int           // device connections cut mid-item
+	Retransmitted   int64         // items sent again by the devices
+	BadAcks         int64         // acks the devices ignored (not a valid receipt of the cloud)
+	Reconnects      int64         // device reconnections
+	ConnectFailures int64         // device connection attempts that failed
+	NeverConnected  int           // devices that never connected
+	ConnectTime     time.Duration // from the devices' start until all were connected
+	Elapsed         time.Duration
+	// Receiver (the first) and OwnBroker (the harness's Mosquitto) as
+	// /proc saw them, in runs without receiver kills (broker restarts).
+	Receiver  Usage
+	OwnBroker *Usage `json:",omitempty"`
+	// DevicesCPU is the CPU seconds the simulated devices took (the
+	// harness, or its device hosts) from the first put to the end: they
+	// share the machine with the receiver.
+	DevicesCPU float64
+	// MachineBusy is the share of all the machine's cores that were busy
+	// from the first put to the end (every process: the run's and others').
+	MachineBusy       float64
 	LostIDs, DupIDs   []string `json:",omitempty"` // at most 20 each, for the log
 	start, lastFault  time.Time
 	confirmedAtByItem map[string]time.Time
@@ -52,24 +67,22 @@ func (r Report) OK() bool {
 }
 
 // collect reads the devices' puts and confirmations.
-func (r *Report) collect(devs []*device, lastFault time.Time) {
+func (r *Report) collect(devs []deviceResult, lastFault time.Time) {
 	r.lastFault = lastFault
 	r.confirmedAtByItem = map[string]time.Time{}
 	var lat []time.Duration
 	var first time.Time
 	for _, d := range devs {
-		d.mu.Lock()
-		d.ob.mu.Lock()
-		for id, put := range d.puts {
+		for id, put := range d.Puts {
 			r.Put++
 			if first.IsZero() || put.Before(first) {
 				first = put
 			}
-			if _, ok := d.ob.rejected[id]; ok {
+			if _, ok := d.Rejected[id]; ok {
 				r.Rejected++
 				continue
 			}
-			at, ok := d.ob.acked[id]
+			at, ok := d.Acked[id]
 			if !ok {
 				r.Unconfirmed++
 				continue
@@ -85,12 +98,14 @@ func (r *Report) collect(devs []*device, lastFault time.Time) {
 				r.WaitAfterFault = w
 			}
 		}
-		d.ob.mu.Unlock()
-		d.mu.Unlock()
-		st := d.pub.Stats()
+		st := d.Stats
 		r.Retransmitted += st.Retransmitted
 		r.BadAcks += st.BadAcks
 		r.Reconnects += st.Reconnects
+		r.ConnectFailures += st.ConnectFailures
+		if !d.EverConnected {
+			r.NeverConnected++
+		}
 	}
 	r.start = first
 	if !lastFault.IsZero() && lastFault.Unix() > 0 && !first.IsZero() {
@@ -111,7 +126,7 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 }
 
 // verify checks the database and the raw objects against the confirmations.
-func (r *Report) verify(ctx context.Context, c Config, dsn, bucketPrefix string, devs []*device) error {
+func (r *Report) verify(ctx context.Context, c Config, dsn, bucketPrefix string) error {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return err
@@ -241,6 +256,8 @@ func (r Report) Print(w io.Writer) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 	lines := [][2]string{
 		{"devices x items", fmt.Sprintf("%d x %d (%d KB each, %d receivers)", r.Devices, r.Items, r.ItemBytes>>10, r.Receivers)},
+		{"broker", r.Broker},
+		{"all devices connected after", ms(r.ConnectTime)},
 		{"faults", fmt.Sprintf("%d receiver SIGKILLs, %d broker restarts, %d link cuts mid-item; last at %s", r.Kills, r.BrokerRestarts, r.Cuts, ms(r.LastFaultAt))},
 		{"put", fmt.Sprint(r.Put)},
 		{"confirmed by the devices", fmt.Sprint(r.Confirmed)},
@@ -252,11 +269,25 @@ func (r Report) Print(w io.Writer) {
 		{"put -> ack p50 / p99 / max", ms(r.P50) + " / " + ms(r.P99) + " / " + ms(r.Max)},
 		{"longest wait after the last fault", ms(r.WaitAfterFault)},
 		{"retransmissions, reconnects", fmt.Sprintf("%d, %d", r.Retransmitted, r.Reconnects)},
+		{"connect failures; devices never connected", fmt.Sprintf("%d; %d", r.ConnectFailures, r.NeverConnected)},
 		{"acks not signed by the cloud", fmt.Sprint(r.BadAcks)},
 		{"elapsed", ms(r.Elapsed)},
 	}
+	use := func(name string, u Usage) {
+		if u.RSSIdleMiB == 0 {
+			return
+		}
+		lines = append(lines,
+			[2]string{name + " RSS start / idle / peak", fmt.Sprintf("%.0f / %.0f / %.0f MiB (%.1f KiB a device)", u.RSSStartMiB, u.RSSIdleMiB, u.RSSPeakMiB, u.PerDeviceKiB)},
+			[2]string{name + " CPU idle; busy", fmt.Sprintf("%.3f s/s; %.1f s, %.2f ms an item", u.IdleCPU, u.BusyCPUSeconds, u.CPUPerItemMs)})
+	}
+	use("receiver", r.Receiver)
+	lines = append(lines, [2]string{"devices (harness) CPU, busy; machine busy", fmt.Sprintf("%.1f s; %.0f%% of all cores", r.DevicesCPU, 100*r.MachineBusy)})
+	if r.OwnBroker != nil {
+		use("broker", *r.OwnBroker)
+	}
 	for _, l := range lines {
-		fmt.Fprintf(w, "  %-36s %s\n", l[0], l[1])
+		fmt.Fprintf(w, "  %-42s %s\n", l[0], l[1])
 	}
 	if len(r.LostIDs) > 0 {
 		fmt.Fprintf(w, "  lost: %s\n", strings.Join(r.LostIDs, " "))

@@ -197,12 +197,12 @@ func (r *rolloutRun) run(ctx context.Context) (RolloutReport, error) {
 		return rep, err
 	}
 	for _, id := range ids {
-		o := deviceOptions{id: id, dir: filepath.Join(c.Dir, "devices"), broker: broker, root: r.root, ackTimeout: 10 * time.Second,
-			cloudKey: cloudKey, log: devLog}
+		s := devSpec{Broker: broker, Root: r.root, Dir: filepath.Join(c.Dir, "devices"), CloudKey: cloudKey,
+			AckTimeout: 10 * time.Second, StatusInterval: 10 * time.Second}
 		if c.Broker == "" {
-			o.username, o.password = id, r.pass
+			s.Password = r.pass
 		}
-		dev, err := newDevice(o)
+		dev, err := newDevice(id, s, 0, devLog)
 		if err != nil {
 			return rep, err
 		}

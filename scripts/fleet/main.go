@@ -30,14 +30,21 @@ import (
 )
 
 func main() {
+	if fleet.IsHost() { // started by the harness to run a share of the devices
+		if err := fleet.Host(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fail(err)
+		}
+		return
+	}
 	c := fleet.Defaults
 	flag.IntVar(&c.Devices, "devices", c.Devices, "simulated devices")
 	flag.IntVar(&c.Items, "items", c.Items, "items a device")
 	flag.IntVar(&c.ItemBytes, "item-bytes", c.ItemBytes, "about this many `bytes` an item")
 	flag.IntVar(&c.Receivers, "receivers", c.Receivers, "canopy-cloud receivers in one share group")
+	flag.IntVar(&c.IngestWorkers, "ingest-workers", 0, "each receiver's --ingest-workers (0: its default)")
 	flag.StringVar(&c.CloudBin, "cloud", "bin/canopy-cloud", "canopy-cloud `binary`")
 	flag.StringVar(&c.Mosquitto, "mosquitto", "", "mosquitto `binary` for the harness's own broker (default: found on PATH or in /usr/sbin)")
-	flag.StringVar(&c.Broker, "broker", "", "use this running broker `URL` instead (no broker restart then)")
+	flag.StringVar(&c.Broker, "broker", "", "use this running broker `URL` instead (no broker restart then), or \"embedded\": the embedded broker of the one receiver")
 	flag.StringVar(&c.DatabaseURL, "database-url", os.Getenv("CANOPY_TEST_POSTGRES"), "PostgreSQL `URL` (a database of the run is made there)")
 	flag.StringVar(&c.S3Endpoint, "s3-endpoint", os.Getenv("CANOPY_TEST_S3_ENDPOINT"), "S3 `URL` (empty: a shared blob folder)")
 	flag.DurationVar(&c.PutOver, "put-over", c.PutOver, "each device spreads its puts over this long")
@@ -47,6 +54,9 @@ func main() {
 	flag.IntVar(&c.CutDevices, "cut-devices", c.CutDevices, "devices whose first connection is cut mid-item")
 	flag.DurationVar(&c.FaultsFor, "faults-for", c.FaultsFor, "faults go on this long after the last put")
 	flag.DurationVar(&c.AckTimeout, "ack-timeout", c.AckTimeout, "the devices' sync.ack_timeout")
+	flag.DurationVar(&c.StatusInterval, "status-interval", c.StatusInterval, "the devices' sync.status_interval")
+	flag.DurationVar(&c.IdleFor, "idle-for", 0, "keep every device connected and idle this long before the first put (the receiver's idle cost)")
+	flag.IntVar(&c.DevicesPerHost, "devices-per-host", 0, "devices a process runs; more run in device hosts (0: what the file-descriptor limit allows)")
 	flag.DurationVar(&c.Deadline, "deadline", c.Deadline, "give up after this long")
 	flag.StringVar(&c.Dir, "dir", "", "work `folder` (default: a new temporary one)")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the database, buckets and work folder")
@@ -62,11 +72,18 @@ func main() {
 	flag.Int64Var(&ro.AgentMaxRate, "agent-max-rate", 0, "with --rollout: the agent's desired.max_rate (bytes a second)")
 	flag.Parse()
 	c.S3AccessKey, c.S3SecretKey = os.Getenv("CANOPY_TEST_S3_ACCESS_KEY"), os.Getenv("CANOPY_TEST_S3_SECRET_KEY")
-	if c.Broker == "" && c.Mosquitto == "" {
+	if c.Broker == "embedded" {
+		c.Broker, c.Embedded = "", true
+		c.BrokerRestartAt = 0
+	}
+	if c.Broker == "" && c.Mosquitto == "" && !c.Embedded {
 		c.Mosquitto = findMosquitto()
 	}
 	if c.Broker != "" {
 		c.BrokerRestartAt = 0
+	}
+	if exe, err := os.Executable(); err == nil {
+		c.HostCommand = []string{exe} // device hosts, when the devices need more files than one process may open
 	}
 	if c.Dir == "" {
 		d, err := os.MkdirTemp("", "canopy-fleet-")

@@ -47,6 +47,23 @@
 // (they are few; Replay brings one back under it). The file itself does not
 // shrink: bbolt reuses freed pages.
 //
+// # Records
+//
+// An item is stored as the wire frames the publisher sends (frames of at
+// most Options.ChunkSize bytes, chunk 0 with its metadata), with the
+// SHA-256 of its body computed once, at Put, and a CRC-32C over the
+// record. NextSkip, the publisher's read, hands out the frames with one
+// copy out of the file and the CRC check, no SHA-256: the receiver checks
+// every item's SHA-256 and the cloud's signed receipt names it, so the
+// end-to-end check covers the item. A record whose CRC (or, for the
+// earlier format, SHA-256) fails was damaged on the disk: the read logs it
+// at Error with the item id, moves it to the dead letters with the reason
+// and counts it (Stats.Damaged), and goes on. Next and DeadLetters also
+// decode the items. A file written by the earlier release (format 1: each
+// item one frame of any size) opens as it is; its records are read, checked
+// against their SHA-256 and chunked when sent, and new records are stored
+// as frames beside them.
+//
 // # Start-up cost and corruption
 //
 // Items are keyed by item id (a ULID, sorted by capture time), so Next seeks

@@ -107,13 +107,22 @@ func initDB(db *bolt.DB) error {
 			}
 		}
 		m := tx.Bucket(bucketMeta)
-		if v := m.Get(keyFormat); v == nil {
+		switch v := m.Get(keyFormat); {
+		case v == nil:
 			if k, _ := tx.Bucket(bucketItems).Cursor().First(); k != nil {
 				return fmt.Errorf("items without a format version")
 			}
-			return m.Put(keyFormat, []byte{formatVersion})
-		} else if len(v) != 1 || v[0] != formatVersion {
-			return fmt.Errorf("format version %v, want %d", v, formatVersion)
+			if err := m.Put(keyFormat, []byte{formatVersion}); err != nil {
+				return err
+			}
+		case len(v) == 1 && v[0] == 1:
+			// An earlier release's file: its records stay as they are
+			// (version 1, read as such); new ones are version 2.
+			if err := m.Put(keyFormat, []byte{formatVersion}); err != nil {
+				return err
+			}
+		case len(v) != 1 || v[0] != formatVersion:
+			return fmt.Errorf("format version %v, want 1 or %d", v, formatVersion)
 		}
 		if k, v := tx.Bucket(bucketItems).Cursor().First(); k != nil {
 			if _, err := decodeHead(v); err != nil {

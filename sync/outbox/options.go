@@ -3,6 +3,8 @@ package outbox
 import (
 	"fmt"
 	"time"
+
+	"github.com/canopy-forest/canopy/sync/wire"
 )
 
 // SyncMode chooses how Put reaches the disk.
@@ -23,6 +25,10 @@ type Options struct {
 	Sync        SyncMode      // default SyncBatch
 	BatchWindow time.Duration // SyncBatch: how long a commit waits for more Puts; default 2ms
 	MaxBatch    int           // SyncBatch: most Puts in one commit; default 256
+	// ChunkSize is the largest wire frame an item is stored as (the
+	// publisher's chunk size, so that records are sent as they are);
+	// default wire.DefaultChunkSize.
+	ChunkSize int
 }
 
 // Defaults.
@@ -44,6 +50,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = wire.DefaultChunkSize
 	}
 	return o
 }

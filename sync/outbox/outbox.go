@@ -23,13 +23,19 @@ type Cursor struct {
 
 // Record is an item waiting in the outbox.
 type Record struct {
-	ID           string
-	Item         wire.Item
+	ID string
+	// Item is the item, decoded by Next and DeadLetters; NextSkip, the
+	// publisher's read, leaves it zero: Frames carry it.
+	Item wire.Item
+	// Frames are the item's wire frames, at most Options.ChunkSize bytes
+	// each, ready to publish. They share one buffer of their own (not the
+	// file's memory).
+	Frames       [][]byte
 	Size         int       // bytes stored for the record
 	PutAt        time.Time // when Put committed it
 	ImageEvicted bool      // the image bytes were dropped to respect MaxBytes
-	// Digest is the SHA-256 (lower-case hex) of the item's body, checked
-	// when the record was read; wire.ChunkDigest takes it.
+	// Digest is the SHA-256 (lower-case hex) of the item's body, as its
+	// frames carry it; a receipt of the cloud names it.
 	Digest string
 }
 
@@ -52,6 +58,7 @@ type Stats struct {
 	Refused     int64     // items Put refused with ErrFull, ever
 	DeadLetters int       // items in the dead-letter bucket
 	DeadBytes   int64     // bytes in the dead-letter bucket
+	Damaged     int64     // records found damaged on disk and moved to the dead letters, ever
 }
 
 var (
@@ -69,9 +76,13 @@ var (
 	keyDead       = []byte("dead")
 	keyDeadBytes  = []byte("dead_bytes")
 	keyEvictAfter = []byte("evict_after")
+	keyDamaged    = []byte("damaged")
 )
 
-const formatVersion = 1
+// formatVersion is the file format this release writes: 2 stores version 2
+// records (wire frames); format 1 files (version 1 records only) are
+// upgraded in place at Open, their records read as they are.
+const formatVersion = 2
 
 // Outbox is a durable queue of items in a bbolt file. All methods are safe
 // for concurrent use.
@@ -121,7 +132,7 @@ func Open(path string, o Options, log *slog.Logger) (*Outbox, error) {
 
 type putReq struct {
 	id    string
-	rec   []byte // encoded record; its PutAt is fixed in the transaction
+	rec   []byte // encoded record; its head (PutAt) is written in the transaction
 	head  recHead
 	cur   Cursor
 	err   error
@@ -160,13 +171,13 @@ func (o *Outbox) Put(ctx context.Context, it wire.Item, cur Cursor) error {
 }
 
 func (o *Outbox) prepare(it wire.Item, cur Cursor) (*putReq, error) {
-	b, err := wire.Marshal(it)
+	b, err := encodeFrames(it, o.opt.ChunkSize)
 	if err != nil {
 		return nil, fmt.Errorf("put item %s: %w", it.Meta.ItemID, err)
 	}
 	var h recHead
 	if small, dropped := withoutImage(it); dropped {
-		sb, err := wire.Marshal(small)
+		sb, err := encodeFrames(small, o.opt.ChunkSize)
 		if err != nil {
 			return nil, fmt.Errorf("put item %s: %w", it.Meta.ItemID, err)
 		}
@@ -207,7 +218,8 @@ func (o *Outbox) putTx(tx *bolt.Tx, r *putReq) error {
 	items, dead := tx.Bucket(bucketItems), tx.Bucket(bucketDead)
 	id := []byte(r.id)
 	if items.Get(id) == nil && dead.Get(id) == nil {
-		rec := encodeRecord(r.head, r.rec)
+		rec := r.rec
+		putHead(rec, r.head)
 		if err := o.makeRoom(tx, int64(len(rec)), r.id); err != nil {
 			return err
 		}
@@ -278,12 +290,12 @@ func (o *Outbox) makeRoom(tx *bolt.Tx, size int64, forID string) error {
 
 func (o *Outbox) evict(tx *bolt.Tx, k, v []byte, h recHead) (int64, error) {
 	id := string(k)
-	rec, err := decodeRecord(id, v)
+	rec, err := decodeRecord(id, v, o.opt.ChunkSize)
 	if err != nil {
 		return 0, err
 	}
 	small, _ := withoutImage(rec.Item)
-	b, err := wire.Marshal(small)
+	nv, err := encodeFrames(small, o.opt.ChunkSize)
 	if err != nil {
 		return 0, fmt.Errorf("evict image of %s: %w", id, err)
 	}
@@ -291,7 +303,7 @@ func (o *Outbox) evict(tx *bolt.Tx, k, v []byte, h recHead) (int64, error) {
 	freeable := h.freeable
 	h.flags |= flagEvicted
 	h.freeable = 0
-	nv := encodeRecord(h, b)
+	putHead(nv, h)
 	if err := tx.Bucket(bucketItems).Put([]byte(id), nv); err != nil {
 		return 0, err
 	}
@@ -328,19 +340,31 @@ func (o *Outbox) Cursor(source string) (string, error) {
 	return pos, nil
 }
 
-// Next returns up to n records with ID > after, oldest (smallest id) first.
-// It seeks with a cursor: the cost does not depend on how many items wait.
-// Records stay in the outbox until Ack or Reject.
+// Next returns up to n records with ID > after, oldest (smallest id) first,
+// each with its item decoded and checked against its SHA-256. It seeks
+// with a cursor: the cost does not depend on how many items wait. Records
+// stay in the outbox until Ack or Reject. A record damaged on disk is moved
+// to the dead letters (see NextSkip).
 func (o *Outbox) Next(after string, n int) ([]Record, error) {
-	return o.NextSkip(after, n, nil)
+	return o.read(after, n, nil, decodeRecord)
 }
 
-// NextSkip is Next that passes over the records whose id skip reports
-// true (a nil skip passes over none): they are not decoded and do not count
-// towards n. A publisher uses it to step over the items it has in flight or
-// is acknowledging without reading their bytes again.
+// NextSkip is the publisher's read: Next without decoding the items (their
+// Frames are ready to publish; Record.Item is zero), passing over the
+// records whose id skip reports true (a nil skip passes over none): they
+// are not read and do not count towards n. Each record costs one copy out
+// of the file and a CRC-32C check, no SHA-256: the receiver checks every
+// item's SHA-256 and its signed receipt names it, so the end-to-end check
+// covers the item. A record whose bytes on disk are not what was written
+// (CRC mismatch) is logged at Error, moved to the dead letters with the
+// reason and counted (Stats.Damaged); the read goes on past it.
 func (o *Outbox) NextSkip(after string, n int, skip func(id string) bool) ([]Record, error) {
+	return o.read(after, n, skip, readFrames)
+}
+
+func (o *Outbox) read(after string, n int, skip func(id string) bool, decode func(string, []byte, int) (Record, error)) ([]Record, error) {
 	var recs []Record
+	var damaged []*damageError
 	err := o.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketItems).Cursor()
 		var k, v []byte
@@ -356,7 +380,11 @@ func (o *Outbox) NextSkip(after string, n int, skip func(id string) bool) ([]Rec
 			if skip != nil && skip(string(k)) {
 				continue
 			}
-			r, err := decodeRecord(string(k), v)
+			r, err := decode(string(k), v, o.opt.ChunkSize)
+			if errors.Is(err, errDamaged) {
+				damaged = append(damaged, &damageError{id: string(k), err: err})
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -367,14 +395,46 @@ func (o *Outbox) NextSkip(after string, n int, skip func(id string) bool) ([]Rec
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
+	for _, d := range damaged {
+		if err := o.quarantine(d); err != nil {
+			return nil, err
+		}
+	}
 	return recs, nil
+}
+
+// damageError is a record found damaged on disk.
+type damageError struct {
+	id  string
+	err error
+}
+
+// quarantine moves a record found damaged on disk to the dead letters: it
+// cannot be sent as it is (the receiver would reject it, or not even read
+// its frames), and it is kept for a person to look at.
+func (o *Outbox) quarantine(d *damageError) error {
+	o.log.Error("outbox record damaged on disk: moved to the dead letters, not sent", "item", d.id, "err", d.err)
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		if err := o.rejectTx(tx, d.id, "damaged on disk: "+d.err.Error()); err != nil {
+			return err
+		}
+		addCounter(tx.Bucket(bucketMeta), keyDamaged, 1)
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) { // acknowledged meanwhile
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("move damaged record %s to the dead letters: %w", d.id, err)
+	}
+	return nil
 }
 
 // Ack removes id: the cloud has stored it. ErrNotFound if it is not
 // waiting (acks may be repeated).
 func (o *Outbox) Ack(id string) error {
 	err := o.db.Update(func(tx *bolt.Tx) error {
-		_, err := removeItem(tx, id)
+		_, err := removeItem(tx, id, false)
 		return err
 	})
 	if err != nil {
@@ -394,7 +454,7 @@ func (o *Outbox) AckMany(ids ...string) (int, error) {
 	err := o.db.Update(func(tx *bolt.Tx) error {
 		removed = 0
 		for _, id := range ids {
-			_, err := removeItem(tx, id)
+			_, err := removeItem(tx, id, false)
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}
@@ -411,23 +471,31 @@ func (o *Outbox) AckMany(ids ...string) (int, error) {
 	return removed, nil
 }
 
-func removeItem(tx *bolt.Tx, id string) ([]byte, error) {
+// removeItem deletes id from the waiting items and returns its record when
+// keep is set (a copy: the file's memory is not the caller's); an ack,
+// the common case, copies nothing.
+func removeItem(tx *bolt.Tx, id string, keep bool) ([]byte, error) {
 	items := tx.Bucket(bucketItems)
 	v := items.Get([]byte(id))
 	if v == nil {
 		return nil, ErrNotFound
 	}
-	v = append([]byte(nil), v...)
 	h, err := decodeHead(v)
 	if err != nil {
 		h = recHead{}
+	}
+	size := len(v)
+	if keep {
+		v = append([]byte(nil), v...)
+	} else {
+		v = nil
 	}
 	if err := items.Delete([]byte(id)); err != nil {
 		return nil, err
 	}
 	m := tx.Bucket(bucketMeta)
 	addCounter(m, keyDepth, -1)
-	addCounter(m, keyBytes, -int64(len(v)))
+	addCounter(m, keyBytes, -int64(size))
 	if h.flags&flagEvicted == 0 {
 		addCounter(m, keyFreeable, -int64(h.freeable))
 	}
@@ -438,20 +506,7 @@ func removeItem(tx *bolt.Tx, id string) ([]byte, error) {
 // it for good. It leaves the byte bound; DeadLetters lists it and Replay
 // puts it back.
 func (o *Outbox) Reject(id, reason string) error {
-	err := o.db.Update(func(tx *bolt.Tx) error {
-		v, err := removeItem(tx, id)
-		if err != nil {
-			return err
-		}
-		dv := encodeDead(reason, o.now(), v)
-		if err := tx.Bucket(bucketDead).Put([]byte(id), dv); err != nil {
-			return err
-		}
-		m := tx.Bucket(bucketMeta)
-		addCounter(m, keyDead, 1)
-		addCounter(m, keyDeadBytes, int64(len(dv)))
-		return nil
-	})
+	err := o.db.Update(func(tx *bolt.Tx) error { return o.rejectTx(tx, id, reason) })
 	if err != nil {
 		return fmt.Errorf("reject item %s: %w", id, err)
 	}
@@ -459,7 +514,23 @@ func (o *Outbox) Reject(id, reason string) error {
 	return nil
 }
 
-// DeadLetters lists the dead letters, oldest id first.
+func (o *Outbox) rejectTx(tx *bolt.Tx, id, reason string) error {
+	v, err := removeItem(tx, id, true)
+	if err != nil {
+		return err
+	}
+	dv := encodeDead(reason, o.now(), v)
+	if err := tx.Bucket(bucketDead).Put([]byte(id), dv); err != nil {
+		return err
+	}
+	m := tx.Bucket(bucketMeta)
+	addCounter(m, keyDead, 1)
+	addCounter(m, keyDeadBytes, int64(len(dv)))
+	return nil
+}
+
+// DeadLetters lists the dead letters, oldest id first. A dead letter whose
+// bytes are damaged is listed with what its record still says (no Item).
 func (o *Outbox) DeadLetters() ([]DeadLetter, error) {
 	var out []DeadLetter
 	err := o.db.View(func(tx *bolt.Tx) error {
@@ -468,7 +539,11 @@ func (o *Outbox) DeadLetters() ([]DeadLetter, error) {
 			if err != nil {
 				return fmt.Errorf("dead letter %s: %w", k, err)
 			}
-			r, err := decodeRecord(string(k), rv)
+			r, err := decodeRecord(string(k), rv, o.opt.ChunkSize)
+			if errors.Is(err, errDamaged) {
+				h, _ := decodeHead(rv)
+				r, err = Record{ID: string(k), Size: len(rv), PutAt: h.putAt, ImageEvicted: h.flags&flagEvicted != 0}, nil
+			}
 			if err != nil {
 				return err
 			}
@@ -543,6 +618,7 @@ func (o *Outbox) Stats() (Stats, error) {
 		s.Refused = counter(m, keyRefused)
 		s.DeadLetters = int(counter(m, keyDead))
 		s.DeadBytes = counter(m, keyDeadBytes)
+		s.Damaged = counter(m, keyDamaged)
 		if k, v := tx.Bucket(bucketItems).Cursor().First(); k != nil {
 			if h, err := decodeHead(v); err == nil {
 				s.Oldest = h.putAt

@@ -24,7 +24,8 @@ const (
 
 // Defaults applied by Config.withDefaults to zero fields.
 const (
-	DefaultWindow         = 16
+	DefaultWindow         = 64
+	DefaultWindowBytes    = 16 << 20
 	DefaultAckTimeout     = 30 * time.Second
 	DefaultKeepAlive      = 30 * time.Second
 	DefaultStatusInterval = 60 * time.Second
@@ -68,7 +69,13 @@ type Config struct {
 	// the AWS IoT Core limit).
 	ChunkSize int
 	// Window is how many items may be in flight (sent, not yet acknowledged).
+	// On a fast link the acks' round trip, not the bytes, bounds a small
+	// window: 64 items keep loopback and LAN brokers busy.
 	Window int
+	// WindowBytes bounds the bytes of the items in flight, which the
+	// publisher holds in memory to send again (one item is always let go,
+	// however large).
+	WindowBytes int64
 	// BandwidthBytes limits the bytes published a second (0 = unlimited).
 	BandwidthBytes int64
 	// AckTimeout is how long to wait for the cloud's ack before sending an
@@ -142,6 +149,9 @@ func (c Config) withDefaults() Config {
 	if c.Window == 0 {
 		c.Window = DefaultWindow
 	}
+	if c.WindowBytes == 0 {
+		c.WindowBytes = DefaultWindowBytes
+	}
 	if c.AckTimeout == 0 {
 		c.AckTimeout = DefaultAckTimeout
 	}
@@ -197,6 +207,9 @@ func (c Config) Validate() error {
 	}
 	if c.Window < 1 {
 		add("window %d: want at least 1", c.Window)
+	}
+	if c.WindowBytes < 0 {
+		add("window bytes %d: want 0 (the default) or more", c.WindowBytes)
 	}
 	if c.BandwidthBytes < 0 {
 		add("bandwidth %d: want 0 (unlimited) or more", c.BandwidthBytes)

@@ -42,7 +42,7 @@ type link struct {
 }
 
 func (l link) Publish(ctx context.Context, topic string, payload []byte) error {
-	return wait(ctx, l.c.client.Publish(topic, 1, false, payload), l.c.lost)
+	return waitToken(ctx, l.c.client.Publish(topic, 1, false, payload), l.c.lost)
 }
 
 func (l link) ReportChanged() {
@@ -64,7 +64,7 @@ func (p *Publisher) subscribeDownlink(ctx context.Context, c *conn, handler mqtt
 		filters[t] = 1
 	}
 	if len(filters) > 0 {
-		if err := wait(ctx, c.client.SubscribeMultiple(filters, handler), c.lost); err != nil {
+		if err := waitToken(ctx, c.client.SubscribeMultiple(filters, handler), c.lost); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/canopy-forest/canopy/sync/internal/testreceiver"
+	"github.com/canopy-forest/canopy/sync/publish"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -164,5 +165,54 @@ func TestOverdueHoldsNewItems(t *testing.T) {
 		if got[i] != w.Meta.ItemID {
 			t.Errorf("item %d: got %s, want %s (out of order)", i, got[i], w.Meta.ItemID)
 		}
+	}
+}
+
+// TestConnectFailuresCounted: a publisher that cannot connect (here, to a
+// port nothing listens on; in the fleet of issue 25, a process out of file
+// descriptors) keeps trying and says so in its counters, so that a device
+// that never connects is told from one that connected and got no ack.
+func TestConnectFailuresCounted(t *testing.T) {
+	b := testreceiver.StartBroker(t)
+	url := b.URL()
+	b.Stop() // nothing listens there now
+	device := uniq("dev")
+	cfg := testConfig(url, uniq("refused"), device)
+	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 20*time.Millisecond
+	p := newPublisher(t, cfg, openOutbox(t, t.TempDir()))
+	start(t, p)
+	waitStats(p, 10*time.Second, func(st publish.Stats) bool { return st.ConnectFailures >= 2 })
+	if st := p.Stats(); st.ConnectFailures < 2 || st.Reconnects != 0 || st.Connected {
+		t.Fatalf("stats %+v: want 2 or more connect failures, never connected", st)
+	}
+}
+
+// TestSubscriptionRefused: the publisher does not wait for the broker's
+// answer to its subscription to acks before sending, but it checks it: a
+// refusal (here, logged in as another device, whose acks are not this
+// one's to read) ends the session, and the publisher connects again
+// rather than send items whose acks it would never hear.
+func TestSubscriptionRefused(t *testing.T) {
+	b := testreceiver.StartBroker(t)
+	device := uniq("dev")
+	cfg := testConfig(b.URL(), uniq("refused"), device)
+	cfg.Username, cfg.Password = "other", testreceiver.Password("other")
+	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 20*time.Millisecond
+	p := newPublisher(t, cfg, openOutbox(t, t.TempDir()))
+	start(t, p)
+	if st := waitStats(p, 10*time.Second, func(st publish.Stats) bool { return st.Reconnects >= 1 }); st.Reconnects < 1 {
+		t.Fatalf("stats %+v: want the session ended by the refusal and a reconnection", st)
+	}
+}
+
+// waitStats waits up to timeout for p's counters to satisfy ok and returns
+// them as they are then.
+func waitStats(p *publish.Publisher, timeout time.Duration, ok func(publish.Stats) bool) publish.Stats {
+	deadline := time.Now().Add(timeout)
+	for st := p.Stats(); ; st = p.Stats() {
+		if ok(st) || time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

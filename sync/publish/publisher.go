@@ -30,6 +30,7 @@ type Publisher struct {
 
 	// Owned by Run's goroutine.
 	inflight []*flight
+	inBytes  int64 // bytes of the records in inflight
 	byID     map[string]*flight
 	cursor   string // ID of the last record read from the outbox
 	limit    *limiter
@@ -73,13 +74,17 @@ type Stats struct {
 	Retransmitted  int64 // items sent again (ack timeout or reconnect)
 	BadAcks        int64 // acks ignored: not a valid receipt of the cloud (with Config.CloudKey)
 	Reconnects     int64 // connections made after the first
-	Connected      bool
-	InFlight       int
+	// ConnectFailures counts connection attempts that failed (refused,
+	// timed out, no file descriptor left, subscription refused): a device
+	// that never connects has these and no Reconnects.
+	ConnectFailures int64
+	Connected       bool
+	InFlight        int
 }
 
 type counters struct {
-	published, publishedBytes, acked, rejected, retransmitted, connects, badAcks atomic.Int64
-	connected                                                                    atomic.Bool
+	published, publishedBytes, acked, rejected, retransmitted, connects, connectFailures, badAcks atomic.Int64
+	connected                                                                                     atomic.Bool
 }
 
 // errConnectionLost ends a session when the client loses the broker.
@@ -136,15 +141,16 @@ func New(c Config, ob Outbox, log *slog.Logger) (*Publisher, error) {
 func (p *Publisher) Stats() Stats {
 	c := &p.counters
 	return Stats{
-		Published:      c.published.Load(),
-		PublishedBytes: c.publishedBytes.Load(),
-		Acked:          c.acked.Load(),
-		Rejected:       c.rejected.Load(),
-		Retransmitted:  c.retransmitted.Load(),
-		BadAcks:        c.badAcks.Load(),
-		Reconnects:     max(0, c.connects.Load()-1),
-		Connected:      c.connected.Load(),
-		InFlight:       int(p.nInFlight.Load()),
+		Published:       c.published.Load(),
+		PublishedBytes:  c.publishedBytes.Load(),
+		Acked:           c.acked.Load(),
+		Rejected:        c.rejected.Load(),
+		Retransmitted:   c.retransmitted.Load(),
+		BadAcks:         c.badAcks.Load(),
+		Reconnects:      max(0, c.connects.Load()-1),
+		ConnectFailures: c.connectFailures.Load(),
+		Connected:       c.connected.Load(),
+		InFlight:        int(p.nInFlight.Load()),
 	}
 }
 
@@ -185,6 +191,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 	return reconnectLoop(ctx, &p.backoff, p.log, func(ctx context.Context) (bool, error) {
 		c, err := p.connect(ctx)
 		if err != nil {
+			if ctx.Err() == nil {
+				p.counters.connectFailures.Add(1)
+			}
 			return false, err
 		}
 		err = p.session(ctx, c)
@@ -247,4 +256,7 @@ func (e *fatalError) Unwrap() error { return e.err }
 type conn struct {
 	client mqtt.Client
 	lost   chan struct{} // closed when the connection is lost
+	// subscribed completes when the broker has answered the subscription
+	// to acks (see session).
+	subscribed mqtt.Token
 }

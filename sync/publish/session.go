@@ -19,8 +19,10 @@ import (
 // oldest, so memory stays bounded when the broker is slow.
 const maxPendingTokens = 64
 
-// idlePoll is how often the outbox is looked at when it signals nothing.
-const idlePoll = time.Second
+// idlePoll is how often the outbox is looked at when it signals nothing:
+// a safety net, since Put and Replay signal (Outbox.Changed). With ten
+// thousand devices simulated in one process, every wake-up counts.
+const idlePoll = 5 * time.Second
 
 // connect makes one connection attempt. A fresh client each time: the
 // publisher, not paho's store, decides what is sent again after a reconnect.
@@ -41,6 +43,14 @@ func (p *Publisher) connect(ctx context.Context) (*conn, error) {
 		if err != nil {
 			p.log.Warn("bad ack", "topic", m.Topic(), "err", err)
 			return
+		}
+		// The signature is checked here, off Run's goroutine; Run checks
+		// that the SHA-256 it names is the item's (see verified).
+		if p.cfg.CloudKey != nil {
+			if err := wire.VerifyAck(p.cfg.CloudKey, p.cfg.Device, a, a.SHA256); err != nil {
+				p.badAck(a, err)
+				return
+			}
 		}
 		p.acks.push(a)
 	}
@@ -70,15 +80,16 @@ func (p *Publisher) connect(ctx context.Context) (*conn, error) {
 		o.SetPassword(p.cfg.Password)
 	}
 	c.client = mqtt.NewClient(o)
-	if err := wait(ctx, c.client.Connect(), nil); err != nil {
+	if err := waitToken(ctx, c.client.Connect(), nil); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	p.counters.connects.Add(1)
 	p.counters.connected.Store(true)
-	if err := wait(ctx, c.client.Subscribe(ackTopic, 1, onAck), c.lost); err != nil {
-		c.client.Disconnect(0)
-		return nil, fmt.Errorf("subscribe to acks: %w", err)
-	}
+	// Not waited for here: the broker handles this connection's packets in
+	// order, so the subscription is in place before any item sent after it
+	// can be acknowledged, and the session checks the answer (a refusal
+	// ends it) while it sends.
+	c.subscribed = c.client.Subscribe(ackTopic, 1, onAck)
 	if err := p.subscribeDownlink(ctx, c, onAck); err != nil {
 		c.client.Disconnect(0)
 		return nil, fmt.Errorf("subscribe to the downlink: %w", err)
@@ -87,8 +98,8 @@ func (p *Publisher) connect(ctx context.Context) (*conn, error) {
 	return c, nil
 }
 
-// wait waits for t, ctx or lost, whichever comes first.
-func wait(ctx context.Context, t mqtt.Token, lost <-chan struct{}) error {
+// waitToken waits for t, ctx or lost, whichever comes first.
+func waitToken(ctx context.Context, t mqtt.Token, lost <-chan struct{}) error {
 	select {
 	case <-t.Done():
 		return t.Error()
@@ -102,10 +113,12 @@ func wait(ctx context.Context, t mqtt.Token, lost <-chan struct{}) error {
 // session drains the outbox over one connection until the connection is
 // lost (an error) or ctx is cancelled (nil, after the flush).
 func (p *Publisher) session(ctx context.Context, c *conn) error {
-	s := &sender{p: p, c: c}
-	if err := s.status(ctx, wire.StateOnline); err != nil {
+	s := newSender(p, c)
+	defer s.stopWriter()
+	if err := s.status(ctx, wire.StateOnline, false); err != nil {
 		return err
 	}
+	subscribed := c.subscribed.Done()
 	// Everything in flight went over a connection that is gone: send again.
 	for _, f := range p.inflight {
 		f.sentAt = time.Time{}
@@ -114,6 +127,8 @@ func (p *Publisher) session(ctx context.Context, c *conn) error {
 	defer tick.Stop()
 	statusTick := time.NewTicker(p.cfg.StatusInterval)
 	defer statusTick.Stop()
+	idle := time.NewTimer(idlePoll)
+	defer idle.Stop()
 	for {
 		if err := s.resendDue(ctx, time.Now()); err != nil {
 			return s.end(ctx, err)
@@ -121,9 +136,13 @@ func (p *Publisher) session(ctx context.Context, c *conn) error {
 		if err := s.fill(ctx); err != nil {
 			return s.end(ctx, err)
 		}
-		var poll <-chan time.Time
+		var poll, resend <-chan time.Time
 		if len(p.inflight) < p.cfg.Window {
-			poll = time.After(idlePoll)
+			idle.Reset(idlePoll)
+			poll = idle.C
+		}
+		if len(p.inflight) > 0 {
+			resend = tick.C // nothing to send again otherwise
 		}
 		select {
 		case <-ctx.Done():
@@ -136,26 +155,91 @@ func (p *Publisher) session(ctx context.Context, c *conn) error {
 			}
 		case <-p.failed:
 			return p.failure()
+		case <-subscribed:
+			if err := subscribeError(c.subscribed); err != nil {
+				return fmt.Errorf("subscribe to acks: %w", err)
+			}
+			subscribed = nil
 		case <-p.ob.Changed():
 		case <-poll:
-		case <-tick.C:
+		case <-resend:
 		case <-statusTick.C:
-			if err := s.status(ctx, wire.StateOnline); err != nil {
+			if err := s.status(ctx, wire.StateOnline, false); err != nil {
 				return s.end(ctx, err)
 			}
 		case <-p.reportNow:
-			if err := s.status(ctx, wire.StateOnline); err != nil {
+			if err := s.status(ctx, wire.StateOnline, false); err != nil {
 				return s.end(ctx, err)
 			}
 		}
 	}
 }
 
-// sender publishes over one connection.
+// sender publishes over one connection. Run's goroutine reads the outbox,
+// takes acks and hands each item's frames to the writer goroutine, which
+// publishes them: writing a frame to the socket (paho's Publish returns
+// once its frame is taken for writing) overlaps the reads and acks.
 type sender struct {
-	p       *Publisher
-	c       *conn
-	pending []mqtt.Token
+	p    *Publisher
+	c    *conn
+	out  chan [][]byte      // an item's frames, for the writer
+	stop context.CancelFunc // ends the writer's context
+	done chan struct{}      // closed when the writer has returned
+}
+
+// writerQueue is how many items may wait for the writer.
+const writerQueue = 4
+
+// newSender starts the writer. It outlives the session's context, so that
+// the frames handed to it are written during the flush; stopWriter ends it.
+func newSender(p *Publisher, c *conn) *sender {
+	wctx, stop := context.WithCancel(context.Background())
+	s := &sender{p: p, c: c, out: make(chan [][]byte, writerQueue), stop: stop, done: make(chan struct{})}
+	go s.write(wctx)
+	return s
+}
+
+// write publishes the frames handed to it, in order, until ctx ends
+// (stopWriter) or the connection is lost. With at most
+// maxPendingTokens frames not yet acknowledged by the broker (PUBACK), it
+// waits for the oldest.
+func (s *sender) write(ctx context.Context) {
+	defer close(s.done)
+	p := s.p
+	topic := p.topics.Item(p.cfg.Device)
+	var pending []mqtt.Token
+	for {
+		var frames [][]byte
+		select {
+		case frames = <-s.out:
+		case <-ctx.Done():
+			return
+		case <-s.c.lost:
+			return
+		}
+		for _, fr := range frames {
+			if err := p.limit.wait(ctx, len(fr)); err != nil {
+				return
+			}
+			pending = append(pending, s.c.client.Publish(topic, 1, false, fr))
+			for len(pending) >= maxPendingTokens {
+				// A token's success is only flow control, never proof of
+				// delivery.
+				if err := waitToken(ctx, pending[0], s.c.lost); err != nil {
+					return // the session sees the loss (or ctx) too
+				}
+				pending[0] = nil
+				pending = pending[1:]
+			}
+		}
+	}
+}
+
+// stopWriter stops the writer and waits for it; frames it had not
+// published are dropped (their items are sent again on reconnection).
+func (s *sender) stopWriter() {
+	s.stop()
+	<-s.done
 }
 
 // end closes the session: on cancellation it waits for outstanding acks up
@@ -182,10 +266,11 @@ func (s *sender) end(ctx context.Context, err error) error {
 	if len(p.inflight) > 0 {
 		p.log.Info("publisher stopping with items in flight; they stay in the outbox", "in_flight", len(p.inflight))
 	}
+	s.stopWriter()
 	select {
 	case <-s.c.lost:
 	default:
-		if err := s.status(flush, wire.StateOffline); err != nil {
+		if err := s.status(flush, wire.StateOffline, true); err != nil {
 			p.log.Debug("publish offline status", "err", err)
 		}
 		s.c.client.Disconnect(250)
@@ -193,8 +278,25 @@ func (s *sender) end(ctx context.Context, err error) error {
 	return nil
 }
 
-// status publishes the retained status message.
-func (s *sender) status(ctx context.Context, state string) error {
+// subscribeError is the error of a completed subscription: the token's,
+// or the broker's refusal (SUBACK 0x80).
+func subscribeError(t mqtt.Token) error {
+	if err := t.Error(); err != nil {
+		return err
+	}
+	if st, ok := t.(*mqtt.SubscribeToken); ok {
+		for topic, code := range st.Result() {
+			if code == 0x80 {
+				return fmt.Errorf("the broker refused %s", topic)
+			}
+		}
+	}
+	return nil
+}
+
+// status publishes the retained status message, waiting for the broker's
+// PUBACK when wait is set (the offline status before disconnecting).
+func (s *sender) status(ctx context.Context, state string, wait bool) error {
 	p := s.p
 	st := wire.Status{Device: p.cfg.Device, State: state, Version: p.cfg.Version, Time: time.Now().UTC()}
 	if d := p.cfg.Downlink; d != nil {
@@ -213,45 +315,51 @@ func (s *sender) status(ctx context.Context, state string) error {
 	if err != nil {
 		return &fatalError{fmt.Errorf("encode status: %w", err)}
 	}
-	if err := wait(ctx, s.c.client.Publish(p.topics.Status(p.cfg.Device), 1, true, b), s.c.lost); err != nil {
+	t := s.c.client.Publish(p.topics.Status(p.cfg.Device), 1, true, b)
+	if !wait {
+		return nil // a status that does not arrive is replaced by the next
+	}
+	if err := waitToken(ctx, t, s.c.lost); err != nil {
 		return fmt.Errorf("publish status: %w", err)
 	}
 	return nil
 }
 
-// fill reads records after the cursor and sends them until the window is
-// full or the outbox has nothing more.
+// fill reads records after the cursor and sends them until the window
+// (Config.Window items, Config.WindowBytes bytes) is full or the outbox has
+// nothing more. It reads one record at a time (a read transaction costs
+// microseconds), so that it never holds more than the window.
 func (s *sender) fill(ctx context.Context) error {
 	p := s.p
 	p.settled()
 	if slices.ContainsFunc(p.inflight, func(f *flight) bool { return f.overdue }) {
 		return nil // hold new items until the overdue ones are acknowledged
 	}
-	for len(p.inflight) < p.cfg.Window {
+	for len(p.inflight) < p.cfg.Window && (len(p.inflight) == 0 || p.inBytes < p.cfg.WindowBytes) {
 		if len(p.inflight) == 0 {
 			// Nothing in flight: start from the oldest record, so that a
 			// record that came back (a replayed dead letter) is not skipped.
 			p.cursor = ""
 		}
-		recs, err := p.next(p.cursor, p.cfg.Window-len(p.inflight))
+		recs, err := p.next(p.cursor, 1)
 		if err != nil {
 			return &fatalError{fmt.Errorf("read outbox: %w", err)}
 		}
 		if len(recs) == 0 {
 			return nil
 		}
-		for _, r := range recs {
-			p.cursor = r.ID
-			if _, ok := p.byID[r.ID]; ok || p.applying[r.ID] {
-				continue
-			}
-			f := &flight{rec: r}
-			p.inflight = append(p.inflight, f)
-			p.byID[r.ID] = f
-			p.nInFlight.Store(int64(len(p.inflight)))
-			if err := s.send(ctx, f); err != nil {
-				return err
-			}
+		r := recs[0]
+		p.cursor = r.ID
+		if _, ok := p.byID[r.ID]; ok || p.applying[r.ID] {
+			continue
+		}
+		f := &flight{rec: r}
+		p.inflight = append(p.inflight, f)
+		p.inBytes += int64(r.Size)
+		p.byID[r.ID] = f
+		p.nInFlight.Store(int64(len(p.inflight)))
+		if err := s.send(ctx, f); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -312,38 +420,24 @@ func (s *sender) resendDue(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// send publishes every chunk of f's item. It returns an error only when the
-// connection (or ctx) is gone; an item that cannot be chunked is rejected
-// locally.
+// send hands every chunk of f's item to the writer. It returns an error
+// only when the connection (or ctx) is gone; an item that cannot be
+// chunked is rejected locally.
 func (s *sender) send(ctx context.Context, f *flight) error {
 	p := s.p
-	it := f.rec.Item
-	if it.Meta.Device != p.cfg.Device {
-		return p.reject(f.rec.ID, fmt.Sprintf("item device %q is not this publisher's device %q", it.Meta.Device, p.cfg.Device))
-	}
-	var frames [][]byte
-	var err error
-	if f.rec.Digest != "" { // checked when the outbox read it: not computed again
-		frames, err = wire.ChunkDigest(it, f.rec.Digest, p.cfg.ChunkSize)
-	} else {
-		frames, err = wire.Chunk(it, p.cfg.ChunkSize)
-	}
+	frames, err := p.frames(f)
 	if err != nil {
-		return p.reject(f.rec.ID, fmt.Sprintf("chunk: %v", err))
+		return p.reject(f.rec.ID, err.Error())
 	}
-	topic := p.topics.Item(p.cfg.Device)
+	select {
+	case s.out <- frames:
+	case <-s.c.lost:
+		return errConnectionLost
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	n := 0
 	for _, fr := range frames {
-		if err := p.limit.wait(ctx, len(fr)); err != nil {
-			return err
-		}
-		t := s.c.client.Publish(topic, 1, false, fr)
-		s.pending = append(s.pending, t)
-		if len(s.pending) >= maxPendingTokens {
-			if err := s.drainTokens(ctx, maxPendingTokens/2); err != nil {
-				return err
-			}
-		}
 		n += len(fr)
 	}
 	f.sends++
@@ -354,17 +448,35 @@ func (s *sender) send(ctx context.Context, f *flight) error {
 	return nil
 }
 
-// drainTokens waits until at most keep frames are outstanding at the
-// broker. A token's success is only flow control, never proof of delivery.
-func (s *sender) drainTokens(ctx context.Context, keep int) error {
-	for len(s.pending) > keep {
-		if err := wait(ctx, s.pending[0], s.c.lost); err != nil {
-			return fmt.Errorf("publish: %w", err)
-		}
-		s.pending[0] = nil
-		s.pending = s.pending[1:]
+// frames returns f's frames as they are published, at most
+// Config.ChunkSize bytes each: the outbox's frames as they were stored
+// (the common case: the outbox and the publisher share the chunk size),
+// else the item chunked here, once.
+func (p *Publisher) frames(f *flight) ([][]byte, error) {
+	r := &f.rec
+	if len(r.Frames) > 0 && !slices.ContainsFunc(r.Frames, func(b []byte) bool { return len(b) > p.cfg.ChunkSize }) {
+		return r.Frames, nil
 	}
-	return nil
+	it := r.Item
+	if it.Meta.ItemID == "" { // frames larger than this publisher sends: chunk again
+		var err error
+		if it, err = wire.Join(r.Frames); err != nil {
+			return nil, fmt.Errorf("read frames: %v", err)
+		}
+	}
+	if it.Meta.Device != p.cfg.Device {
+		return nil, fmt.Errorf("item device %q is not this publisher's device %q", it.Meta.Device, p.cfg.Device)
+	}
+	var err error
+	if r.Digest != "" { // known (the outbox stored it): not computed again
+		r.Frames, err = wire.ChunkDigest(it, r.Digest, p.cfg.ChunkSize)
+	} else {
+		r.Frames, err = wire.Chunk(it, p.cfg.ChunkSize)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chunk: %v", err)
+	}
+	return r.Frames, nil
 }
 
 // handleAcks applies every ack waiting.
@@ -416,9 +528,10 @@ func (p *Publisher) handleAck(a wire.Ack) error {
 	return nil
 }
 
-// verified reports whether a is the cloud's signed receipt for the item f
-// in flight, whose SHA-256 it must name. Anything else is logged, counted
-// and ignored: the item stays in the outbox and is sent again.
+// verified reports whether a, whose signature the ack handler checked, is
+// the cloud's receipt for the item f in flight: it must name the item's
+// SHA-256. Anything else is logged, counted and ignored: the item stays in
+// the outbox and is sent again.
 func (p *Publisher) verified(a wire.Ack, f *flight, inFlight bool) bool {
 	if !inFlight {
 		// Without the item in hand there is no SHA-256 to check: the item
@@ -431,13 +544,17 @@ func (p *Publisher) verified(a wire.Ack, f *flight, inFlight bool) bool {
 		sum = wire.BodyDigest(f.rec.Item)
 		f.rec.Digest = sum
 	}
-	if err := wire.VerifyAck(p.cfg.CloudKey, p.cfg.Device, a, sum); err != nil {
-		p.counters.badAcks.Add(1)
-		p.log.Warn("ack ignored: not a receipt of the cloud", "item", a.ItemID, "status", a.Status, "err", err,
-			"bad_acks", p.counters.badAcks.Load())
+	if a.SHA256 != sum {
+		p.badAck(a, fmt.Errorf("%w: ack names %.12s..., item is %.12s...", wire.ErrAckWrongDigest, a.SHA256, sum))
 		return false
 	}
 	return true
+}
+
+// badAck counts and logs an ack that is not a receipt of the cloud.
+func (p *Publisher) badAck(a wire.Ack, err error) {
+	n := p.counters.badAcks.Add(1)
+	p.log.Warn("ack ignored: not a receipt of the cloud", "item", a.ItemID, "status", a.Status, "err", err, "bad_acks", n)
 }
 
 // markApplying records that an ack of id is being applied; false if one
@@ -461,11 +578,21 @@ func (p *Publisher) settled() {
 	}
 }
 
+// Group commit of acks: while items are still in flight, the applier lets
+// acks gather for up to ackBatchWait (or ackBatchMax of them) and removes
+// them in one outbox commit, so that a fast drain costs a few fsyncs, not
+// one per item. Nothing waits on it but the removal itself: an acked item
+// has left the window already. With nothing in flight it commits at once.
+const (
+	ackBatchWait = 25 * time.Millisecond
+	ackBatchMax  = 256
+)
+
 // applyAcks applies acks to the outbox until stop is closed and the queue
 // is empty.
 func (p *Publisher) applyAcks(stop <-chan struct{}) {
 	for {
-		p.applyAll(p.applyQ.take())
+		p.applyAll(p.gatherAcks(stop))
 		select {
 		case <-p.applyQ.ready():
 		case <-stop:
@@ -473,6 +600,28 @@ func (p *Publisher) applyAcks(stop <-chan struct{}) {
 			return
 		}
 	}
+}
+
+// gatherAcks takes the acks waiting and, while items are in flight, those
+// that come within ackBatchWait (see ackBatchMax).
+func (p *Publisher) gatherAcks(stop <-chan struct{}) []wire.Ack {
+	acks := p.applyQ.take()
+	if len(acks) == 0 {
+		return nil
+	}
+	t := time.NewTimer(ackBatchWait)
+	defer t.Stop()
+	for len(acks) < ackBatchMax && p.nInFlight.Load() > 0 {
+		select {
+		case <-p.applyQ.ready():
+			acks = append(acks, p.applyQ.take()...)
+		case <-t.C:
+			return acks
+		case <-stop:
+			return acks
+		}
+	}
+	return acks
 }
 
 // applyAll applies acks in order. With an outbox that has AckMany
@@ -568,6 +717,7 @@ func (p *Publisher) forget(id string) {
 	for i, f := range p.inflight {
 		if f.rec.ID == id {
 			p.inflight = append(p.inflight[:i], p.inflight[i+1:]...)
+			p.inBytes -= int64(f.rec.Size)
 			break
 		}
 	}

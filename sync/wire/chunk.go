@@ -26,20 +26,40 @@ func ChunkDigest(it Item, sha256Hex string, maxFrame int) ([][]byte, error) {
 	return chunk(it, sha256Hex, maxFrame)
 }
 
-// chunk is Chunk with the body's digest when known ("": compute it).
+// chunk is Chunk with the body's digest when known ("": compute it): the
+// frames of AppendChunks, each a slice of one buffer.
 func chunk(it Item, sum string, maxFrame int) ([][]byte, error) {
+	b, lens, err := AppendChunks(nil, it, sum, maxFrame)
+	if err != nil {
+		return nil, err
+	}
+	frames := make([][]byte, len(lens))
+	off := 0
+	for i, n := range lens {
+		frames[i] = b[off : off+n : off+n]
+		off += n
+	}
+	return frames, nil
+}
+
+// AppendChunks appends the frames Chunk makes of it to dst, one after the
+// other, and returns the extended buffer and each frame's length. sum is
+// the body's SHA-256 (lower-case hex) when the caller has it, "" to compute
+// it (trusted, as with ChunkDigest). It reads the parts as they are: no
+// copy of the body is made but the frames'. A store that keeps items as
+// frames (the device's outbox) writes them straight into its record.
+func AppendChunks(dst []byte, it Item, sum string, maxFrame int) ([]byte, []int, error) {
 	if maxFrame == 0 {
 		maxFrame = DefaultChunkSize
 	}
 	if err := it.Validate(); err != nil {
-		return nil, fmt.Errorf("chunk item: %w", err)
+		return nil, nil, fmt.Errorf("chunk item: %w", err)
 	}
-	body := it.body()
 	if sum == "" {
-		sum = digest(body)
+		sum = BodyDigest(it)
 	}
-	base := baseHeader(&it, body, sum)
-	total := int64(len(body))
+	total := int64(it.Size())
+	base := baseHeader(&it, total, sum)
 
 	// capacities returns how many body bytes chunk 0 and any other chunk
 	// can carry when the item has count chunks. JSON numbers only grow
@@ -76,17 +96,17 @@ func chunk(it Item, sum string, maxFrame int) ([][]byte, error) {
 	for {
 		var err error
 		if c0, cn, err = capacities(count); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if count == 1 && total > c0 {
 			// Two or more chunks: capacity of the others matters.
 			if c0, cn, err = capacities(2); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		n := need(c0, cn)
 		if n > MaxChunks {
-			return nil, fmt.Errorf("chunk item %s: %d chunks of %d bytes, more than %d", it.Meta.ItemID, n, maxFrame, MaxChunks)
+			return nil, nil, fmt.Errorf("chunk item %s: %d chunks of %d bytes, more than %d", it.Meta.ItemID, n, maxFrame, MaxChunks)
 		}
 		if n <= count {
 			count = n
@@ -94,7 +114,11 @@ func chunk(it Item, sum string, maxFrame int) ([][]byte, error) {
 		}
 		count = n
 	}
-	frames := make([][]byte, 0, count)
+	if dst == nil {
+		dst = make([]byte, 0, int(total)+count*(maxFrame-int(min(c0, cn))))
+	}
+	lens := make([]int, 0, count)
+	body := newPartReader(it.Parts)
 	var off int64
 	for i := 0; i < count; i++ {
 		h := base
@@ -107,30 +131,54 @@ func chunk(it Item, sum string, maxFrame int) ([][]byte, error) {
 			n = c0
 		}
 		n = min(n, total-off)
-		f, err := appendFrame(make([]byte, 0, maxFrame), &h, body[off:off+n])
-		if err != nil {
-			return nil, err
+		start := len(dst)
+		var err error
+		if dst, err = appendHeader(dst, &h); err != nil {
+			return nil, nil, err
 		}
-		if len(f) > maxFrame {
-			return nil, fmt.Errorf("chunk item %s: frame %d is %d bytes, more than %d (bug)", it.Meta.ItemID, i, len(f), maxFrame)
+		dst = body.append(dst, n)
+		if len(dst)-start > maxFrame {
+			return nil, nil, fmt.Errorf("chunk item %s: frame %d is %d bytes, more than %d (bug)", it.Meta.ItemID, i, len(dst)-start, maxFrame)
 		}
-		frames = append(frames, f)
+		lens = append(lens, len(dst)-start)
 		off += n
 	}
 	if off != total {
-		return nil, fmt.Errorf("chunk item %s: split %d of %d bytes (bug)", it.Meta.ItemID, off, total)
+		return nil, nil, fmt.Errorf("chunk item %s: split %d of %d bytes (bug)", it.Meta.ItemID, off, total)
 	}
-	return frames, nil
+	return dst, lens, nil
+}
+
+// partReader reads the parts' bytes one after the other, as the body.
+type partReader struct {
+	parts []Part
+	i, at int // part i, byte at of it
+}
+
+func newPartReader(parts []Part) *partReader { return &partReader{parts: parts} }
+
+// append appends the next n bytes of the body to dst.
+func (r *partReader) append(dst []byte, n int64) []byte {
+	for n > 0 {
+		p := r.parts[r.i].Data[r.at:]
+		k := int(min(int64(len(p)), n))
+		dst = append(dst, p[:k]...)
+		n -= int64(k)
+		if r.at += k; r.at == len(r.parts[r.i].Data) {
+			r.i, r.at = r.i+1, 0
+		}
+	}
+	return dst
 }
 
 // Marshal encodes the whole item as one blob: a single-chunk frame of any
-// size (the outbox stores items in this form).
+// size (the form in which the outbox of earlier releases stored items).
 func Marshal(it Item) ([]byte, error) {
 	if err := it.Validate(); err != nil {
 		return nil, fmt.Errorf("marshal item: %w", err)
 	}
 	body := it.body()
-	h := baseHeader(&it, body, digest(body))
+	h := baseHeader(&it, int64(len(body)), digest(body))
 	h.Chunks = 1
 	b, err := appendFrame(make([]byte, 0, len(body)+1024), &h, body)
 	if err != nil {
@@ -188,7 +236,7 @@ func (it *Item) body() []byte {
 	return b
 }
 
-func baseHeader(it *Item, body []byte, sum string) Header {
+func baseHeader(it *Item, total int64, sum string) Header {
 	parts := make([]PartInfo, len(it.Parts))
 	for i, p := range it.Parts {
 		parts[i] = PartInfo{Name: p.Name, ContentType: p.ContentType, Size: int64(len(p.Data))}
@@ -198,7 +246,7 @@ func baseHeader(it *Item, body []byte, sum string) Header {
 		ItemID: m.ItemID,
 		Device: m.Device,
 		Seq:    m.Seq,
-		Total:  int64(len(body)),
+		Total:  total,
 		SHA256: sum,
 		Parts:  parts,
 		Meta:   &m,
@@ -223,7 +271,11 @@ func BodyDigest(it Item) string {
 	if it.Digest != "" {
 		return it.Digest
 	}
-	return digest(it.body())
+	h := sha256.New()
+	for _, p := range it.Parts {
+		h.Write(p.Data)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func digest(b []byte) string {

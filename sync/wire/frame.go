@@ -53,6 +53,16 @@ type PartInfo struct {
 
 // appendFrame appends the frame made of h and body to dst.
 func appendFrame(dst []byte, h *Header, body []byte) ([]byte, error) {
+	dst, err := appendHeader(dst, h)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, body...), nil
+}
+
+// appendHeader appends a frame's prefix and header h to dst; its body
+// follows.
+func appendHeader(dst []byte, h *Header) ([]byte, error) {
 	hb, err := json.Marshal(h)
 	if err != nil {
 		return nil, fmt.Errorf("encode frame header: %w", err)
@@ -63,8 +73,7 @@ func appendFrame(dst []byte, h *Header, body []byte) ([]byte, error) {
 	dst = append(dst, Magic...)
 	dst = append(dst, Version)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(hb)))
-	dst = append(dst, hb...)
-	return append(dst, body...), nil
+	return append(dst, hb...), nil
 }
 
 func headerLen(h *Header) (int, error) {

@@ -2,6 +2,9 @@ package wire
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
 	"sort"
 	"sync"
 	"time"
@@ -54,16 +57,28 @@ type Reassembler struct {
 
 type key struct{ device, id string }
 
+// piece is one chunk received: its frame's head (to recognise an exact
+// copy), where its body goes, and the body itself while it waits for the
+// chunks before it (nil once it is in the item's buffer).
 type piece struct {
-	head []byte // the frame's prefix and header, to recognise an exact copy
+	head []byte
 	off  int64
+	n    int64
 	data []byte
 }
 
+// partial is an item being reassembled. The chunks' bodies go, in chunk
+// order, into one buffer that grows with the bytes received (at most twice
+// them, never more than the header's total), and into the SHA-256 as they
+// do, so that completing an item costs no copy and no pass over it. A chunk
+// that comes before the one it follows waits as a piece of its own.
 type partial struct {
 	first    Header // header of the first chunk received (without Meta/Parts)
 	head     *Header
-	chunks   map[int]piece
+	chunks   map[int]*piece
+	buf      []byte    // bodies of chunks 0..next-1
+	next     int       // the chunk that buf waits for
+	sum      hash.Hash // SHA-256 of buf
 	received int64
 	bytes    int64 // frame bytes held (heads and bodies)
 	last     time.Time
@@ -130,15 +145,16 @@ func (r *Reassembler) add(frame []byte, now time.Time, topicDevice string) (_ *I
 		if len(r.pending) >= r.l.MaxInProgress {
 			return nil, reject(id, dev, ReasonTooManyInProgress, "%d items in progress", len(r.pending))
 		}
-		p = &partial{first: h, chunks: map[int]piece{}}
+		p = &partial{first: h, chunks: map[int]*piece{}, sum: sha256.New()}
 		p.first.Meta, p.first.Parts = nil, nil
 		r.pending[k] = p
 	} else if f := p.first; f.Seq != h.Seq || f.Chunks != h.Chunks || f.Total != h.Total || f.SHA256 != h.SHA256 {
 		r.remove(k)
 		return nil, reject(id, dev, ReasonHeaderMismatch, "chunk %d disagrees with earlier chunks on seq, count, total or digest", h.Chunk)
 	}
+	head := frame[:len(frame)-len(body)]
 	if old, ok := p.chunks[h.Chunk]; ok {
-		if bytes.Equal(old.data, body) && bytes.Equal(old.head, frame[:len(frame)-len(body)]) {
+		if bytes.Equal(p.body(old), body) && bytes.Equal(old.head, head) {
 			p.last = now
 			return nil, nil // redelivery of a chunk we hold
 		}
@@ -149,11 +165,11 @@ func (r *Reassembler) add(frame []byte, now time.Time, topicDevice string) (_ *I
 		r.remove(k)
 		return nil, reject(id, dev, ReasonSizeMismatch, "chunks add up to more than %d bytes", h.Total)
 	}
-	p.chunks[h.Chunk] = piece{
-		head: append([]byte(nil), frame[:len(frame)-len(body)]...),
-		off:  h.Offset,
-		data: append([]byte(nil), body...),
+	pc := &piece{head: append([]byte(nil), head...), off: h.Offset, n: int64(len(body))}
+	if h.Chunk != p.next {
+		pc.data = append([]byte(nil), body...)
 	}
+	p.chunks[h.Chunk] = pc
 	p.received += int64(len(body))
 	p.bytes += int64(len(frame))
 	r.held += int64(len(frame))
@@ -162,32 +178,54 @@ func (r *Reassembler) add(frame []byte, now time.Time, topicDevice string) (_ *I
 		hc := h
 		p.head = &hc
 	}
-	if len(p.chunks) < h.Chunks {
+	// Append to the buffer what now follows it in order.
+	for c := p.chunks[p.next]; c != nil; c = p.chunks[p.next] {
+		if c.off != int64(len(p.buf)) {
+			r.remove(k)
+			return nil, reject(id, dev, ReasonSizeMismatch, "chunk %d starts at offset %d, want %d", p.next, c.off, len(p.buf))
+		}
+		data := c.data
+		if data == nil {
+			data = body // the chunk of this frame
+		}
+		p.append(data, h.Total)
+		c.data = nil
+		p.next++
+	}
+	if p.next < h.Chunks {
 		return nil, nil
 	}
-	// Complete: every chunk is here. They must tile the body exactly.
+	// Complete: every chunk is in the buffer, in order.
 	r.remove(k)
-	if p.received != h.Total {
-		return nil, reject(id, dev, ReasonSizeMismatch, "chunks add up to %d bytes, header says %d", p.received, h.Total)
+	if int64(len(p.buf)) != h.Total {
+		return nil, reject(id, dev, ReasonSizeMismatch, "chunks add up to %d bytes, header says %d", len(p.buf), h.Total)
 	}
-	idx := make([]int, 0, len(p.chunks))
-	for i := range p.chunks {
-		idx = append(idx, i)
-	}
-	sort.Ints(idx)
-	whole := make([]byte, 0, h.Total)
-	for _, i := range idx {
-		c := p.chunks[i]
-		if c.off != int64(len(whole)) {
-			return nil, reject(id, dev, ReasonSizeMismatch, "chunk %d starts at offset %d, want %d", i, c.off, len(whole))
-		}
-		whole = append(whole, c.data...)
-	}
-	if digest(whole) != h.SHA256 {
+	if hex.EncodeToString(p.sum.Sum(nil)) != h.SHA256 {
 		return nil, reject(id, dev, ReasonDigestMismatch, "reassembled body does not match its SHA-256")
 	}
-	it := itemFrom(p.head, whole)
+	it := itemFrom(p.head, p.buf)
 	return &it, nil
+}
+
+// append adds a chunk's body to the buffer and the digest. The buffer
+// grows to at most twice the bytes it holds, never past total.
+func (p *partial) append(b []byte, total int64) {
+	if need := len(p.buf) + len(b); need > cap(p.buf) {
+		c := min(total, max(int64(2*need), int64(2*cap(p.buf))))
+		nb := make([]byte, len(p.buf), max(c, int64(need)))
+		copy(nb, p.buf)
+		p.buf = nb
+	}
+	p.buf = append(p.buf, b...)
+	p.sum.Write(b)
+}
+
+// body is the body of a chunk p holds: in the buffer, or waiting.
+func (p *partial) body(c *piece) []byte {
+	if c.data != nil {
+		return c.data
+	}
+	return p.buf[c.off : c.off+c.n]
 }
 
 func (r *Reassembler) drop(k key) {
@@ -295,7 +333,8 @@ func (p *partial) partial(k key) Partial {
 	out := Partial{Device: k.device, ItemID: k.id, Chunks: p.first.Chunks, Last: p.last, Frames: make([]ChunkFrame, 0, len(idx))}
 	for _, i := range idx {
 		c := p.chunks[i]
-		out.Frames = append(out.Frames, ChunkFrame{Chunk: i, Frame: append(c.head, c.data...)})
+		f := make([]byte, 0, len(c.head)+int(c.n))
+		out.Frames = append(out.Frames, ChunkFrame{Chunk: i, Frame: append(append(f, c.head...), p.body(c)...)})
 	}
 	return out
 }

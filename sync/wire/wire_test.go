@@ -268,7 +268,8 @@ func TestReassemblerRejects(t *testing.T) {
 		{"digest differs", [][]byte{good[0], mut(1, func(h *Header, b []byte) []byte { h.SHA256 = strings.Repeat("0", 64); return b })}, Limits{}, ReasonHeaderMismatch},
 		{"count differs", [][]byte{good[0], mut(1, func(h *Header, b []byte) []byte { h.Chunks++; return b })}, Limits{}, ReasonHeaderMismatch},
 		{"chunks overflow total", [][]byte{good[0], good[1], mut(2, func(h *Header, b []byte) []byte { return append(b, good[1][len(good[1])-2000:]...) })}, Limits{}, ReasonSizeMismatch},
-		{"wrong offset", [][]byte{good[0], mut(1, func(h *Header, b []byte) []byte { h.Offset++; return b[:len(b)-1] }), good[2]}, Limits{}, ReasonSizeMismatch},
+		{"wrong offset", [][]byte{good[0], mut(1, func(h *Header, b []byte) []byte { h.Offset++; return b[:len(b)-1] })}, Limits{}, ReasonSizeMismatch},
+		{"wrong offset, out of order", [][]byte{good[0], good[2], mut(1, func(h *Header, b []byte) []byte { h.Offset++; return b[:len(b)-1] })}, Limits{}, ReasonSizeMismatch},
 		{"corrupt body", [][]byte{good[0], good[1], mut(2, func(h *Header, b []byte) []byte { b[0] ^= 1; return b })}, Limits{}, ReasonDigestMismatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,6 +55,7 @@ func openSync(cfg config.Config, dm *desired.Manager, log *slog.Logger) (syncPar
 		MaxBytes:    maxBytes,
 		Sync:        outbox.SyncMode(cfg.Outbox.Sync),
 		BatchWindow: cfg.Outbox.BatchWindow.D(),
+		ChunkSize:   cfg.Sync.ChunkSize, // records are stored as the frames the publisher sends
 	}, log)
 	if err != nil {
 		return syncParts{}, err

@@ -453,6 +453,19 @@ func testDevices(t *testing.T, d *db.DB) {
 			t.Errorf("UpdateDevice(%q) = %v, want ErrInvalid", bad, err)
 		}
 	}
+	// Several in one statement; an invalid one is reported, the rest written.
+	err = d.UpdateDevices(ctx, []db.DeviceStatus{
+		{Device: "dev-a", Online: true, OutboxDepth: 1, Seen: t0.Add(2 * time.Hour)},
+		{Device: "bad/id"},
+		{Device: "dev-c", Online: true, OutboxDepth: 9, Version: "2.0", Seen: t0},
+	})
+	if !errors.Is(err, db.ErrInvalid) {
+		t.Errorf("UpdateDevices with a bad id = %v, want ErrInvalid", err)
+	}
+	devs, _ = d.ListDevices(ctx)
+	if len(devs) != 3 || !devs[0].Online || devs[0].OutboxDepth != 1 || devs[2].ID != "dev-c" || devs[2].OutboxDepth != 9 || devs[2].Version != "2.0" {
+		t.Errorf("after UpdateDevices: %+v", devs)
+	}
 }
 
 func testHasRawKey(t *testing.T, d *db.DB) {
