@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/canopy-forest/canopy/boards"
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
 // cmdBoards lists the board profiles and marks the detected one; with a
@@ -18,11 +19,9 @@ import (
 func cmdBoards(args []string) error {
 	fs := flag.NewFlagSet("boards", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-agent boards [--json] [NAME]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	cli.SetUsage(fs, "usage: canopy-agent boards [--json] [NAME]\n\n"+
+		"Lists the board profiles and marks the one detected here; with a NAME, prints that profile. Flags:")
+	if help, err := cli.Parse(fs, args); help || err != nil {
 		return err
 	}
 	detected, found := boards.Detect()

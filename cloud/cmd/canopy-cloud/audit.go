@@ -15,6 +15,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/api"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
 // cliWho names the person at the command line in the audit trail:
@@ -64,7 +65,7 @@ and when. The trail is append-only. Flags:`)
 	since := fs.String("since", "", "entries from this RFC 3339 `time`, or this far back (24h, 7d)")
 	limit := fs.Int("limit", 1000, "at most this many `entries`")
 	asJSON := fs.Bool("json", false, "print a JSON array")
-	if help, err := parseArgs(fs, args); help || err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	q := db.AuditQuery{Limit: *limit}

@@ -36,12 +36,12 @@ func TestAuditEachChangeOnce(t *testing.T) {
 		do              func() error
 	}{
 		{db.AuditDeviceAdd, "pi-1", func() error {
-			captureStdout(t, func() error { return cmdDevice([]string{"add", "pi-1", "--data", data}) })
+			captureStdout(t, func() error { return deviceCommand.Exec([]string{"add", "pi-1", "--data", data}) })
 			return nil
 		}},
 		{db.AuditTokenCreate, "", func() error { secret = tokens.create("--scope", "metrics", "--name", "prom"); return nil }},
 		{db.AuditTokenRevoke, "", func() error { _, _, err := tokens.run("revoke", "prom"); return err }},
-		{db.AuditDeviceRevoke, "pi-1", func() error { return cmdDevice([]string{"revoke", "pi-1", "--data", data}) }},
+		{db.AuditDeviceRevoke, "pi-1", func() error { return deviceCommand.Exec([]string{"revoke", "pi-1", "--data", data}) }},
 		{db.AuditExport, "scan-a", func() error {
 			d, err := openDatabase(t.Context(), configFor(data))
 			if err != nil {
@@ -60,7 +60,9 @@ func TestAuditEachChangeOnce(t *testing.T) {
 			return nil
 		}},
 		{db.AuditDevicePurge, "pi-1", func() error {
-			captureStdout(t, func() error { return cmdDevice([]string{"purge", "pi-1", "--yes-delete-everything", "--data", data}) })
+			captureStdout(t, func() error {
+				return deviceCommand.Exec([]string{"purge", "pi-1", "--yes-delete-everything", "--data", data})
+			})
 			return nil
 		}},
 	}
@@ -82,7 +84,7 @@ func TestAuditEachChangeOnce(t *testing.T) {
 	}
 	// No change, no entry.
 	tokens.run("revoke", "prom")
-	if err := cmdDevice([]string{"add", "../pi", "--data", data}); err == nil {
+	if err := deviceCommand.Exec([]string{"add", "../pi", "--data", data}); err == nil {
 		t.Error("device add ../pi was taken")
 	}
 	if es := auditEntries(t, data); len(es) != len(steps) {
@@ -108,7 +110,7 @@ func TestDeviceAddOut(t *testing.T) {
 	ca := filepath.Join(t.TempDir(), "broker-ca.pem")
 	writeTestCA(t, ca)
 	stdout := captureStdout(t, func() error {
-		return cmdDevice([]string{"add", "pi-5", "--cert", "--out", out, "--broker", "ssl://mq.example.org:8883", "--mqtt-ca", ca,
+		return deviceCommand.Exec([]string{"add", "pi-5", "--cert", "--out", out, "--broker", "ssl://mq.example.org:8883", "--mqtt-ca", ca,
 			"--board-dir", board, "--data", data})
 	})
 	var added DeviceAdded
@@ -149,11 +151,11 @@ func TestDeviceAddOut(t *testing.T) {
 		{"add", "pi-6", "--out", out, "--mqtt-ca", filepath.Join(out, "cloud.key"), "--data", data},
 		{"add", "pi-6", "--out", out, "--board-dir", "etc/canopy", "--data", data},
 	} {
-		if err := cmdDevice(bad); err == nil {
+		if err := deviceCommand.Exec(bad); err == nil {
 			t.Errorf("device %q: no error", bad)
 		}
 	}
-	if strings.Contains(captureStdout(t, func() error { return cmdDevice([]string{"list", "--data", data}) }), "pi-6") {
+	if strings.Contains(captureStdout(t, func() error { return deviceCommand.Exec([]string{"list", "--data", data}) }), "pi-6") {
 		t.Error("a refused device add registered pi-6")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
 func cmdBackup(args []string) error {
@@ -30,7 +31,7 @@ canopy-cloud restore (docs/deploy.md). Flags:`)
 	}
 	out := fs.String("out", "", "backup `folder` (made if missing)")
 	storeFlags(fs, &c)
-	if help, err := parseArgs(fs, args); help || err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	if *out == "" {
@@ -63,7 +64,7 @@ them and run canopy-cloud reconcile. Flags:`)
 	}
 	from := fs.String("from", "", "backup `folder`")
 	storeFlags(fs, &c)
-	if help, err := parseArgs(fs, args); help || err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	if *from == "" {

@@ -11,6 +11,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/identity"
+	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -40,7 +41,7 @@ or revoke, then reload Mosquitto (SIGHUP). Flags:`)
 	tlsPort := fs.Int("tls-port", 0, "TLS listener `port` requiring client certificates (0: none)")
 	tlsCert := fs.String("tls-cert", "", "the broker's certificate `file` for the TLS listener")
 	tlsKey := fs.String("tls-key", "", "the broker's key `file` for the TLS listener")
-	if help, err := parseArgs(fs, args); help || err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	if *out == "" {

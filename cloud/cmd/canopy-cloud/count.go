@@ -25,6 +25,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/ortho"
 	"github.com/canopy-forest/canopy/cloud/place"
 	"github.com/canopy-forest/canopy/cloud/raster"
+	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/internal/photo"
 	"github.com/canopy-forest/canopy/internal/rgba"
 )
@@ -106,7 +107,7 @@ func cmdCount(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: canopy-cloud count [flags] IMAGE...\n\nEach image is counted at its own ground sample distance: --gsd, else a GeoTIFF's pixel size,\nelse the camera model (EXIF focal length, sensor width, DJI RelativeAltitude), else --gsd-default.\nGeoTIFFs (orthophotos of any size) are read window by window through GDAL. Flags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if help, err := cli.Parse(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {

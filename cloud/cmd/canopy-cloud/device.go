@@ -19,6 +19,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/identity"
+	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -28,23 +29,18 @@ const deviceUsage = `usage:
   canopy-cloud device revoke ID [--data DIR | --database-url URL]
   canopy-cloud device purge ID --yes-delete-everything [--data DIR | --database-url URL] [S3 flags]`
 
-// cmdDevice: the device registry (and the identities of receivers and
+// deviceCommand: the device registry (and the identities of receivers and
 // compat producers).
-func cmdDevice(args []string) error {
-	if len(args) == 0 {
-		return errors.New(deviceUsage)
-	}
-	switch args[0] {
-	case "add":
-		return deviceAdd(args[1:])
-	case "list":
-		return deviceList(args[1:])
-	case "revoke":
-		return deviceRevoke(args[1:])
-	case "purge":
-		return devicePurge(args[1:]) // purge.go
-	}
-	return fmt.Errorf("unknown device command %q\n%s", args[0], deviceUsage)
+var deviceCommand = cli.Command{
+	Name:    "device",
+	Summary: "register, list, revoke and purge devices (and receivers, producers): device add|list|revoke|purge",
+	Usage:   deviceUsage,
+	Sub: []cli.Command{
+		{Name: "add", Summary: "register an identity and print its credentials, once", Run: deviceAdd},
+		{Name: "list", Summary: "list the identities, revoked ones too", Run: deviceList},
+		{Name: "revoke", Summary: "revoke an identity and the API tokens bound to it", Run: deviceRevoke},
+		{Name: "purge", Summary: "delete every object and row of a device, for good", Run: devicePurge}, // purge.go
+	},
 }
 
 // dbFlags registers --data and --database-url on fs.
@@ -81,27 +77,27 @@ func openDatabase(ctx context.Context, c config.Serve) (*db.DB, error) {
 	return d, nil
 }
 
-// parseWithID parses args of the form "ID [flags]" or "[flags] ID".
-func parseWithID(fs *flag.FlagSet, args []string) (string, error) {
-	var id string
+// parseWithID parses args of the form "ID [flags]" or "[flags] ID". help
+// is true when the usage was asked for (and printed).
+func parseWithID(fs *flag.FlagSet, args []string) (id string, help bool, err error) {
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		id, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
-		return "", err
+	if help, err := cli.Parse(fs, args); help || err != nil {
+		return "", help, err
 	}
 	if id == "" && fs.NArg() > 0 {
 		id = fs.Arg(0)
 	} else if fs.NArg() > 0 {
-		return "", fmt.Errorf("unexpected arguments %q", fs.Args())
+		return "", false, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if id == "" {
-		return "", errors.New("no ID given\n" + deviceUsage)
+		return "", false, errors.New("no ID given\n" + deviceUsage)
 	}
 	if err := wire.ValidDevice(id); err != nil {
-		return "", err
+		return "", false, err
 	}
-	return id, nil
+	return id, false, nil
 }
 
 // DeviceAdded is what device add prints: everything a board needs, once.
@@ -128,6 +124,10 @@ type boardFiles struct {
 func deviceAdd(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("device add", flag.ContinueOnError)
+	cli.SetUsage(fs, `usage: canopy-cloud device add ID [--cert] [--role device|receiver|producer] [--out DIR [--broker URL] [--mqtt-ca FILE] [--board-dir /etc/canopy]] [--data DIR | --database-url URL]
+
+Registers ID and prints its credentials as JSON, once: the password is
+stored hashed. Flags:`)
 	dbFlags(fs, &c)
 	cert := fs.Bool("cert", false, "also issue a client certificate and key signed by the cloud's device CA")
 	role := fs.String("role", db.RoleDevice, "device, receiver (a canopy-cloud receiver on an external broker) or producer (compat messages)")
@@ -138,11 +138,8 @@ func deviceAdd(args []string) error {
 	fs.StringVar(&bf.Broker, "broker", "", "with --out: the broker `URL` the board connects to (ssl://mqtt.example.org:8883), written into the fragment")
 	fs.StringVar(&bf.MQTTCA, "mqtt-ca", "", "with --out: PEM `file` of the CA that signs the broker's certificate, copied to DIR/mqtt-ca.crt for the board (default: its system roots)")
 	fs.StringVar(&bf.BoardDir, "board-dir", "/etc/canopy", "with --out: the `folder` the files go to on the board; the fragment names them there")
-	id, err := parseWithID(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	id, help, err := parseWithID(fs, args)
+	if help || err != nil {
 		return err
 	}
 	if err := bf.validate(); err != nil {
@@ -313,9 +310,10 @@ func agentFragment(bf boardFiles, res DeviceAdded) string {
 func deviceList(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("device list", flag.ContinueOnError)
+	cli.SetUsage(fs, "usage: canopy-cloud device list [--json] [--data DIR | --database-url URL]\n\nLists every identity (devices, receivers, producers), revoked ones too. Flags:")
 	dbFlags(fs, &c)
 	asJSON := fs.Bool("json", false, "one JSON array")
-	if help, err := parseArgs(fs, args); help || err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	var cs []db.Credential
@@ -347,12 +345,10 @@ func deviceList(args []string) error {
 func deviceRevoke(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("device revoke", flag.ContinueOnError)
+	cli.SetUsage(fs, "usage: canopy-cloud device revoke ID [--data DIR | --database-url URL]\n\nRevokes ID and the API tokens bound to it; its name stays taken. Flags:")
 	dbFlags(fs, &c)
-	id, err := parseWithID(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	id, help, err := parseWithID(fs, args)
+	if help || err != nil {
 		return err
 	}
 	return withDatabase(c, func(ctx context.Context, d *db.DB) error { return revokeIdentity(ctx, d, id) })

@@ -16,7 +16,9 @@ import (
 func TestDeviceCommands(t *testing.T) {
 	data := t.TempDir()
 	out := filepath.Join(t.TempDir(), "creds")
-	stdout := captureStdout(t, func() error { return cmdDevice([]string{"add", "pi-9", "--cert", "--out", out, "--data", data}) })
+	stdout := captureStdout(t, func() error {
+		return deviceCommand.Exec([]string{"add", "pi-9", "--cert", "--out", out, "--data", data})
+	})
 	var got DeviceAdded
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("device add printed %q: %v", stdout, err)
@@ -32,25 +34,25 @@ func TestDeviceCommands(t *testing.T) {
 			t.Errorf("--out: %v", err)
 		}
 	}
-	if err := cmdDevice([]string{"add", "pi-9", "--data", data}); err == nil || !strings.Contains(err.Error(), "already registered") {
+	if err := deviceCommand.Exec([]string{"add", "pi-9", "--data", data}); err == nil || !strings.Contains(err.Error(), "already registered") {
 		t.Errorf("second add: %v, want already registered", err)
 	}
-	if err := cmdDevice([]string{"add", "../x", "--data", data}); err == nil {
+	if err := deviceCommand.Exec([]string{"add", "../x", "--data", data}); err == nil {
 		t.Error("a hostile device id was registered")
 	}
 	c := tokenCLI{t: t, db: []string{"--data", data}}
 	secret := c.create("--scope", "write", "--device", "pi-9", "--name", "pi-9-http")
-	list := captureStdout(t, func() error { return cmdDevice([]string{"list", "--json", "--data", data}) })
+	list := captureStdout(t, func() error { return deviceCommand.Exec([]string{"list", "--json", "--data", data}) })
 	if !strings.Contains(list, `"username":"pi-9"`) || strings.Contains(list, got.Password) {
 		t.Errorf("device list --json: %s", list)
 	}
-	if err := cmdDevice([]string{"revoke", "pi-9", "--data", data}); err != nil {
+	if err := deviceCommand.Exec([]string{"revoke", "pi-9", "--data", data}); err != nil {
 		t.Fatal(err)
 	}
 	if v := byID(c.list(), id(secret)); v.State != "revoked" {
 		t.Errorf("the device's HTTP token after device revoke: %+v, want revoked", v)
 	}
-	if err := cmdDevice([]string{"revoke", "nope", "--data", data}); err == nil {
+	if err := deviceCommand.Exec([]string{"revoke", "nope", "--data", data}); err == nil {
 		t.Error("revoking an unknown device: no error")
 	}
 }

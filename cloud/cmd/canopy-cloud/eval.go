@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/canopy-forest/canopy/cloud/count"
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
 type evalOut struct {
@@ -34,7 +35,7 @@ func cmdEval(args []string) error {
 		fmt.Fprintln(fs.Output(), "an image with no rows in the boxes file has no trees, so whatever is found there is a false positive.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if help, err := cli.Parse(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

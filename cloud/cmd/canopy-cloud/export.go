@@ -15,6 +15,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/scan"
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
 // Export formats.
@@ -47,7 +48,7 @@ func cmdExport(args []string) error {
 	fs.StringVar(&c.S3Region, "s3-region", c.S3Region, "S3 signing region")
 	fs.BoolVar(&c.S3PathStyle, "s3-path-style", c.S3PathStyle, "S3 path-style addressing")
 	fs.StringVar(&c.S3BucketPrefix, "s3-bucket-prefix", c.S3BucketPrefix, "`prefix` of the bucket names")
-	if help, err := parseArgs(fs, args); help || err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	if *scanID == "" {

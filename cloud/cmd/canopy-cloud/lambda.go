@@ -22,6 +22,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/countfn"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/worker"
+	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/internal/flagfile"
 )
 
@@ -83,7 +84,7 @@ func cmdLambda(args []string) error {
 	fs.DurationVar(&c.sweepReserve, "sweep-reserve", time.Minute, "a sweep stops claiming jobs when less than this is left before the deadline")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (JSON lines on stderr)")
 	fs.StringVar(&c.event, "event", "", "handle the event payload in `FILE` once and print the response, without the Lambda runtime (for trying it out)")
-	if help, err := parseArgs(fs, args); help || err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	if err := flagfile.Env(fs, lambdaEnvPrefix, os.LookupEnv); err != nil {

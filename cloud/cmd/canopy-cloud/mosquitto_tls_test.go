@@ -78,7 +78,7 @@ func TestMosquittoClientCertificates(t *testing.T) {
 		{"add", "dev-a", "--cert"},
 		{"add", "dev-b", "--cert"},
 	} {
-		captureStdout(t, func() error { return cmdDevice(append(args, "--out", creds, "--data", data)) })
+		captureStdout(t, func() error { return deviceCommand.Exec(append(args, "--out", creds, "--data", data)) })
 	}
 	// The broker's own certificate, from a CA of the test's.
 	brokerCA := newTestCA(t, "test broker CA")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -34,11 +33,8 @@ again if it stops half-way: it finishes the work. Flags:`)
 	yes := fs.Bool(confirmPurge, false, "confirm: without it nothing is deleted")
 	asJSON := fs.Bool("json", false, "print what was deleted as JSON")
 	storeFlags(fs, &c)
-	id, err := parseWithID(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	id, help, err := parseWithID(fs, args)
+	if help || err != nil {
 		return err
 	}
 	if !*yes {

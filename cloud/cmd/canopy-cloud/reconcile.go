@@ -12,6 +12,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/ingest"
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
 func cmdReconcile(args []string) error {
@@ -26,7 +27,7 @@ func cmdReconcile(args []string) error {
 	fs.StringVar(&o.Prefix, "prefix", "", "only objects whose key starts with `prefix` (e.g. DEVICE/2026/)")
 	fs.BoolVar(&o.Delete, "delete", false, "remove the objects of items that cannot be linked")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "only say what would be done")
-	if help, err := parseArgs(fs, args); help || err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -14,6 +14,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/count/auto"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/recount"
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
 // Recount is what recount prints with --json.
@@ -46,7 +47,7 @@ counter counts. Flags:`)
 	method := fs.String("method", "", "count with this method: auto, learned (the workers' default model) or classical")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
 	storeFlags(fs, &c)
-	if help, err := parseArgs(fs, args); help || err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	q := db.RecountQuery{ScanID: *scanID, Method: *method}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/identity"
 	"github.com/canopy-forest/canopy/cloud/rollout"
+	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -34,25 +34,30 @@ first (a canary share of the devices), then the next once every device of
 the previous one has answered or the wave timeout has passed; it halts the
 rollout when more than the halt threshold of the devices sent have failed.`
 
-// cmdRollout: rollouts of models and config overrides to devices.
-func cmdRollout(args []string) error { return runRollout(args, os.Stdout) }
+// rolloutCommand is canopy-cloud rollout, printing on stdout: rollouts of
+// models and config overrides to devices.
+func rolloutCommand(stdout io.Writer) cli.Command {
+	act := func(verb string) func([]string) error {
+		return func(args []string) error { return rolloutAct(verb, args, stdout) }
+	}
+	return cli.Command{
+		Name:    "rollout",
+		Summary: "roll a model or config out to devices in waves: rollout create|status|list|pause|resume|abort",
+		Usage:   rolloutUsage,
+		Sub: []cli.Command{
+			{Name: "create", Summary: "start a rollout of a model or config overrides", Run: func(args []string) error { return rolloutCreate(args, stdout) }},
+			{Name: "status", Summary: "a rollout's state and its devices' answers", Run: act("status")},
+			{Name: "list", Summary: "every rollout", Run: func(args []string) error { return rolloutList(args, stdout) }},
+			{Name: "pause", Summary: "send no further wave until resumed", Run: act("pause")},
+			{Name: "resume", Summary: "go on with a paused rollout", Run: act("resume")},
+			{Name: "abort", Summary: "stop a rollout for good; devices that have not applied it get back what they had", Run: act("abort")},
+		},
+	}
+}
 
 func runRollout(args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(rolloutUsage)
-	}
-	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprintln(os.Stderr, rolloutUsage)
-		return nil
-	case "create":
-		return rolloutCreate(args[1:], stdout)
-	case "list":
-		return rolloutList(args[1:], stdout)
-	case "status", "pause", "resume", "abort":
-		return rolloutAct(args[0], args[1:], stdout)
-	}
-	return fmt.Errorf("unknown rollout command %q\n%s", args[0], rolloutUsage)
+	c := rolloutCommand(stdout)
+	return c.Exec(args)
 }
 
 // withRollouts opens the database of c and the cloud's keys, and calls f
@@ -71,6 +76,11 @@ func withRollouts(c config.Serve, f func(ctx context.Context, s *rollout.Service
 func rolloutCreate(args []string, stdout io.Writer) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("rollout create", flag.ContinueOnError)
+	cli.SetUsage(fs, `usage: canopy-cloud rollout create --devices ID[,ID...] [--model FILE] [--config JSON|@FILE] [--waves N] [--canary SHARE]
+                              [--halt-threshold SHARE] [--wave-timeout D] [--id ID] [--data DIR | --database-url URL]
+
+Creates a rollout and prints its status as JSON; a running canopy-cloud
+serve on the same database sends its waves. Flags:`)
 	dbFlags(fs, &c)
 	var sp rollout.Spec
 	fs.StringVar(&sp.ModelPath, "model", "", "the model `file` (ONNX) to roll out")
@@ -81,7 +91,7 @@ func rolloutCreate(args []string, stdout io.Writer) error {
 	fs.Float64Var(&sp.HaltThreshold, "halt-threshold", rollout.DefaultHaltThreshold, "halt when more than this share of the devices sent fail")
 	fs.DurationVar(&sp.WaveTimeout, "wave-timeout", rollout.DefaultWaveTimeout, "send the next wave after this even when devices of the wave have not answered")
 	fs.StringVar(&sp.ID, "id", "", "the rollout's `id` (default: made up)")
-	if help, err := parseArgs(fs, args); help || err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	for _, d := range strings.Split(*devices, ",") {
@@ -111,8 +121,9 @@ func rolloutCreate(args []string, stdout io.Writer) error {
 func rolloutList(args []string, stdout io.Writer) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("rollout list", flag.ContinueOnError)
+	cli.SetUsage(fs, "usage: canopy-cloud rollout list [--data DIR | --database-url URL]\n\nPrints every rollout as JSON. Flags:")
 	dbFlags(fs, &c)
-	if help, err := parseArgs(fs, args); help || err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	return withDatabase(c, func(ctx context.Context, d *db.DB) error {
@@ -124,6 +135,12 @@ func rolloutList(args []string, stdout io.Writer) error {
 	})
 }
 
+// rolloutDoes says what rolloutAct does before it prints the status.
+var rolloutDoes = map[string]string{
+	"status": "nothing else", "pause": "pausing it: no further wave is sent until resume",
+	"resume": "resuming it (a paused one)", "abort": "aborting it for good: devices sent its change that have not applied it get back what they had",
+}
+
 // rolloutAct runs status, pause, resume or abort on one rollout; each
 // prints the rollout's status.
 func rolloutAct(verb string, args []string, stdout io.Writer) error {
@@ -131,17 +148,17 @@ func rolloutAct(verb string, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("rollout "+verb, flag.ContinueOnError)
 	dbFlags(fs, &c)
 	table := false
+	synopsis := "usage: canopy-cloud rollout " + verb + " ID [--data DIR | --database-url URL]\n\n"
 	if verb == "status" {
 		fs.BoolVar(&table, "table", false, "print a table of the devices instead of JSON")
+		synopsis = "usage: canopy-cloud rollout status ID [--table] [--data DIR | --database-url URL]\n\n"
 	}
+	cli.SetUsage(fs, synopsis+"Prints the rollout's status (JSON) after "+rolloutDoes[verb]+". Flags:")
 	var id string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		id, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := cli.Parse(fs, args); help || err != nil {
 		return err
 	}
 	if id == "" && fs.NArg() == 1 {

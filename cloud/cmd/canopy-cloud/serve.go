@@ -25,6 +25,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/ingest"
 	"github.com/canopy-forest/canopy/cloud/retain"
 	"github.com/canopy-forest/canopy/cloud/rollout"
+	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/internal/flagfile"
 	"github.com/canopy-forest/canopy/sync/wire"
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,7 +82,7 @@ func cmdServe(args []string) error {
 	fs.DurationVar(&c.RetainRaw, "retain-raw", c.RetainRaw, "delete raw images this long after they were received, once counted (720h: 30 days); rows, counts, masks and annotated images stay. 0: keep them")
 	registerAPIFlags(fs) // api.go: --auth, --max-upload-bytes
 	configFile := fs.String("config", "", "YAML `file` of settings: its keys are these flags' names (http: 0.0.0.0:8080); flags given here win, then $CANOPY_MQTT_CA, _MQTT_CERT, _MQTT_KEY, _HTTP_TLS_CERT and _HTTP_TLS_KEY")
-	if help, err := parseArgs(fs, args); help || err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	if err := readSecurityEnv(fs); err != nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/api"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
-	"github.com/canopy-forest/canopy/internal/flagfile"
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
 const tokenUsage = `usage:
@@ -24,33 +24,32 @@ const tokenUsage = `usage:
   canopy-cloud token list [--json] [--data DIR | --database-url URL]
   canopy-cloud token revoke ID-or-NAME [--data DIR | --database-url URL]`
 
-// cmdToken: canopy-cloud token create|list|revoke.
-func cmdToken(args []string) error {
-	return runToken(args, os.Stdout, os.Stderr)
+// tokenCommand is canopy-cloud token create|list|revoke, printing on
+// stdout and stderr.
+func tokenCommand(stdout, stderr io.Writer) cli.Command {
+	return cli.Command{
+		Name:    "token",
+		Summary: "create, list and revoke API tokens (token create|list|revoke)",
+		Usage:   tokenUsage,
+		Sub: []cli.Command{
+			{Name: "create", Summary: "create a token and print its secret, once", Run: func(args []string) error { return tokenCreate(args, stdout, stderr) }},
+			{Name: "list", Summary: "list the tokens, revoked and expired ones too", Run: func(args []string) error { return tokenList(args, stdout) }},
+			{Name: "revoke", Summary: "revoke a token by its id or name", Run: func(args []string) error { return tokenRevoke(args, stdout, stderr) }},
+		},
+	}
 }
 
 func runToken(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(tokenUsage)
-	}
-	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprintln(stderr, tokenUsage)
-		return nil
-	case "create":
-		return tokenCreate(args[1:], stdout, stderr)
-	case "list":
-		return tokenList(args[1:], stdout)
-	case "revoke":
-		return tokenRevoke(args[1:], stdout, stderr)
-	}
-	return fmt.Errorf("unknown token command %q\n%s", args[0], tokenUsage)
+	c := tokenCommand(stdout, stderr)
+	return c.Exec(args)
 }
 
-// tokenFlags are the flags every token command takes: where the database is.
-func tokenFlags(name string, c *config.Serve, stderr io.Writer) *flag.FlagSet {
+// tokenFlags are the flags every token command takes: where the database
+// is. usage is the command's usage line.
+func tokenFlags(name, usage string, c *config.Serve, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("token "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	cli.SetUsage(fs, usage)
 	dbFlags(fs, c)
 	return fs
 }
@@ -70,16 +69,14 @@ func openTokenDB(ctx context.Context, c config.Serve, mustExist bool) (*db.DB, e
 // [--expires D]. The secret alone goes to stdout.
 func tokenCreate(args []string, stdout, stderr io.Writer) error {
 	c := config.DefaultServe()
-	fs := tokenFlags("create", &c, stderr)
+	fs := tokenFlags("create", "usage: canopy-cloud token create --scope read|write|metrics|admin [--name NAME] [--device ID] [--expires DURATION|RFC3339] [--data DIR | --database-url URL]\n\n"+
+		"Creates an API token and prints its secret on stdout, once: only its hash is stored. Flags:", &c, stderr)
 	scope := fs.String("scope", "read", "read; write (which includes read); metrics (GET /metrics only); admin (everything, the audit trail included)")
 	name := fs.String("name", "", "a `name` to remember the token by")
 	device := fs.String("device", "", "bind the token to the device `ID`: it may upload only that device's images (needs --scope write)")
 	expires := fs.String("expires", "", "when the token stops working: a `duration` from now (90d, 720h, 30m) or an RFC 3339 time; default never")
-	pos, err := flagfile.Parse(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
+	pos, help, err := cli.ParseInterspersed(fs, args)
+	if help || err != nil {
 		return err
 	}
 	if len(pos) > 0 {
@@ -194,13 +191,11 @@ func timePtr(t time.Time) *time.Time {
 // included.
 func tokenList(args []string, stdout io.Writer) error {
 	c := config.DefaultServe()
-	fs := tokenFlags("list", &c, os.Stderr)
+	fs := tokenFlags("list", "usage: canopy-cloud token list [--json] [--data DIR | --database-url URL]\n\n"+
+		"Lists the tokens, oldest first, revoked and expired ones too; never a secret or a hash. Flags:", &c, os.Stderr)
 	asJSON := fs.Bool("json", false, "print a JSON array")
-	pos, err := flagfile.Parse(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
+	pos, help, err := cli.ParseInterspersed(fs, args)
+	if help || err != nil {
 		return err
 	}
 	if len(pos) > 0 {
@@ -254,12 +249,10 @@ func tokenList(args []string, stdout io.Writer) error {
 // tokenRevoke: token revoke ID-or-NAME.
 func tokenRevoke(args []string, stdout, stderr io.Writer) error {
 	c := config.DefaultServe()
-	fs := tokenFlags("revoke", &c, stderr)
-	pos, err := flagfile.Parse(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
+	fs := tokenFlags("revoke", "usage: canopy-cloud token revoke ID-or-NAME [--data DIR | --database-url URL]\n\n"+
+		"Revokes the token with that id (token list shows them, or a longer prefix of its hash) or name. Flags:", &c, stderr)
+	pos, help, err := cli.ParseInterspersed(fs, args)
+	if help || err != nil {
 		return err
 	}
 	if len(pos) != 1 {

@@ -23,7 +23,7 @@ func TestTokenCreate(t *testing.T) {
 	}
 	stdout := os.Stdout
 	os.Stdout = w
-	err = cmdToken([]string{"create", "--scope", "write", "--name", "ci", "--data", data})
+	err = runToken([]string{"create", "--scope", "write", "--name", "ci", "--data", data}, os.Stdout, os.Stderr)
 	os.Stdout = stdout
 	w.Close()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/internal/version"
 )
 
@@ -22,12 +23,10 @@ type versionInfo struct {
 
 func cmdVersion(args []string) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	cli.SetUsage(fs, "usage: canopy-cloud version [--json]\n\nPrints the version, the commit, and the versions of Go and OpenCV it was built with. Flags:")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	v := versionInfo{Version: version.Version, Commit: version.Commit, Go: runtime.Version(),
 		OpenCV: cloudOpenCVVersion(), OS: runtime.GOOS, Arch: runtime.GOARCH}
