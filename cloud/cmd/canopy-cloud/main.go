@@ -30,6 +30,11 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/accesscmd"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/countcmd"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/datacmd"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/rolloutcmd"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/servecmd"
 	"github.com/canopy-forest/canopy/internal/cli"
 )
 
@@ -38,20 +43,20 @@ var commands = cli.Command{
 	Name:  "canopy-cloud",
 	Usage: "usage: canopy-cloud COMMAND [flags]",
 	Sub: []cli.Command{
-		{Name: "serve", Summary: "run the receiver: ingest, storage, counting workers, HTTP", Run: cmdServe},
-		{Name: "count", Summary: "count the trees in image files", Run: cmdCount},
-		{Name: "eval", Summary: "score the counter against ground-truth boxes", Run: cmdEval},
-		{Name: "export", Summary: "export a scan's trees (GeoJSON, CSV, GeoPackage), photos (OpenDroneMap) or mosaic (JPEG, GeoTIFF)", Run: cmdExport},
-		tokenCommand(os.Stdout, os.Stderr),
-		deviceCommand,
-		{Name: "audit", Summary: "the audit trail: who added or revoked devices and tokens, uploaded, exported (audit [--since] [--json])", Run: cmdAudit},
-		{Name: "broker-config", Summary: "write Mosquitto's password and ACL files from the device registry", Run: cmdBrokerConfig},
-		rolloutCommand(os.Stdout),
-		{Name: "reconcile", Summary: "find stored objects with no database row and remove or link them", Run: cmdReconcile},
-		{Name: "recount", Summary: "count a scan's images (or those since a time) again, with another model or method", Run: cmdRecount},
-		{Name: "backup", Summary: "copy the database and every stored object into a folder", Run: cmdBackup},
-		{Name: "restore", Summary: "restore a backup folder into a new database and blob store", Run: cmdRestore},
-		{Name: "lambda", Summary: "the counting worker as an AWS Lambda function (S3 object-created events)", Run: cmdLambda},
+		servecmd.Serve,
+		countcmd.Count,
+		countcmd.Eval,
+		datacmd.Export,
+		accesscmd.Token,
+		accesscmd.Device,
+		accesscmd.Audit,
+		accesscmd.BrokerConfig,
+		rolloutcmd.Rollout,
+		datacmd.Reconcile,
+		datacmd.Recount,
+		datacmd.Backup,
+		datacmd.Restore,
+		servecmd.Lambda,
 		{Name: "version", Summary: "print versions", Run: cmdVersion},
 	},
 }

@@ -1,4 +1,4 @@
-package main
+package accesscmd
 
 import (
 	"context"
@@ -7,45 +7,19 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/canopy-forest/canopy/cloud/api"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/internal/cli"
 )
 
-// cliWho names the person at the command line in the audit trail:
-// "cli:<user>@<host>" (SUDO_USER, when set, is the user behind sudo).
-func cliWho() string {
-	name := os.Getenv("SUDO_USER")
-	if name == "" {
-		if u, err := user.Current(); err == nil {
-			name = u.Username
-		} else {
-			name = os.Getenv("USER")
-		}
-	}
-	if name == "" {
-		name = fmt.Sprintf("uid%d", os.Getuid())
-	}
-	host, _ := os.Hostname()
-	return "cli:" + name + "@" + host
-}
-
-// audit records a change made from the command line. Call it once the
-// change is done; adding an audited command is one line:
-//
-//	if err := audit(ctx, d, db.AuditRolloutCreate, id, "model x.onnx to 12 devices"); err != nil { return err }
-func audit(ctx context.Context, d *db.DB, action, subject, detail string) error {
-	if err := d.Audit(ctx, db.AuditEntry{Who: cliWho(), Action: action, Subject: subject, Detail: detail}); err != nil {
-		return fmt.Errorf("%s %s is done, but its audit entry was not written: %w", action, subject, err)
-	}
-	return nil
-}
+// Audit is canopy-cloud audit.
+var Audit = cli.Command{Name: "audit", Summary: "the audit trail: who added or revoked devices and tokens, uploaded, exported (audit [--since] [--json])", Run: cmdAudit}
 
 // cmdAudit: canopy-cloud audit [--since T] [--json], the audit trail,
 // oldest first.
@@ -61,7 +35,7 @@ or revoked a token, uploaded an image, exported a scan or rolled out a model,
 and when. The trail is append-only. Flags:`)
 		fs.PrintDefaults()
 	}
-	dbFlags(fs, &c)
+	site.DBFlags(fs, &c)
 	since := fs.String("since", "", "entries from this RFC 3339 `time`, or this far back (24h, 7d)")
 	limit := fs.Int("limit", 1000, "at most this many `entries`")
 	asJSON := fs.Bool("json", false, "print a JSON array")

@@ -1,4 +1,4 @@
-package main
+package accesscmd
 
 import (
 	"encoding/json"
@@ -9,13 +9,16 @@ import (
 	"time"
 
 	agentconfig "github.com/canopy-forest/canopy/agent/config"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/cmdtest"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/datacmd"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/db"
 )
 
 // auditEntries reads the trail with canopy-cloud audit --json.
 func auditEntries(t *testing.T, data string, extra ...string) []db.AuditEntry {
 	t.Helper()
-	out := captureStdout(t, func() error { return cmdAudit(append([]string{"--json", "--data", data}, extra...)) })
+	out := cmdtest.CaptureStdout(t, func() error { return cmdAudit(append([]string{"--json", "--data", data}, extra...)) })
 	var es []db.AuditEntry
 	if err := json.Unmarshal([]byte(out), &es); err != nil {
 		t.Fatalf("audit --json printed %q: %v", out, err)
@@ -36,14 +39,14 @@ func TestAuditEachChangeOnce(t *testing.T) {
 		do              func() error
 	}{
 		{db.AuditDeviceAdd, "pi-1", func() error {
-			captureStdout(t, func() error { return deviceCommand.Exec([]string{"add", "pi-1", "--data", data}) })
+			cmdtest.CaptureStdout(t, func() error { return Device.Exec([]string{"add", "pi-1", "--data", data}) })
 			return nil
 		}},
 		{db.AuditTokenCreate, "", func() error { secret = tokens.create("--scope", "metrics", "--name", "prom"); return nil }},
 		{db.AuditTokenRevoke, "", func() error { _, _, err := tokens.run("revoke", "prom"); return err }},
-		{db.AuditDeviceRevoke, "pi-1", func() error { return deviceCommand.Exec([]string{"revoke", "pi-1", "--data", data}) }},
+		{db.AuditDeviceRevoke, "pi-1", func() error { return Device.Exec([]string{"revoke", "pi-1", "--data", data}) }},
 		{db.AuditExport, "scan-a", func() error {
-			d, err := openDatabase(t.Context(), configFor(data))
+			d, err := site.OpenDatabase(t.Context(), cmdtest.Config(data))
 			if err != nil {
 				return err
 			}
@@ -53,15 +56,17 @@ func TestAuditEachChangeOnce(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return cmdExport([]string{"--scan", "scan-a", "--format", "csv", "--out", filepath.Join(t.TempDir(), "t.csv"), "--data", data})
+			return datacmd.Export.Run([]string{"--scan", "scan-a", "--format", "csv", "--out", filepath.Join(t.TempDir(), "t.csv"), "--data", data})
 		}},
 		{db.AuditRecount, "scan-a", func() error {
-			captureStdout(t, func() error { return cmdRecount([]string{"--scan", "scan-a", "--method", "classical", "--data", data}) })
+			cmdtest.CaptureStdout(t, func() error {
+				return datacmd.Recount.Run([]string{"--scan", "scan-a", "--method", "classical", "--data", data})
+			})
 			return nil
 		}},
 		{db.AuditDevicePurge, "pi-1", func() error {
-			captureStdout(t, func() error {
-				return deviceCommand.Exec([]string{"purge", "pi-1", "--yes-delete-everything", "--data", data})
+			cmdtest.CaptureStdout(t, func() error {
+				return Device.Exec([]string{"purge", "pi-1", "--yes-delete-everything", "--data", data})
 			})
 			return nil
 		}},
@@ -84,7 +89,7 @@ func TestAuditEachChangeOnce(t *testing.T) {
 	}
 	// No change, no entry.
 	tokens.run("revoke", "prom")
-	if err := deviceCommand.Exec([]string{"add", "../pi", "--data", data}); err == nil {
+	if err := Device.Exec([]string{"add", "../pi", "--data", data}); err == nil {
 		t.Error("device add ../pi was taken")
 	}
 	if es := auditEntries(t, data); len(es) != len(steps) {
@@ -96,7 +101,7 @@ func TestAuditEachChangeOnce(t *testing.T) {
 	if err := cmdAudit([]string{"--since", "last week", "--data", data}); err == nil || !strings.Contains(err.Error(), "--since") {
 		t.Errorf("audit --since garbage: %v", err)
 	}
-	table := captureStdout(t, func() error { return cmdAudit([]string{"--data", data}) })
+	table := cmdtest.CaptureStdout(t, func() error { return cmdAudit([]string{"--data", data}) })
 	if !strings.Contains(table, "device.add") || !strings.Contains(table, "scan.export") {
 		t.Errorf("audit table:\n%s", table)
 	}
@@ -108,9 +113,9 @@ func TestAuditEachChangeOnce(t *testing.T) {
 func TestDeviceAddOut(t *testing.T) {
 	data, out, board := t.TempDir(), filepath.Join(t.TempDir(), "board"), t.TempDir()
 	ca := filepath.Join(t.TempDir(), "broker-ca.pem")
-	writeTestCA(t, ca)
-	stdout := captureStdout(t, func() error {
-		return deviceCommand.Exec([]string{"add", "pi-5", "--cert", "--out", out, "--broker", "ssl://mq.example.org:8883", "--mqtt-ca", ca,
+	cmdtest.WriteCA(t, ca)
+	stdout := cmdtest.CaptureStdout(t, func() error {
+		return Device.Exec([]string{"add", "pi-5", "--cert", "--out", out, "--broker", "ssl://mq.example.org:8883", "--mqtt-ca", ca,
 			"--board-dir", board, "--data", data})
 	})
 	var added DeviceAdded
@@ -151,11 +156,11 @@ func TestDeviceAddOut(t *testing.T) {
 		{"add", "pi-6", "--out", out, "--mqtt-ca", filepath.Join(out, "cloud.key"), "--data", data},
 		{"add", "pi-6", "--out", out, "--board-dir", "etc/canopy", "--data", data},
 	} {
-		if err := deviceCommand.Exec(bad); err == nil {
+		if err := Device.Exec(bad); err == nil {
 			t.Errorf("device %q: no error", bad)
 		}
 	}
-	if strings.Contains(captureStdout(t, func() error { return deviceCommand.Exec([]string{"list", "--data", data}) }), "pi-6") {
+	if strings.Contains(cmdtest.CaptureStdout(t, func() error { return Device.Exec([]string{"list", "--data", data}) }), "pi-6") {
 		t.Error("a refused device add registered pi-6")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package accesscmd
 
 import (
 	"context"
@@ -8,12 +8,16 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/identity"
 	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
+
+// BrokerConfig is canopy-cloud broker-config.
+var BrokerConfig = cli.Command{Name: "broker-config", Summary: "write Mosquitto's password and ACL files from the device registry", Run: cmdBrokerConfig}
 
 // cmdBrokerConfig writes what an external Mosquitto needs to enforce the
 // same identities and topic policy as the embedded broker.
@@ -33,7 +37,7 @@ DIR/mosquitto.conf (a listener that loads them). Run it again after device add
 or revoke, then reload Mosquitto (SIGHUP). Flags:`)
 		fs.PrintDefaults()
 	}
-	dbFlags(fs, &c)
+	site.DBFlags(fs, &c)
 	out := fs.String("out", "", "`dir`ectory to write the files to")
 	fs.StringVar(&c.TopicRoot, "topic-root", c.TopicRoot, "topic `root`")
 	fs.StringVar(&c.CompatTopic, "compat-topic", c.CompatTopic, "compat `topics` (comma-separated)")
@@ -52,7 +56,7 @@ or revoke, then reload Mosquitto (SIGHUP). Flags:`)
 	}
 	var keys *identity.Keys
 	var cs []db.Credential
-	if err := withDatabase(c, func(ctx context.Context, d *db.DB) (err error) {
+	if err := site.WithDatabase(c, func(ctx context.Context, d *db.DB) (err error) {
 		if keys, err = identity.LoadKeys(ctx, d); err != nil {
 			return err
 		}
@@ -68,7 +72,7 @@ or revoke, then reload Mosquitto (SIGHUP). Flags:`)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	passwd, acl := identity.MosquittoFiles(cs, identity.Policy{Topics: wire.Topics{Root: c.TopicRoot}, Compat: splitTopics(c.CompatTopic)})
+	passwd, acl := identity.MosquittoFiles(cs, identity.Policy{Topics: wire.Topics{Root: c.TopicRoot}, Compat: c.CompatTopics()})
 	var tls *identity.MosquittoTLS
 	if *tlsPort != 0 {
 		tls = &identity.MosquittoTLS{Port: *tlsPort, CertFile: *tlsCert, KeyFile: *tlsKey}

@@ -1,4 +1,4 @@
-package main
+package accesscmd
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/identity"
@@ -29,9 +30,9 @@ const deviceUsage = `usage:
   canopy-cloud device revoke ID [--data DIR | --database-url URL]
   canopy-cloud device purge ID --yes-delete-everything [--data DIR | --database-url URL] [S3 flags]`
 
-// deviceCommand: the device registry (and the identities of receivers and
+// Device is canopy-cloud device: the device registry (and the identities of receivers and
 // compat producers).
-var deviceCommand = cli.Command{
+var Device = cli.Command{
 	Name:    "device",
 	Summary: "register, list, revoke and purge devices (and receivers, producers): device add|list|revoke|purge",
 	Usage:   deviceUsage,
@@ -41,40 +42,6 @@ var deviceCommand = cli.Command{
 		{Name: "revoke", Summary: "revoke an identity and the API tokens bound to it", Run: deviceRevoke},
 		{Name: "purge", Summary: "delete every object and row of a device, for good", Run: devicePurge}, // purge.go
 	},
-}
-
-// dbFlags registers --data and --database-url on fs.
-func dbFlags(fs *flag.FlagSet, c *config.Serve) {
-	fs.StringVar(&c.Data, "data", c.Data, "data `folder` of the embedded setup (its SQLite database)")
-	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://... or a SQLite file (default DATA/canopy.db)")
-}
-
-// withDatabase opens the database of c, calls f with it (and a context of a
-// minute) and closes it.
-func withDatabase(c config.Serve, f func(ctx context.Context, d *db.DB) error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	d, err := openDatabase(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return f(ctx, d)
-}
-
-// openDatabase opens the database of c (making the data folder of the
-// embedded setup when needed).
-func openDatabase(ctx context.Context, c config.Serve) (*db.DB, error) {
-	if c.DatabaseURL == "" {
-		if err := os.MkdirAll(c.Data, 0o750); err != nil {
-			return nil, fmt.Errorf("data folder: %w", err)
-		}
-	}
-	d, err := db.Open(ctx, c.DatabaseDSN(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	return d, nil
 }
 
 // parseWithID parses args of the form "ID [flags]" or "[flags] ID". help
@@ -128,7 +95,7 @@ func deviceAdd(args []string) error {
 
 Registers ID and prints its credentials as JSON, once: the password is
 stored hashed. Flags:`)
-	dbFlags(fs, &c)
+	site.DBFlags(fs, &c)
 	cert := fs.Bool("cert", false, "also issue a client certificate and key signed by the cloud's device CA")
 	role := fs.String("role", db.RoleDevice, "device, receiver (a canopy-cloud receiver on an external broker) or producer (compat messages)")
 	var bf boardFiles
@@ -145,7 +112,7 @@ stored hashed. Flags:`)
 	if err := bf.validate(); err != nil {
 		return err
 	}
-	return withDatabase(c, func(ctx context.Context, d *db.DB) error {
+	return site.WithDatabase(c, func(ctx context.Context, d *db.DB) error {
 		return addIdentity(ctx, d, id, *role, *cert, bf)
 	})
 }
@@ -210,7 +177,7 @@ func addIdentity(ctx context.Context, d *db.DB, id, role string, cert bool, bf b
 	if cert {
 		detail += ", certificate serial " + cred.CertSerial
 	}
-	if err := audit(ctx, d, db.AuditDeviceAdd, id, detail); err != nil {
+	if err := site.Audit(ctx, d, db.AuditDeviceAdd, id, detail); err != nil {
 		return err
 	}
 	if bf.Dir != "" {
@@ -311,13 +278,13 @@ func deviceList(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("device list", flag.ContinueOnError)
 	cli.SetUsage(fs, "usage: canopy-cloud device list [--json] [--data DIR | --database-url URL]\n\nLists every identity (devices, receivers, producers), revoked ones too. Flags:")
-	dbFlags(fs, &c)
+	site.DBFlags(fs, &c)
 	asJSON := fs.Bool("json", false, "one JSON array")
 	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
 	var cs []db.Credential
-	if err := withDatabase(c, func(ctx context.Context, d *db.DB) (err error) {
+	if err := site.WithDatabase(c, func(ctx context.Context, d *db.DB) (err error) {
 		cs, err = d.ListCredentials(ctx)
 		return err
 	}); err != nil {
@@ -346,12 +313,12 @@ func deviceRevoke(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("device revoke", flag.ContinueOnError)
 	cli.SetUsage(fs, "usage: canopy-cloud device revoke ID [--data DIR | --database-url URL]\n\nRevokes ID and the API tokens bound to it; its name stays taken. Flags:")
-	dbFlags(fs, &c)
+	site.DBFlags(fs, &c)
 	id, help, err := parseWithID(fs, args)
 	if help || err != nil {
 		return err
 	}
-	return withDatabase(c, func(ctx context.Context, d *db.DB) error { return revokeIdentity(ctx, d, id) })
+	return site.WithDatabase(c, func(ctx context.Context, d *db.DB) error { return revokeIdentity(ctx, d, id) })
 }
 
 // revokeIdentity revokes id and the HTTP tokens bound to it, each an entry
@@ -363,7 +330,7 @@ func revokeIdentity(ctx context.Context, d *db.DB, id string) error {
 		}
 		return err
 	}
-	if err := audit(ctx, d, db.AuditDeviceRevoke, id, ""); err != nil {
+	if err := site.Audit(ctx, d, db.AuditDeviceRevoke, id, ""); err != nil {
 		return err
 	}
 	// Its HTTP tokens (bound to it with token create --device) go too.
@@ -378,7 +345,7 @@ func revokeIdentity(ctx context.Context, d *db.DB, id string) error {
 		if revoked, err := d.RevokeToken(ctx, t.Hash); err != nil {
 			return err
 		} else if revoked {
-			if err := audit(ctx, d, db.AuditTokenRevoke, t.ID(), fmt.Sprintf("name %q, bound to %s, revoked with it", t.Name, id)); err != nil {
+			if err := site.Audit(ctx, d, db.AuditTokenRevoke, t.ID(), fmt.Sprintf("name %q, bound to %s, revoked with it", t.Name, id)); err != nil {
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "token %s (%s), bound to %s, revoked\n", t.ID(), t.Name, id)

@@ -1,4 +1,4 @@
-package main
+package accesscmd
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/cmdtest"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -16,8 +17,8 @@ import (
 func TestDeviceCommands(t *testing.T) {
 	data := t.TempDir()
 	out := filepath.Join(t.TempDir(), "creds")
-	stdout := captureStdout(t, func() error {
-		return deviceCommand.Exec([]string{"add", "pi-9", "--cert", "--out", out, "--data", data})
+	stdout := cmdtest.CaptureStdout(t, func() error {
+		return Device.Exec([]string{"add", "pi-9", "--cert", "--out", out, "--data", data})
 	})
 	var got DeviceAdded
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
@@ -34,57 +35,25 @@ func TestDeviceCommands(t *testing.T) {
 			t.Errorf("--out: %v", err)
 		}
 	}
-	if err := deviceCommand.Exec([]string{"add", "pi-9", "--data", data}); err == nil || !strings.Contains(err.Error(), "already registered") {
+	if err := Device.Exec([]string{"add", "pi-9", "--data", data}); err == nil || !strings.Contains(err.Error(), "already registered") {
 		t.Errorf("second add: %v, want already registered", err)
 	}
-	if err := deviceCommand.Exec([]string{"add", "../x", "--data", data}); err == nil {
+	if err := Device.Exec([]string{"add", "../x", "--data", data}); err == nil {
 		t.Error("a hostile device id was registered")
 	}
 	c := tokenCLI{t: t, db: []string{"--data", data}}
 	secret := c.create("--scope", "write", "--device", "pi-9", "--name", "pi-9-http")
-	list := captureStdout(t, func() error { return deviceCommand.Exec([]string{"list", "--json", "--data", data}) })
+	list := cmdtest.CaptureStdout(t, func() error { return Device.Exec([]string{"list", "--json", "--data", data}) })
 	if !strings.Contains(list, `"username":"pi-9"`) || strings.Contains(list, got.Password) {
 		t.Errorf("device list --json: %s", list)
 	}
-	if err := deviceCommand.Exec([]string{"revoke", "pi-9", "--data", data}); err != nil {
+	if err := Device.Exec([]string{"revoke", "pi-9", "--data", data}); err != nil {
 		t.Fatal(err)
 	}
 	if v := byID(c.list(), id(secret)); v.State != "revoked" {
 		t.Errorf("the device's HTTP token after device revoke: %+v, want revoked", v)
 	}
-	if err := deviceCommand.Exec([]string{"revoke", "nope", "--data", data}); err == nil {
+	if err := Device.Exec([]string{"revoke", "nope", "--data", data}); err == nil {
 		t.Error("revoking an unknown device: no error")
 	}
-}
-
-// captureStdout runs f with os.Stdout going to a pipe and returns what it wrote.
-func captureStdout(t *testing.T, f func() error) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	done := make(chan string)
-	go func() {
-		var b strings.Builder
-		buf := make([]byte, 4096)
-		for {
-			n, err := r.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		done <- b.String()
-	}()
-	ferr := f()
-	os.Stdout = old
-	w.Close()
-	s := <-done
-	if ferr != nil {
-		t.Fatalf("%v", ferr)
-	}
-	return s
 }

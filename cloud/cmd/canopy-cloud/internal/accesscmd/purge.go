@@ -1,4 +1,4 @@
-package main
+package accesscmd
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/canopy-forest/canopy/cloud/blob"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/retain"
@@ -32,7 +33,7 @@ again if it stops half-way: it finishes the work. Flags:`)
 	}
 	yes := fs.Bool(confirmPurge, false, "confirm: without it nothing is deleted")
 	asJSON := fs.Bool("json", false, "print what was deleted as JSON")
-	storeFlags(fs, &c)
+	site.StoreFlags(fs, &c)
 	id, help, err := parseWithID(fs, args)
 	if help || err != nil {
 		return err
@@ -41,11 +42,11 @@ again if it stops half-way: it finishes the work. Flags:`)
 		return fmt.Errorf("device purge deletes every object and row of %s for good: run it again with --%s", id, confirmPurge)
 	}
 	var p retain.Purged
-	if err := withStore(c, func(ctx context.Context, d *db.DB, blobs blob.Store) (err error) {
+	if err := site.WithStore(c, func(ctx context.Context, d *db.DB, blobs blob.Store) (err error) {
 		if p, err = retain.PurgeDevice(ctx, d, blobs, id); err != nil {
 			return err
 		}
-		return audit(ctx, d, db.AuditDevicePurge, id, fmt.Sprintf("%d objects, %d images, %d counts", p.Objects, p.Images, p.Counts))
+		return site.Audit(ctx, d, db.AuditDevicePurge, id, fmt.Sprintf("%d objects, %d images, %d counts", p.Objects, p.Images, p.Counts))
 	}); err != nil {
 		return fmt.Errorf("%w (run device purge again to finish)", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package accesscmd
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/canopy-forest/canopy/cloud/api"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/internal/cli"
@@ -24,8 +25,10 @@ const tokenUsage = `usage:
   canopy-cloud token list [--json] [--data DIR | --database-url URL]
   canopy-cloud token revoke ID-or-NAME [--data DIR | --database-url URL]`
 
-// tokenCommand is canopy-cloud token create|list|revoke, printing on
-// stdout and stderr.
+// Token is canopy-cloud token create|list|revoke.
+var Token = tokenCommand(os.Stdout, os.Stderr)
+
+// tokenCommand is canopy-cloud token, printing on stdout and stderr.
 func tokenCommand(stdout, stderr io.Writer) cli.Command {
 	return cli.Command{
 		Name:    "token",
@@ -50,7 +53,7 @@ func tokenFlags(name, usage string, c *config.Serve, stderr io.Writer) *flag.Fla
 	fs := flag.NewFlagSet("token "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cli.SetUsage(fs, usage)
-	dbFlags(fs, c)
+	site.DBFlags(fs, c)
 	return fs
 }
 
@@ -62,7 +65,7 @@ func openTokenDB(ctx context.Context, c config.Serve, mustExist bool) (*db.DB, e
 			return nil, fmt.Errorf("no database at %s: give the receiver's --data folder or --database-url", c.DatabaseDSN())
 		}
 	}
-	return openDatabase(ctx, c)
+	return site.OpenDatabase(ctx, c)
 }
 
 // tokenCreate: token create --scope read|write [--name N] [--device ID]
@@ -127,7 +130,7 @@ func tokenCreate(args []string, stdout, stderr io.Writer) error {
 	if !t.ExpiresAt.IsZero() {
 		what = append(what, "expires "+t.ExpiresAt.Format(time.RFC3339))
 	}
-	if err := audit(ctx, d, db.AuditTokenCreate, t.ID(), strings.Join(what, ", ")); err != nil {
+	if err := site.Audit(ctx, d, db.AuditTokenCreate, t.ID(), strings.Join(what, ", ")); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, secret)
@@ -281,7 +284,7 @@ func tokenRevoke(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "token %s%s was already revoked at %s\n", t.ID(), nameSuffix(t.Name), t.RevokedAt.UTC().Format(time.RFC3339))
 		return nil
 	}
-	if err := audit(ctx, d, db.AuditTokenRevoke, t.ID(), fmt.Sprintf("name %q, scope %s", t.Name, t.Scope)); err != nil {
+	if err := site.Audit(ctx, d, db.AuditTokenRevoke, t.ID(), fmt.Sprintf("name %q, scope %s", t.Name, t.Scope)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "revoked token %s%s\n", t.ID(), nameSuffix(t.Name))

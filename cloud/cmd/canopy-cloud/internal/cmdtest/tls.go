@@ -1,4 +1,4 @@
-package main
+package cmdtest
 
 import (
 	"crypto/ecdsa"
@@ -16,21 +16,22 @@ import (
 	"github.com/canopy-forest/canopy/cloud/config"
 )
 
-// configFor is the default configuration with the data folder data.
-func configFor(data string) config.Serve {
+// Config is the default configuration with the data folder data.
+func Config(data string) config.Serve {
 	c := config.DefaultServe()
 	c.Data = data
 	return c
 }
 
-// testCA is a CA made in a test with crypto/x509.
-type testCA struct {
+// CA is a CA made in a test with crypto/x509.
+type CA struct {
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey
-	pem  []byte
+	PEM  []byte // its certificate
 }
 
-func newTestCA(t testing.TB, cn string) *testCA {
+// NewCA makes a CA named cn.
+func NewCA(t testing.TB, cn string) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -46,12 +47,12 @@ func newTestCA(t testing.TB, cn string) *testCA {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	return &CA{cert: cert, key: key, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
 }
 
-// issue signs a certificate for cn (a server certificate for 127.0.0.1, or
+// Issue signs a certificate for cn (a server certificate for 127.0.0.1, or
 // a client one) and returns it and its key as PEM.
-func (ca *testCA) issue(t testing.TB, cn string, serial int64, server bool) (certPEM, keyPEM []byte) {
+func (ca *CA) Issue(t testing.TB, cn string, serial int64, server bool) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -77,8 +78,8 @@ func (ca *testCA) issue(t testing.TB, cn string, serial int64, server bool) (cer
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 }
 
-// writeFiles writes each path's bytes (mode 0600).
-func writeFiles(t testing.TB, files map[string][]byte) {
+// WriteFiles writes each path's bytes (mode 0600).
+func WriteFiles(t testing.TB, files map[string][]byte) {
 	t.Helper()
 	for p, b := range files {
 		if err := os.WriteFile(p, b, 0o600); err != nil {
@@ -87,7 +88,7 @@ func writeFiles(t testing.TB, files map[string][]byte) {
 	}
 }
 
-// writeTestCA writes a new CA's certificate to path.
-func writeTestCA(t testing.TB, path string) {
-	writeFiles(t, map[string][]byte{path: newTestCA(t, "test CA").pem})
+// WriteCA writes a new CA's certificate to path.
+func WriteCA(t testing.TB, path string) {
+	WriteFiles(t, map[string][]byte{path: NewCA(t, "test CA").PEM})
 }

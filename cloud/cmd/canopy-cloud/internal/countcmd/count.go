@@ -1,4 +1,4 @@
-package main
+package countcmd
 
 import (
 	"bytes"
@@ -95,6 +95,9 @@ type countOut struct {
 	db.Placement
 	Error string `json:"error,omitempty"`
 }
+
+// Count is canopy-cloud count.
+var Count = cli.Command{Name: "count", Summary: "count the trees in image files", Run: cmdCount}
 
 func cmdCount(args []string) error {
 	fs := flag.NewFlagSet("count", flag.ContinueOnError)

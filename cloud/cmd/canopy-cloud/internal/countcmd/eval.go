@@ -1,4 +1,4 @@
-package main
+package countcmd
 
 import (
 	"context"
@@ -20,6 +20,9 @@ type evalOut struct {
 	count.Report
 	Errors []string `json:"errors,omitempty"`
 }
+
+// Eval is canopy-cloud eval.
+var Eval = cli.Command{Name: "eval", Summary: "score the counter against ground-truth boxes", Run: cmdEval}
 
 func cmdEval(args []string) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)

@@ -1,4 +1,4 @@
-package main
+package datacmd
 
 import (
 	"context"
@@ -11,10 +11,14 @@ import (
 
 	"github.com/canopy-forest/canopy/cloud/backup"
 	"github.com/canopy-forest/canopy/cloud/blob"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/internal/cli"
 )
+
+// Backup is canopy-cloud backup.
+var Backup = cli.Command{Name: "backup", Summary: "copy the database and every stored object into a folder", Run: cmdBackup}
 
 func cmdBackup(args []string) error {
 	c := config.DefaultServe()
@@ -30,7 +34,7 @@ canopy-cloud restore (docs/deploy.md). Flags:`)
 		fs.PrintDefaults()
 	}
 	out := fs.String("out", "", "backup `folder` (made if missing)")
-	storeFlags(fs, &c)
+	site.StoreFlags(fs, &c)
 	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
@@ -38,8 +42,8 @@ canopy-cloud restore (docs/deploy.md). Flags:`)
 		return errors.New("--out DIR is required")
 	}
 	var m backup.Manifest
-	if err := withStore(c, func(ctx context.Context, d *db.DB, blobs blob.Store) (err error) {
-		m, err = backup.Save(ctx, d, c.DatabaseDSN(), blobs, *out, newLogger("warn"))
+	if err := site.WithStore(c, func(ctx context.Context, d *db.DB, blobs blob.Store) (err error) {
+		m, err = backup.Save(ctx, d, c.DatabaseDSN(), blobs, *out, site.Logger("warn"))
 		return err
 	}); err != nil {
 		return err
@@ -47,6 +51,9 @@ canopy-cloud restore (docs/deploy.md). Flags:`)
 	fmt.Printf("backup: %s database (%s) and %d raw, %d processed objects in %s\n", m.Dialect, m.Database, m.Objects["raw"], m.Objects["processed"], *out)
 	return nil
 }
+
+// Restore is canopy-cloud restore.
+var Restore = cli.Command{Name: "restore", Summary: "restore a backup folder into a new database and blob store", Run: cmdRestore}
 
 func cmdRestore(args []string) error {
 	c := config.DefaultServe()
@@ -63,7 +70,7 @@ them and run canopy-cloud reconcile. Flags:`)
 		fs.PrintDefaults()
 	}
 	from := fs.String("from", "", "backup `folder`")
-	storeFlags(fs, &c)
+	site.StoreFlags(fs, &c)
 	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
@@ -72,11 +79,11 @@ them and run canopy-cloud reconcile. Flags:`)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	blobs, err := openBlobs(ctx, c)
+	blobs, err := site.OpenBlobs(ctx, c)
 	if err != nil {
 		return err
 	}
-	m, err := backup.Restore(ctx, *from, c.DatabaseDSN(), blobs, newLogger("warn"))
+	m, err := backup.Restore(ctx, *from, c.DatabaseDSN(), blobs, site.Logger("warn"))
 	if err != nil {
 		return err
 	}

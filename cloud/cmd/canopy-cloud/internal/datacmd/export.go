@@ -1,4 +1,4 @@
-package main
+package datacmd
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/canopy-forest/canopy/cloud/blob"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/scan"
@@ -27,6 +28,9 @@ var exportFormats = map[string]string{
 	"odm":     "an OpenDroneMap project: --out DIR gets images/ (the raw photos, EXIF kept) and geo.txt",
 	"mosaic":  "the mosaic of the registered photos with the trees drawn (JPEG); placed by GPS, also FILE.tif beside it, a GeoTIFF of it (GDAL)",
 }
+
+// Export is canopy-cloud export.
+var Export = cli.Command{Name: "export", Summary: "export a scan's trees (GeoJSON, CSV, GeoPackage), photos (OpenDroneMap) or mosaic (JPEG, GeoTIFF)", Run: cmdExport}
 
 func cmdExport(args []string) error {
 	c := config.DefaultServe()
@@ -67,7 +71,7 @@ func cmdExport(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d, err := db.Open(ctx, c.DatabaseDSN(), newLogger("warn"))
+	d, err := db.Open(ctx, c.DatabaseDSN(), site.Logger("warn"))
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -80,7 +84,7 @@ func cmdExport(args []string) error {
 		if err := exportMosaic(ctx, c, d, *scanID, *out); err != nil {
 			return err
 		}
-		return audit(ctx, d, db.AuditExport, *scanID, "format mosaic to "+dest)
+		return site.Audit(ctx, d, db.AuditExport, *scanID, "format mosaic to "+dest)
 	}
 	var imgs []db.Image
 	m := scan.NewMerger(scan.Options{})
@@ -104,7 +108,7 @@ func cmdExport(args []string) error {
 	if err := writeExport(ctx, c, *scanID, *format, *out, res, imgs); err != nil {
 		return err
 	}
-	return audit(ctx, d, db.AuditExport, *scanID, fmt.Sprintf("format %s to %s: %d trees, %d images", *format, dest, res.Total(), len(imgs)))
+	return site.Audit(ctx, d, db.AuditExport, *scanID, fmt.Sprintf("format %s to %s: %d trees, %d images", *format, dest, res.Total(), len(imgs)))
 }
 
 // writeExport writes the scan's trees res (or its photos imgs) in format
@@ -165,7 +169,7 @@ func writeGPKG(ctx context.Context, geojson []byte, out string) error {
 // exportODM writes dir/images/<name> (the raw photos as stored, EXIF kept)
 // and dir/geo.txt.
 func exportODM(ctx context.Context, c config.Serve, imgs []db.Image, dir string) error {
-	blobs, err := openBlobs(ctx, c)
+	blobs, err := site.OpenBlobs(ctx, c)
 	if err != nil {
 		return err
 	}

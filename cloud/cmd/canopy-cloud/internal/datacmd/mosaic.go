@@ -1,4 +1,4 @@
-package main
+package datacmd
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/canopy-forest/canopy/cloud/blob"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/geo"
@@ -35,7 +36,7 @@ func exportMosaic(ctx context.Context, c config.Serve, d *db.DB, scanID, out str
 		}
 		return fmt.Errorf("scan %q has no mosaic: %s", scanID, why)
 	}
-	blobs, err := openBlobs(ctx, c)
+	blobs, err := site.OpenBlobs(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package datacmd
 
 import (
 	"context"
@@ -9,11 +9,15 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/ingest"
 	"github.com/canopy-forest/canopy/internal/cli"
 )
+
+// Reconcile is canopy-cloud reconcile.
+var Reconcile = cli.Command{Name: "reconcile", Summary: "find stored objects with no database row and remove or link them", Run: cmdReconcile}
 
 func cmdReconcile(args []string) error {
 	c := config.DefaultServe()
@@ -23,7 +27,7 @@ func cmdReconcile(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: canopy-cloud reconcile [--delete] [--dry-run] [flags]\n\nFinds objects in the raw bucket with no database row. An item whose\nmeta.json object is there gets its row again (and its counting job);\nthe others are listed, or removed with --delete (run --delete while no\nreceiver is storing). Then it finds objects of the processed bucket that\nno count names (removed with --delete too) and objects that rows name\nbut the store lacks (listed as missing). Flags:")
 		fs.PrintDefaults()
 	}
-	storeFlags(fs, &c) // storeflags.go
+	site.StoreFlags(fs, &c)
 	fs.StringVar(&o.Prefix, "prefix", "", "only objects whose key starts with `prefix` (e.g. DEVICE/2026/)")
 	fs.BoolVar(&o.Delete, "delete", false, "remove the objects of items that cannot be linked")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "only say what would be done")
@@ -32,13 +36,13 @@ func cmdReconcile(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := newLogger("warn")
+	log := site.Logger("warn")
 	d, err := db.Open(ctx, c.DatabaseDSN(), log)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer d.Close()
-	blobs, err := openBlobs(ctx, c)
+	blobs, err := site.OpenBlobs(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package datacmd
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/canopy-forest/canopy/cloud/blob"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/count/auto"
 	"github.com/canopy-forest/canopy/cloud/db"
@@ -17,14 +18,17 @@ import (
 	"github.com/canopy-forest/canopy/internal/cli"
 )
 
-// Recount is what recount prints with --json.
-type Recount struct {
+// recountOut is what recount prints with --json.
+type recountOut struct {
 	Scan        string    `json:"scan,omitempty"`
 	Since       time.Time `json:"since,omitzero"`
 	Method      string    `json:"method,omitempty"`       // "": the workers' own counter
 	ModelSHA256 string    `json:"model_sha256,omitempty"` // the model it asks for
 	db.Recounted
 }
+
+// Recount is canopy-cloud recount.
+var Recount = cli.Command{Name: "recount", Summary: "count a scan's images (or those since a time) again, with another model or method", Run: cmdRecount}
 
 func cmdRecount(args []string) error {
 	c := config.DefaultServe()
@@ -46,7 +50,7 @@ counter counts. Flags:`)
 	model := fs.String("model", "", "count with this ONNX crown detector `file`")
 	method := fs.String("method", "", "count with this method: auto, learned (the workers' default model) or classical")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
-	storeFlags(fs, &c)
+	site.StoreFlags(fs, &c)
 	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
@@ -83,7 +87,7 @@ counter counts. Flags:`)
 		return err
 	}
 	var r db.Recounted
-	err := withStore(c, func(ctx context.Context, d *db.DB, blobs blob.Store) (err error) {
+	err := site.WithStore(c, func(ctx context.Context, d *db.DB, blobs blob.Store) (err error) {
 		if *model != "" {
 			if q.ModelSHA256, err = recount.PutModel(ctx, blobs, *model); err != nil {
 				return err
@@ -96,12 +100,12 @@ counter counts. Flags:`)
 		if subject == "" {
 			subject = "since " + q.Since.Format(time.RFC3339)
 		}
-		return audit(ctx, d, db.AuditRecount, subject, fmt.Sprintf("method %q, model %q, %d images queued", q.Method, q.ModelSHA256, r.Queued))
+		return site.Audit(ctx, d, db.AuditRecount, subject, fmt.Sprintf("method %q, model %q, %d images queued", q.Method, q.ModelSHA256, r.Queued))
 	})
 	if err != nil {
 		return err
 	}
-	out := Recount{Scan: q.ScanID, Since: q.Since, Method: q.Method, ModelSHA256: q.ModelSHA256, Recounted: r}
+	out := recountOut{Scan: q.ScanID, Since: q.Since, Method: q.Method, ModelSHA256: q.ModelSHA256, Recounted: r}
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(out)
 	}

@@ -1,4 +1,4 @@
-package main
+package rolloutcmd
 
 import (
 	"context"
@@ -6,14 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/identity"
@@ -34,8 +31,11 @@ first (a canary share of the devices), then the next once every device of
 the previous one has answered or the wave timeout has passed; it halts the
 rollout when more than the halt threshold of the devices sent have failed.`
 
-// rolloutCommand is canopy-cloud rollout, printing on stdout: rollouts of
-// models and config overrides to devices.
+// Rollout is canopy-cloud rollout: rollouts of models and config
+// overrides to devices.
+var Rollout = rolloutCommand(os.Stdout)
+
+// rolloutCommand is canopy-cloud rollout, printing on stdout.
 func rolloutCommand(stdout io.Writer) cli.Command {
 	act := func(verb string) func([]string) error {
 		return func(args []string) error { return rolloutAct(verb, args, stdout) }
@@ -63,13 +63,13 @@ func runRollout(args []string, stdout io.Writer) error {
 // withRollouts opens the database of c and the cloud's keys, and calls f
 // with a Service over them.
 func withRollouts(c config.Serve, f func(ctx context.Context, s *rollout.Service) error) error {
-	return withDatabase(c, func(ctx context.Context, d *db.DB) error {
+	return site.WithDatabase(c, func(ctx context.Context, d *db.DB) error {
 		keys, err := identity.LoadKeys(ctx, d)
 		if err != nil {
 			return err
 		}
-		log := newLogger("info")
-		return f(ctx, &rollout.Service{DB: d, Key: keys.Signer, Log: log, Audit: rolloutAudit(d, cliWho(), log)})
+		log := site.Logger("info")
+		return f(ctx, &rollout.Service{DB: d, Key: keys.Signer, Log: log, Audit: site.RolloutAudit(d, site.Who(), log)})
 	})
 }
 
@@ -81,7 +81,7 @@ func rolloutCreate(args []string, stdout io.Writer) error {
 
 Creates a rollout and prints its status as JSON; a running canopy-cloud
 serve on the same database sends its waves. Flags:`)
-	dbFlags(fs, &c)
+	site.DBFlags(fs, &c)
 	var sp rollout.Spec
 	fs.StringVar(&sp.ModelPath, "model", "", "the model `file` (ONNX) to roll out")
 	devices := fs.String("devices", "", "the devices, comma-separated `IDs`, in the order the waves take them")
@@ -122,11 +122,11 @@ func rolloutList(args []string, stdout io.Writer) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("rollout list", flag.ContinueOnError)
 	cli.SetUsage(fs, "usage: canopy-cloud rollout list [--data DIR | --database-url URL]\n\nPrints every rollout as JSON. Flags:")
-	dbFlags(fs, &c)
+	site.DBFlags(fs, &c)
 	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
-	return withDatabase(c, func(ctx context.Context, d *db.DB) error {
+	return site.WithDatabase(c, func(ctx context.Context, d *db.DB) error {
 		rs, err := d.ListRollouts(ctx)
 		if err != nil {
 			return err
@@ -146,7 +146,7 @@ var rolloutDoes = map[string]string{
 func rolloutAct(verb string, args []string, stdout io.Writer) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("rollout "+verb, flag.ContinueOnError)
-	dbFlags(fs, &c)
+	site.DBFlags(fs, &c)
 	table := false
 	synopsis := "usage: canopy-cloud rollout " + verb + " ID [--data DIR | --database-url URL]\n\n"
 	if verb == "status" {
@@ -218,35 +218,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// newRolloutServer is serve's rollout server: on the receiver's broker,
-// with its identity and share group.
-func newRolloutServer(c config.Serve, d *db.DB, keys *identity.Keys, broker, clientID, user, pass string, reg prometheus.Registerer, log *slog.Logger) (*rollout.Server, error) {
-	svc := &rollout.Service{DB: d, Key: keys.Signer, Log: log, Audit: rolloutAudit(d, "serve:"+clientID, log)}
-	return rollout.NewServer(rollout.ServerConfig{
-		Broker: broker, ClientID: clientID + "-rollout", Username: user, Password: pass,
-		Topics: wire.Topics{Root: c.TopicRoot}, ShareGroup: c.ShareGroup, NoShare: c.NoShare,
-		Metrics: rollout.NewMetrics(reg), StepEvery: time.Second,
-	}, svc, log)
-}
-
-// rolloutActions names each rollout event in the audit trail.
-var rolloutActions = map[string]string{
-	"create": db.AuditRolloutCreate, "abort": db.AuditRolloutAbort, "pause": db.AuditRolloutPause,
-	"resume": db.AuditRolloutResume, "halt": db.AuditRolloutHalt,
-}
-
-// rolloutAudit writes each rollout event to the audit trail as who; an
-// entry that cannot be written is logged (the change is done by then).
-func rolloutAudit(d *db.DB, who string, log *slog.Logger) func(context.Context, rollout.Event) {
-	return func(ctx context.Context, e rollout.Event) {
-		action, ok := rolloutActions[e.Action]
-		if !ok {
-			action = "rollout." + e.Action
-		}
-		if err := d.Audit(ctx, db.AuditEntry{Who: who, Action: action, Subject: e.Rollout, Detail: e.Detail}); err != nil {
-			log.Error("audit entry not written", "action", action, "rollout", e.Rollout, "err", err)
-		}
-	}
 }

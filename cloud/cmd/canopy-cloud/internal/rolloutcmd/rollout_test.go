@@ -1,4 +1,4 @@
-package main
+package rolloutcmd
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/cmdtest"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/db"
 )
 
@@ -53,7 +55,16 @@ func TestRolloutCommands(t *testing.T) {
 	}
 	// create, pause, resume and abort: one audit entry each, by the CLI user.
 	var actions []string
-	for _, e := range auditEntries(t, data) {
+	d, err := site.OpenDatabase(t.Context(), cmdtest.Config(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trail, err := d.ListAudit(t.Context(), db.AuditQuery{Limit: 100})
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range trail {
 		if e.Subject != "r-test" || !strings.HasPrefix(e.Who, "cli:") {
 			t.Errorf("audit entry %+v", e)
 		}

@@ -1,4 +1,4 @@
-package main
+package servecmd
 
 import (
 	"context"
@@ -62,6 +62,9 @@ func (c lambdaConfig) validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Lambda is canopy-cloud lambda.
+var Lambda = cli.Command{Name: "lambda", Summary: "the counting worker as an AWS Lambda function (S3 object-created events)", Run: cmdLambda}
 
 func cmdLambda(args []string) error {
 	var c lambdaConfig

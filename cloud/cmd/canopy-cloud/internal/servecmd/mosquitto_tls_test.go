@@ -1,4 +1,4 @@
-package main
+package servecmd
 
 import (
 	"bytes"
@@ -19,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/accesscmd"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/cmdtest"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/internal/e2etest"
@@ -78,15 +81,15 @@ func TestMosquittoClientCertificates(t *testing.T) {
 		{"add", "dev-a", "--cert"},
 		{"add", "dev-b", "--cert"},
 	} {
-		captureStdout(t, func() error { return deviceCommand.Exec(append(args, "--out", creds, "--data", data)) })
+		cmdtest.CaptureStdout(t, func() error { return accesscmd.Device.Exec(append(args, "--out", creds, "--data", data)) })
 	}
 	// The broker's own certificate, from a CA of the test's.
-	brokerCA := newTestCA(t, "test broker CA")
-	serverCert, serverKey := brokerCA.issue(t, "127.0.0.1", 2, true)
+	brokerCA := cmdtest.NewCA(t, "test broker CA")
+	serverCert, serverKey := brokerCA.Issue(t, "127.0.0.1", 2, true)
 	caFile := filepath.Join(dir, "broker-ca.pem")
-	writeFiles(t, map[string][]byte{caFile: brokerCA.pem, filepath.Join(dir, "server.crt"): serverCert, filepath.Join(dir, "server.key"): serverKey})
+	cmdtest.WriteFiles(t, map[string][]byte{caFile: brokerCA.PEM, filepath.Join(dir, "server.crt"): serverCert, filepath.Join(dir, "server.key"): serverKey})
 	port, tlsPort := freePort(t), freePort(t)
-	if err := cmdBrokerConfig([]string{"--out", brokerDir, "--data", data, "--compat-topic", "", "--port", fmt.Sprint(port),
+	if err := accesscmd.BrokerConfig.Run([]string{"--out", brokerDir, "--data", data, "--compat-topic", "", "--port", fmt.Sprint(port),
 		"--tls-port", fmt.Sprint(tlsPort), "--tls-cert", filepath.Join(dir, "server.crt"), "--tls-key", filepath.Join(dir, "server.key")}); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +107,7 @@ func TestMosquittoClientCertificates(t *testing.T) {
 	}
 	conf = bytes.ReplaceAll(conf, []byte(fmt.Sprintf("listener %d\n", port)), []byte(fmt.Sprintf("listener %d 127.0.0.1\n", port)))
 	conf = bytes.ReplaceAll(conf, []byte(fmt.Sprintf("listener %d\n", tlsPort)), []byte(fmt.Sprintf("listener %d 127.0.0.1\n", tlsPort)))
-	writeFiles(t, map[string][]byte{filepath.Join(brokerDir, "mosquitto.conf"): conf})
+	cmdtest.WriteFiles(t, map[string][]byte{filepath.Join(brokerDir, "mosquitto.conf"): conf})
 	var mqLog lockedBuffer
 	mq := exec.Command(bin, "-c", filepath.Join(brokerDir, "mosquitto.conf"))
 	mq.Stdout, mq.Stderr = &mqLog, &mqLog
@@ -124,14 +127,14 @@ func TestMosquittoClientCertificates(t *testing.T) {
 
 	// Three receivers: with the certificate device add issued, with none,
 	// and with one for the same name from another CA.
-	otherCert, otherKey := newTestCA(t, "not the device CA").issue(t, "recv-1", 3, false)
-	writeFiles(t, map[string][]byte{cred("other.crt"): otherCert, cred("other.key"): otherKey})
+	otherCert, otherKey := cmdtest.NewCA(t, "not the device CA").Issue(t, "recv-1", 3, false)
+	cmdtest.WriteFiles(t, map[string][]byte{cred("other.crt"): otherCert, cred("other.key"): otherKey})
 	good := startReceiver(t, data, broker, config.BrokerTLS{CA: caFile, Cert: cred("recv-1.crt"), Key: cred("recv-1.key")})
 	noCert := startReceiver(t, data, broker, config.BrokerTLS{CA: caFile})
 	otherCA := startReceiver(t, data, broker, config.BrokerTLS{CA: caFile, Cert: cred("other.crt"), Key: cred("other.key")})
 	good.waitReady(t)
 
-	d, err := openDatabase(t.Context(), configFor(data))
+	d, err := site.OpenDatabase(t.Context(), cmdtest.Config(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +226,7 @@ type receiver struct {
 func startReceiver(t *testing.T, data, broker string, tlsFiles config.BrokerTLS) *receiver {
 	t.Helper()
 	registerAPIFlags(flag.NewFlagSet("defaults", flag.ContinueOnError)) // the API flags' defaults
-	c := configFor(data)
+	c := cmdtest.Config(data)
 	c.HTTP, c.Broker, c.MQTTTLS = e2etest.FreeAddr(t), broker, tlsFiles
 	c.CompatTopic, c.Workers, c.IngestWorkers = "", 0, 1
 	if err := c.Validate(); err != nil {

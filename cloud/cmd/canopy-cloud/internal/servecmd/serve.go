@@ -1,4 +1,4 @@
-package main
+package servecmd
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/api"
 	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/broker"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/compat"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
@@ -32,6 +33,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
+
+// Serve is canopy-cloud serve.
+var Serve = cli.Command{Name: "serve", Summary: "run the receiver: ingest, storage, counting workers, HTTP", Run: cmdServe}
 
 func cmdServe(args []string) error {
 	c := config.DefaultServe()
@@ -96,16 +100,10 @@ func cmdServe(args []string) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	log := newLogger(c.LogLevel)
+	log := site.Logger(c.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serve(ctx, c, log)
-}
-
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
 // services are what serve built: runWorkers (workers.go) and extendAPI
@@ -158,7 +156,7 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer d.Close()
-	blobs, err := openBlobs(openCtx, c)
+	blobs, err := site.OpenBlobs(openCtx, c)
 	if err != nil {
 		return err
 	}
@@ -187,7 +185,7 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 		user, pass = "canopy-cloud-self-"+strings.ToLower(rand.Text()[:8]), identity.NewPassword()
 		creds.AddInternal(user, pass, db.RoleReceiver)
 		bc := broker.Config{Addr: c.MQTTListen, AllowRemote: c.MQTTAllowRemote, Registry: creds,
-			Policy:  identity.Policy{Topics: topics, Compat: splitTopics(c.CompatTopic)},
+			Policy:  identity.Policy{Topics: topics, Compat: c.CompatTopics()},
 			TLSAddr: c.MQTTTLSListen, ClientCerts: c.MQTTClientCerts, ClientCA: keys.CA.Pool()}
 		if c.MQTTTLSListen != "" {
 			cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
@@ -351,21 +349,6 @@ func serve(ctx context.Context, c config.Serve, log *slog.Logger) error {
 	return err
 }
 
-func openBlobs(ctx context.Context, c config.Serve) (blob.Store, error) {
-	if c.S3Endpoint == "" {
-		l, err := blob.NewLocal(c.BlobDir())
-		if err != nil {
-			return nil, fmt.Errorf("blob folder: %w", err)
-		}
-		return l, nil
-	}
-	s, err := blob.NewS3(ctx, blob.S3Config{Endpoint: c.S3Endpoint, Region: c.S3Region, PathStyle: c.S3PathStyle, Prefix: c.S3BucketPrefix})
-	if err != nil {
-		return nil, fmt.Errorf("S3 blob store: %w", err)
-	}
-	return s, nil
-}
-
 // redact hides the password of a database URL.
 func redact(dsn string) string {
 	if i := strings.Index(dsn, "://"); i >= 0 {
@@ -376,17 +359,6 @@ func redact(dsn string) string {
 		}
 	}
 	return dsn
-}
-
-// splitTopics splits a comma-separated list of topics.
-func splitTopics(s string) []string {
-	var out []string
-	for _, t := range strings.Split(s, ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // reloadOn reads the HTTP certificate (nil: none) again on every signal

@@ -1,4 +1,4 @@
-package main
+package servecmd
 
 import (
 	"context"
@@ -137,7 +137,7 @@ func TestServeConfigFile(t *testing.T) {
 // without complaint: only --http, made invalid here so that serve stops
 // after reading them, is reported.
 func TestShippedConfigFiles(t *testing.T) {
-	for _, f := range []string{"../../deploy/cloud.yaml", "../../deploy/image/cloud.yaml"} {
+	for _, f := range []string{"../../../../deploy/cloud.yaml", "../../../../deploy/image/cloud.yaml"} {
 		err := cmdServe([]string{"--config", f, "--http", "nowhere"})
 		if err == nil || err.Error() != `--http "nowhere": want HOST:PORT: address nowhere: missing port in address` {
 			t.Errorf("%s: %v, want only the --http error", f, err)
