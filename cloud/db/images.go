@@ -11,6 +11,91 @@ import (
 	"time"
 )
 
+// Image states.
+const (
+	StateStored   = "stored"   // raw objects and row written, count job queued
+	StateCounting = "counting" // a worker holds its job
+	StateCounted  = "counted"  // a count is recorded
+	StateFailed   = "failed"   // counting failed for good
+	// StateImageEvicted: the device's outbox dropped the image bytes to stay
+	// within its byte bound before the item was sent. The row, its metadata
+	// and the device's mask are kept; there is no image and no count job, so
+	// it is never counted (and never counted as zero trees).
+	StateImageEvicted = "image_evicted"
+)
+
+// Image origins.
+const (
+	OriginDevice = "device" // sent by a field device over MQTT
+	OriginUpload = "upload" // POST /v1/images
+	OriginCompat = "compat" // the earlier pipeline's JSON message
+)
+
+// Image is one stored image and what is known of it.
+type Image struct {
+	ItemID        string    `json:"item_id"`
+	Device        string    `json:"device,omitempty"`
+	Seq           uint64    `json:"seq"`
+	CapturedAt    time.Time `json:"captured_at"`
+	ClockSynced   bool      `json:"clock_synced"`
+	Lat           *float64  `json:"lat,omitempty"`
+	Lon           *float64  `json:"lon,omitempty"`
+	Width         int       `json:"width"`
+	Height        int       `json:"height"`
+	ForestShare   float64   `json:"forest_share"`
+	Segmenter     string    `json:"segmenter,omitempty"`
+	Model         string    `json:"model,omitempty"`
+	ModelSHA256   string    `json:"model_sha256,omitempty"`
+	ScanID        string    `json:"scan_id,omitempty"`
+	AddressID     string    `json:"address_id,omitempty"`
+	TreeType      string    `json:"tree_type,omitempty"`
+	Source        string    `json:"source,omitempty"`
+	Origin        string    `json:"origin"`             // OriginDevice, OriginUpload, OriginCompat; "" = device
+	RawKey        string    `json:"raw_key"`            // in bucket "raw"
+	MaskKey       string    `json:"mask_key,omitempty"` // the device's mask, in bucket "raw"
+	ContentSHA256 string    `json:"content_sha256,omitempty"`
+	State         string    `json:"state"`       // set by the database; PutImage takes StateImageEvicted, else stores StateStored
+	ReceivedAt    time.Time `json:"received_at"` // zero in PutImage: now
+	// RawDeletedAt is when retention deleted the raw image (zero: kept);
+	// its count, boxes, masks and annotated image stay.
+	RawDeletedAt time.Time `json:"raw_deleted_at,omitzero"`
+	// Where the image lies on the ground, as the device or upload said.
+	Ground
+
+	// Count is the image's count once it has one.
+	Count *CountRecord `json:"count,omitempty"`
+}
+
+// CountRecord is the result of counting one image.
+type CountRecord struct {
+	ItemID       string    `json:"item_id"`
+	Count        int       `json:"count"`
+	Boxes        []Box     `json:"boxes"`
+	Method       string    `json:"method"`
+	Model        string    `json:"model,omitempty"`
+	ModelSHA256  string    `json:"model_sha256,omitempty"`
+	AnnotatedKey string    `json:"annotated_key,omitempty"` // in bucket "processed"
+	MaskKey      string    `json:"mask_key,omitempty"`      // in bucket "processed"
+	CountedAt    time.Time `json:"counted_at"`              // zero: now
+	// Where the trees lie: the GSD counted at, and how boxes were placed.
+	Placement
+}
+
+// ImageQuery selects images for ListImages. Zero fields do not filter.
+type ImageQuery struct {
+	Device string
+	ScanID string
+	Since  time.Time // captured at or after
+	Limit  int       // 0: 50; at most 500
+	Cursor string    // from the previous page; "" for the first
+}
+
+// Page sizes of ListImages.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
 // PutImage stores img unless an image with its item id exists: in one
 // transaction it inserts the image in state "stored", upserts its device
 // (last seen) and scan, and queues its count job. An image in state
@@ -108,22 +193,6 @@ func (d *DB) PutImage(ctx context.Context, img Image) (created bool, err error) 
 }
 
 var errDuplicate = errors.New("duplicate")
-
-// inTx runs f in a transaction, committed if f returns nil.
-func (d *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := d.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := f(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
 
 // imageCols are the columns of an image joined with its count (alias i, c).
 const imageCols = `i.item_id, i.device, i.seq, i.captured_at, i.clock_synced, i.lat, i.lon,
@@ -314,39 +383,6 @@ func (d *DB) queryImages(ctx context.Context, query string, args ...any) ([]Imag
 		imgs = append(imgs, img)
 	}
 	return imgs, rows.Err()
-}
-
-// MaxScanImages bounds the images that GetScan returns (the newest); the
-// totals always cover them all.
-const MaxScanImages = 1000
-
-// GetScan returns a scan with its images (newest first, at most
-// MaxScanImages) and the total of trees counted on them; ErrNotFound.
-func (d *DB) GetScan(ctx context.Context, scanID string) (Scan, error) {
-	s := Scan{ScanID: scanID}
-	err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT address_id, tree_type, created_at, started_at, ended_at FROM scans WHERE scan_id = ?`), scanID).
-		Scan(&s.AddressID, &s.TreeType, timeCol{&s.CreatedAt}, timeCol{&s.StartedAt}, timeCol{&s.EndedAt})
-	if errors.Is(err, sql.ErrNoRows) {
-		return Scan{}, fmt.Errorf("get scan %q: %w", scanID, ErrNotFound)
-	}
-	if err != nil {
-		return Scan{}, fmt.Errorf("get scan %q: %w", scanID, err)
-	}
-	var total, evicted sql.NullInt64
-	if err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT COUNT(*), COUNT(c.item_id), SUM(c.count),
-		SUM(CASE WHEN i.state = 'image_evicted' THEN 1 ELSE 0 END)
-		FROM images i LEFT JOIN counts c ON c.item_id = i.item_id WHERE i.scan_id = ?`), scanID).
-		Scan(&s.ImageCount, &s.Counted, &total, &evicted); err != nil {
-		return Scan{}, fmt.Errorf("get scan %q: totals: %w", scanID, err)
-	}
-	s.TotalTrees = int(total.Int64)
-	s.Evicted = int(evicted.Int64)
-	s.Images, err = d.queryImages(ctx, `SELECT `+imageCols+imageFrom+` WHERE i.scan_id = ?
-		ORDER BY i.captured_at DESC, i.item_id DESC LIMIT `+fmt.Sprint(MaxScanImages), scanID)
-	if err != nil {
-		return Scan{}, fmt.Errorf("get scan %q: images: %w", scanID, err)
-	}
-	return s, nil
 }
 
 // HasRawKey reports whether an image row names key as its raw key or its

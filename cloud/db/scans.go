@@ -5,11 +5,60 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"time"
 )
+
+// Scan is a survey: the images sent under one scan id, and their trees.
+type Scan struct {
+	ScanID     string    `json:"scan_id"`
+	AddressID  string    `json:"address_id,omitempty"`
+	TreeType   string    `json:"tree_type,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	StartedAt  time.Time `json:"started_at"`  // its first capture time
+	EndedAt    time.Time `json:"ended_at"`    // its last
+	Images     []Image   `json:"images"`      // newest first, with counts (at most MaxScanImages)
+	ImageCount int       `json:"image_count"` // all images of the scan
+	Counted    int       `json:"counted"`     // images with a count
+	Evicted    int       `json:"evicted"`     // images evicted on the device (metadata only, never counted)
+	TotalTrees int       `json:"total_trees"` // sum of their counts (cloud/api replaces it by the trees merged by position)
+}
+
+// MaxScanImages bounds the images that GetScan returns (the newest); the
+// totals always cover them all.
+const MaxScanImages = 1000
+
+// GetScan returns a scan with its images (newest first, at most
+// MaxScanImages) and the total of trees counted on them; ErrNotFound.
+func (d *DB) GetScan(ctx context.Context, scanID string) (Scan, error) {
+	s := Scan{ScanID: scanID}
+	err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT address_id, tree_type, created_at, started_at, ended_at FROM scans WHERE scan_id = ?`), scanID).
+		Scan(&s.AddressID, &s.TreeType, timeCol{&s.CreatedAt}, timeCol{&s.StartedAt}, timeCol{&s.EndedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return Scan{}, fmt.Errorf("get scan %q: %w", scanID, ErrNotFound)
+	}
+	if err != nil {
+		return Scan{}, fmt.Errorf("get scan %q: %w", scanID, err)
+	}
+	var total, evicted sql.NullInt64
+	if err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT COUNT(*), COUNT(c.item_id), SUM(c.count),
+		SUM(CASE WHEN i.state = 'image_evicted' THEN 1 ELSE 0 END)
+		FROM images i LEFT JOIN counts c ON c.item_id = i.item_id WHERE i.scan_id = ?`), scanID).
+		Scan(&s.ImageCount, &s.Counted, &total, &evicted); err != nil {
+		return Scan{}, fmt.Errorf("get scan %q: totals: %w", scanID, err)
+	}
+	s.TotalTrees = int(total.Int64)
+	s.Evicted = int(evicted.Int64)
+	s.Images, err = d.queryImages(ctx, `SELECT `+imageCols+imageFrom+` WHERE i.scan_id = ?
+		ORDER BY i.captured_at DESC, i.item_id DESC LIMIT `+fmt.Sprint(MaxScanImages), scanID)
+	if err != nil {
+		return Scan{}, fmt.Errorf("get scan %q: images: %w", scanID, err)
+	}
+	return s, nil
+}
 
 // BBox is a WGS 84 box: west, south, east, north, in degrees.
 type BBox [4]float64

@@ -1,6 +1,8 @@
 package db
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -73,5 +75,21 @@ func (c timeCol) parse(s string) error {
 		return fmt.Errorf("scan time %q: %w", s, err)
 	}
 	*c.t = t.UTC()
+	return nil
+}
+
+// inTx runs f in a transaction, committed if f returns nil.
+func (d *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
 	return nil
 }
