@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -274,7 +273,11 @@ func scanImage(r scanner) (Image, error) {
 
 // GetImage returns the image with its count, if counted; ErrNotFound.
 func (d *DB) GetImage(ctx context.Context, itemID string) (Image, error) {
-	row := d.sql.QueryRowContext(ctx, d.rebind(`SELECT `+imageCols+imageFrom+` WHERE i.item_id = ?`), itemID)
+	return getImage(d.sql.QueryRowContext(ctx, d.rebind(`SELECT `+imageCols+imageFrom+` WHERE i.item_id = ?`), itemID), itemID)
+}
+
+// getImage scans the image itemID from row; ErrNotFound when there is none.
+func getImage(row *sql.Row, itemID string) (Image, error) {
 	img, err := scanImage(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Image{}, fmt.Errorf("get image %q: %w", itemID, ErrNotFound)
@@ -285,7 +288,19 @@ func (d *DB) GetImage(ctx context.Context, itemID string) (Image, error) {
 	return img, nil
 }
 
-// cursor is the position after the last image of a page.
+// scanOrSince adds to f the images of scan scanID and those captured at
+// or after since, where given.
+func (d *DB) scanOrSince(f *filter, scanID string, since time.Time) {
+	if scanID != "" {
+		f.add("i.scan_id = ?", scanID)
+	}
+	if !since.IsZero() {
+		f.add("i.captured_at >= ?", d.ts(since))
+	}
+}
+
+// cursor is the position after the last image of a page (decodeCursor
+// with key "i").
 type cursor struct {
 	T  string `json:"t"` // captured_at, timeLayout
 	ID string `json:"i"`
@@ -296,55 +311,26 @@ func encodeCursor(img Image) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
-	}
-	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.ID == "" {
-		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
-	}
-	t, err := time.Parse(timeLayout, c.T)
-	if err != nil {
-		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
-	}
-	return t, c.ID, nil
-}
-
 // ListImages returns a page of images, newest capture first (ties by item
 // id, descending), and the cursor of the next page ("" after the last). A
 // cursor not made by ListImages is an ErrInvalid error.
 func (d *DB) ListImages(ctx context.Context, q ImageQuery) ([]Image, string, error) {
 	limit := pageLimit(q.Limit)
-	var where []string
-	var args []any
+	var f filter
 	if q.Device != "" {
-		where = append(where, "i.device = ?")
-		args = append(args, q.Device)
+		f.add("i.device = ?", q.Device)
 	}
-	if q.ScanID != "" {
-		where = append(where, "i.scan_id = ?")
-		args = append(args, q.ScanID)
-	}
-	if !q.Since.IsZero() {
-		where = append(where, "i.captured_at >= ?")
-		args = append(args, d.ts(q.Since))
-	}
+	d.scanOrSince(&f, q.ScanID, q.Since)
 	if q.Cursor != "" {
-		t, id, err := decodeCursor(q.Cursor)
+		t, id, err := decodeCursor(q.Cursor, "i")
 		if err != nil {
 			return nil, "", fmt.Errorf("list images: %w", err)
 		}
-		where = append(where, "(i.captured_at < ? OR (i.captured_at = ? AND i.item_id < ?))")
-		args = append(args, d.ts(t), d.ts(t), id)
+		f.add("(i.captured_at < ? OR (i.captured_at = ? AND i.item_id < ?))", d.ts(t), d.ts(t), id)
 	}
-	query := `SELECT ` + imageCols + imageFrom
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += fmt.Sprintf(" ORDER BY i.captured_at DESC, i.item_id DESC LIMIT %d", limit+1)
-	imgs, err := d.queryImages(ctx, query, args...)
+	query := `SELECT ` + imageCols + imageFrom + f.where() +
+		fmt.Sprintf(" ORDER BY i.captured_at DESC, i.item_id DESC LIMIT %d", limit+1)
+	imgs, err := d.queryImages(ctx, query, f.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list images: %w", err)
 	}
