@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -33,7 +32,7 @@ func cmdBoards(args []string) error {
 			return err
 		}
 		if *asJSON {
-			return printJSON(p)
+			return cli.PrintJSON(os.Stdout, p)
 		}
 		return yaml.NewEncoder(os.Stdout).Encode(p)
 	default:
@@ -52,7 +51,7 @@ func cmdBoards(args []string) error {
 		for i, p := range all {
 			rows[i] = row{p, found && p.Name == detected.Name}
 		}
-		return printJSON(rows)
+		return cli.PrintJSON(os.Stdout, rows)
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "\tNAME\tPROVIDER\tCAMERA\tDESCRIPTION")
@@ -94,10 +93,4 @@ func detectedFrom() string {
 		return fmt.Sprintf("%s: %q", boards.DeviceTreeModel, boards.Model(b))
 	}
 	return "default for this architecture"
-}
-
-func printJSON(v any) error {
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -290,9 +290,7 @@ func printDeadLetters(w io.Writer, dl []outbox.DeadLetter, asJSON bool) error {
 			Source: m.Source, Size: d.Size, Reason: d.Reason, RejectedAt: d.RejectedAt}
 	}
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return cli.PrintJSON(w, rows)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ITEM\tSEQ\tCAPTURED\tSOURCE\tBYTES\tREJECTED\tREASON")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -49,9 +48,7 @@ func cmdVersion(args []string) error {
 		v.Board = p.Name
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return cli.PrintJSON(os.Stdout, v)
 	}
 	ort := v.ONNXRuntime
 	if v.ORTLibrary != "" {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -31,9 +30,7 @@ func cmdVersion(args []string) error {
 	v := versionInfo{Version: version.Version, Commit: version.Commit, Go: runtime.Version(),
 		OpenCV: cloudOpenCVVersion(), OS: runtime.GOOS, Arch: runtime.GOARCH}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return cli.PrintJSON(os.Stdout, v)
 	}
 	fmt.Printf("canopy-cloud %s (commit %s)\n", v.Version, v.Commit)
 	fmt.Printf("  go        %s\n", v.Go)

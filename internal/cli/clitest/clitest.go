@@ -4,14 +4,12 @@
 package clitest
 
 import (
-	"bytes"
-	"errors"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/canopy-forest/canopy/internal/cli"
+	"github.com/canopy-forest/canopy/internal/e2etest"
 )
 
 // Request is one way of asking a binary for a command's usage.
@@ -74,7 +72,7 @@ func Help(t *testing.T, bin string, root *cli.Command) {
 	for _, r := range Requests(root) {
 		t.Run(strings.Join(r.Args, " "), func(t *testing.T) {
 			t.Parallel()
-			stdout, stderr, code := run(t, bin, r.Args...)
+			stdout, stderr, code := e2etest.Run(t, bin, r.Args...)
 			if code != 0 {
 				t.Errorf("%s %s: exit status %d, want 0; stderr:\n%s", root.Name, strings.Join(r.Args, " "), code, stderr)
 			}
@@ -90,7 +88,7 @@ func Help(t *testing.T, bin string, root *cli.Command) {
 		args := slices.Concat(path[1:], []string{"no-such-command"})
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()
-			stdout, stderr, code := run(t, bin, args...)
+			stdout, stderr, code := e2etest.Run(t, bin, args...)
 			if code == 0 || !strings.Contains(stderr, `unknown`) || !strings.Contains(stderr, `"no-such-command"`) {
 				t.Errorf("%s %s: exit status %d, stderr %q; want a failure that names the unknown command", root.Name, strings.Join(args, " "), code, stderr)
 			}
@@ -99,20 +97,4 @@ func Help(t *testing.T, bin string, root *cli.Command) {
 			}
 		})
 	})
-}
-
-func run(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), code
 }

@@ -2,7 +2,6 @@ package accesscmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,15 +25,12 @@ var Audit = cli.Command{Name: "audit", Summary: "the audit trail: who added or r
 func cmdAudit(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: canopy-cloud audit [--since TIME|DURATION] [--limit N] [--json] [--data DIR | --database-url URL]
+	cli.SetUsage(fs, `usage: canopy-cloud audit [--since TIME|DURATION] [--limit N] [--json] [--data DIR | --database-url URL]
 
 The audit trail, oldest first: who (token:<id> (name) for the HTTP API,
 cli:<user>@<host> for this command line) added or revoked a device, created
 or revoked a token, uploaded an image, exported a scan or rolled out a model,
 and when. The trail is append-only. Flags:`)
-		fs.PrintDefaults()
-	}
 	site.DBFlags(fs, &c)
 	since := fs.String("since", "", "entries from this RFC 3339 `time`, or this far back (24h, 7d)")
 	limit := fs.Int("limit", 1000, "at most this many `entries`")
@@ -53,21 +49,15 @@ and when. The trail is append-only. Flags:`)
 		}
 		q.Since = t
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	d, err := openTokenDB(ctx, c, true)
-	if err != nil {
+	var es []db.AuditEntry
+	if err := site.WithExistingDatabase(c, func(ctx context.Context, d *db.DB) (err error) {
+		es, err = d.ListAudit(ctx, q)
 		return err
-	}
-	defer d.Close()
-	es, err := d.ListAudit(ctx, q)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(es)
+		return cli.PrintJSON(os.Stdout, es)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AT\tWHO\tACTION\tSUBJECT\tDETAIL")

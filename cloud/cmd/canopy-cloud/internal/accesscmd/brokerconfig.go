@@ -24,8 +24,7 @@ var BrokerConfig = cli.Command{Name: "broker-config", Summary: "write Mosquitto'
 func cmdBrokerConfig(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("broker-config", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: canopy-cloud broker-config --out DIR [flags]
+	cli.SetUsage(fs, `usage: canopy-cloud broker-config --out DIR [flags]
 
 Writes, from the device registry, what Mosquitto 2 needs to enforce Canopy's
 identities and topic policy: DIR/canopy.passwd (password_file: every identity
@@ -35,8 +34,6 @@ read every item and status and write acks; producers write the compat topics),
 DIR/canopy-device-ca.crt (the CA of device client certificates) and
 DIR/mosquitto.conf (a listener that loads them). Run it again after device add
 or revoke, then reload Mosquitto (SIGHUP). Flags:`)
-		fs.PrintDefaults()
-	}
 	site.DBFlags(fs, &c)
 	out := fs.String("out", "", "`dir`ectory to write the files to")
 	fs.StringVar(&c.TopicRoot, "topic-root", c.TopicRoot, "topic `root`")

@@ -185,9 +185,7 @@ func addIdentity(ctx context.Context, d *db.DB, id, role string, cert bool, bf b
 			return err
 		}
 	}
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(res); err != nil {
+	if err := cli.PrintJSON(os.Stdout, res); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "%s %s registered; its password is shown only now: copy it to the board\n", role, id)

@@ -12,6 +12,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
 	"github.com/canopy-forest/canopy/cloud/retain"
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
 // confirmPurge is the flag device purge wants before it deletes anything.
@@ -21,16 +22,13 @@ const confirmPurge = "yes-delete-everything"
 func devicePurge(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("device purge", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: canopy-cloud device purge ID --`+confirmPurge+` [flags]
+	cli.SetUsage(fs, `usage: canopy-cloud device purge ID --`+confirmPurge+` [flags]
 
 Deletes every object and row of a device, for good: its raw images,
 masks, annotated images and counts (kept ones too), its scans left with no
 image, its status, its identity and the API tokens bound to it. Its
 identity is revoked first, so a device still connected is refused. Run it
 again if it stops half-way: it finishes the work. Flags:`)
-		fs.PrintDefaults()
-	}
 	yes := fs.Bool(confirmPurge, false, "confirm: without it nothing is deleted")
 	asJSON := fs.Bool("json", false, "print what was deleted as JSON")
 	site.StoreFlags(fs, &c)

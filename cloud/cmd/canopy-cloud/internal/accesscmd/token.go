@@ -2,7 +2,6 @@ package accesscmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,17 +56,6 @@ func tokenFlags(name, usage string, c *config.Serve, stderr io.Writer) *flag.Fla
 	return fs
 }
 
-// openTokenDB opens the database of c. With mustExist, a SQLite file that is
-// not there is an error (listing or revoking never creates a database).
-func openTokenDB(ctx context.Context, c config.Serve, mustExist bool) (*db.DB, error) {
-	if mustExist && c.DatabaseURL == "" {
-		if _, err := os.Stat(c.DatabaseDSN()); err != nil {
-			return nil, fmt.Errorf("no database at %s: give the receiver's --data folder or --database-url", c.DatabaseDSN())
-		}
-	}
-	return site.OpenDatabase(ctx, c)
-}
-
 // tokenCreate: token create --scope read|write [--name N] [--device ID]
 // [--expires D]. The secret alone goes to stdout.
 func tokenCreate(args []string, stdout, stderr io.Writer) error {
@@ -107,15 +95,17 @@ func tokenCreate(args []string, stdout, stderr io.Writer) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	d, err := openTokenDB(ctx, c, false)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
+	t := db.Token{Scope: *scope, Name: *name, Device: *device, CreatedAt: created, ExpiresAt: exp}
+	return site.WithDatabase(c, func(ctx context.Context, d *db.DB) error {
+		return createToken(ctx, d, t, stdout, stderr)
+	})
+}
+
+// createToken stores t with a new secret, records it in the audit trail
+// and prints the secret, alone, on stdout.
+func createToken(ctx context.Context, d *db.DB, t db.Token, stdout, stderr io.Writer) error {
 	secret := api.NewToken()
-	t := db.Token{Hash: api.HashToken(secret), Scope: *scope, Name: *name, Device: *device, CreatedAt: created, ExpiresAt: exp}
+	t.Hash = api.HashToken(secret)
 	if err := d.CreateToken(ctx, t); err != nil {
 		return err
 	}
@@ -204,15 +194,11 @@ func tokenList(args []string, stdout io.Writer) error {
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected arguments %q", pos)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	d, err := openTokenDB(ctx, c, true)
-	if err != nil {
+	var ts []db.Token
+	if err := site.WithExistingDatabase(c, func(ctx context.Context, d *db.DB) (err error) {
+		ts, err = d.ListTokens(ctx)
 		return err
-	}
-	defer d.Close()
-	ts, err := d.ListTokens(ctx)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	now := time.Now()
@@ -224,9 +210,7 @@ func tokenList(args []string, stdout io.Writer) error {
 		})
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(views)
+		return cli.PrintJSON(stdout, views)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSCOPE\tNAME\tDEVICE\tSTATE\tCREATED\tEXPIRES\tLAST USED")
@@ -261,18 +245,19 @@ func tokenRevoke(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("want one token id or name (canopy-cloud token list shows them)\n%s", tokenUsage)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	d, err := openTokenDB(ctx, c, true)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
+	return site.WithExistingDatabase(c, func(ctx context.Context, d *db.DB) error {
+		return revokeToken(ctx, d, pos[0], stdout, stderr)
+	})
+}
+
+// revokeToken revokes the token that ref names (findToken) and records it
+// in the audit trail.
+func revokeToken(ctx context.Context, d *db.DB, ref string, stdout, stderr io.Writer) error {
 	ts, err := d.ListTokens(ctx)
 	if err != nil {
 		return err
 	}
-	t, err := findToken(ts, pos[0])
+	t, err := findToken(ts, ref)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package countcmd
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -48,15 +47,22 @@ func (c *counterFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.verbose, "v", false, "log to stderr")
 }
 
-func (c *counterFlags) counter() (count.Counter, error) {
+// start builds the counter that the flags ask for, and a context that
+// ends on SIGINT; stop closes both.
+func (c *counterFlags) start() (ctx context.Context, cnt count.Counter, stop func(), err error) {
 	level := slog.LevelWarn
 	if c.verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	return auto.New(auto.Config{
+	cnt, err = auto.New(auto.Config{
 		Method: c.method, ModelPath: c.model, LibraryPath: c.lib, GSD: c.gsd, Threshold: c.threshold, Threads: c.threads,
 	}, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	return ctx, cnt, func() { cnt.Close(); cancel() }, nil
 }
 
 // readImage decodes a PNG, JPEG or TIFF file.
@@ -106,10 +112,7 @@ func cmdCount(args []string) error {
 	gsdDefault := fs.Float64("gsd-default", 0, "ground sample distance (m per pixel) of images that carry none (no GeoTIFF pixel size, no camera data and height): default the counter's own, 0.1")
 	asJSON := fs.Bool("json", false, "print JSON (gsd_m per image; boxes with lon, lat when the image is georeferenced)")
 	annotate := fs.String("annotate", "", "write each image with its boxes drawn, as DIR/<name>.annotated.png (DIR is created)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-cloud count [flags] IMAGE...\n\nEach image is counted at its own ground sample distance: --gsd, else a GeoTIFF's pixel size,\nelse the camera model (EXIF focal length, sensor width, DJI RelativeAltitude), else --gsd-default.\nGeoTIFFs (orthophotos of any size) are read window by window through GDAL. Flags:")
-		fs.PrintDefaults()
-	}
+	cli.SetUsage(fs, "usage: canopy-cloud count [flags] IMAGE...\n\nEach image is counted at its own ground sample distance: --gsd, else a GeoTIFF's pixel size,\nelse the camera model (EXIF focal length, sensor width, DJI RelativeAltitude), else --gsd-default.\nGeoTIFFs (orthophotos of any size) are read window by window through GDAL. Flags:")
 	if help, err := cli.Parse(fs, args); help || err != nil {
 		return err
 	}
@@ -125,13 +128,11 @@ func cmdCount(args []string) error {
 			return fmt.Errorf("--annotate: %w", err)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	c, err := cf.counter()
+	ctx, c, stop, err := cf.start()
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer stop()
 	o := countOpts{gsd: cf.gsd, gsdDefault: *gsdDefault, annotate: *annotate}
 	if o.gsdDefault == 0 {
 		o.gsdDefault = count.ModelGSDOf(c)
@@ -154,9 +155,7 @@ func cmdCount(args []string) error {
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(outs); err != nil {
+		if err := cli.PrintJSON(os.Stdout, outs); err != nil {
 			return err
 		}
 	} else {

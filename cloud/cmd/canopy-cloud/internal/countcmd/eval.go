@@ -1,13 +1,10 @@
 package countcmd
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -32,12 +29,9 @@ func cmdEval(args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	iou := fs.Float64("iou", count.DefaultIoU, "IoU at which a found box matches a true one")
 	annotate := fs.String("annotate", "", "write each image with its boxes drawn into this folder")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-cloud eval --boxes FILE [flags] DIR")
-		fmt.Fprintln(fs.Output(), "Scores every image in DIR (.png, .jpg, .jpeg, .tif, .tiff) and every image the boxes file names;")
-		fmt.Fprintln(fs.Output(), "an image with no rows in the boxes file has no trees, so whatever is found there is a false positive.")
-		fs.PrintDefaults()
-	}
+	cli.SetUsage(fs, "usage: canopy-cloud eval --boxes FILE [flags] DIR\n"+
+		"Scores every image in DIR (.png, .jpg, .jpeg, .tif, .tiff) and every image the boxes file names;\n"+
+		"an image with no rows in the boxes file has no trees, so whatever is found there is a false positive.")
 	if help, err := cli.Parse(fs, args); help || err != nil {
 		return err
 	}
@@ -69,13 +63,11 @@ func cmdEval(args []string) error {
 		return fmt.Errorf("no images in %s and no boxes in %s", dir, *boxesFile)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	c, err := cf.counter()
+	ctx, c, stop, err := cf.start()
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer stop()
 	var scores []count.Score
 	var errs []string
 	for _, name := range names {
@@ -93,9 +85,7 @@ func cmdEval(args []string) error {
 	rep := count.Summarise(*iou, scores)
 	rep.Info = c.Info()
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(evalOut{Report: rep, Errors: errs}); err != nil {
+		if err := cli.PrintJSON(os.Stdout, evalOut{Report: rep, Errors: errs}); err != nil {
 			return err
 		}
 	} else {

@@ -1,14 +1,11 @@
 package countcmd
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,18 +18,7 @@ func binary(t *testing.T) string { return e2etest.Bin(t, "canopy-cloud") }
 
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(binary(t), args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), code
+	return e2etest.Run(t, binary(t), args...)
 }
 
 // TestEvalSharedTrees runs `canopy-cloud eval --json` on ../shared/data/trees.

@@ -23,16 +23,13 @@ var Backup = cli.Command{Name: "backup", Summary: "copy the database and every s
 func cmdBackup(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: canopy-cloud backup --out DIR [flags]
+	cli.SetUsage(fs, `usage: canopy-cloud backup --out DIR [flags]
 
 Copies the database (SQLite: a consistent snapshot, taken while serving;
 PostgreSQL: pg_dump's custom format) and then every object of both
 buckets into DIR (blobs/<bucket>/<key>), and writes DIR/backup.json last.
 Run again into the same DIR, it copies only what is new. Restore with
 canopy-cloud restore (docs/deploy.md). Flags:`)
-		fs.PrintDefaults()
-	}
 	out := fs.String("out", "", "backup `folder` (made if missing)")
 	site.StoreFlags(fs, &c)
 	if help, err := cli.ParseArgs(fs, args); help || err != nil {
@@ -58,8 +55,7 @@ var Restore = cli.Command{Name: "restore", Summary: "restore a backup folder int
 func cmdRestore(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: canopy-cloud restore --from DIR [flags]
+	cli.SetUsage(fs, `usage: canopy-cloud restore --from DIR [flags]
 
 Restores a backup folder (canopy-cloud backup) into a new database and
 blob store, named by the flags as serve takes them: --data DIR (a SQLite
@@ -67,8 +63,6 @@ file that must not exist, and the blob folder) or --database-url (a
 PostgreSQL database that exists, made with CREATE DATABASE, and has no
 Canopy tables), and --s3-* for S3 (empty buckets). Then start serve on
 them and run canopy-cloud reconcile. Flags:`)
-		fs.PrintDefaults()
-	}
 	from := fs.String("from", "", "backup `folder`")
 	site.StoreFlags(fs, &c)
 	if help, err := cli.ParseArgs(fs, args); help || err != nil {

@@ -35,23 +35,15 @@ var Export = cli.Command{Name: "export", Summary: "export a scan's trees (GeoJSO
 func cmdExport(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-cloud export --scan ID [--format geojson|csv|gpkg|geotxt|odm|mosaic] [--out FILE|DIR] [flags]\n\nA scan's trees, merged so that each tree is counted once (registered photos in their\ncommon frame, the others by position), its photos or its mosaic. Formats:")
-		for _, f := range []string{"geojson", "csv", "gpkg", "geotxt", "odm", "mosaic"} {
-			fmt.Fprintf(fs.Output(), "  %-8s %s\n", f, exportFormats[f])
-		}
-		fmt.Fprintln(fs.Output(), "Flags:")
-		fs.PrintDefaults()
+	usage := "usage: canopy-cloud export --scan ID [--format geojson|csv|gpkg|geotxt|odm|mosaic] [--out FILE|DIR] [flags]\n\nA scan's trees, merged so that each tree is counted once (registered photos in their\ncommon frame, the others by position), its photos or its mosaic. Formats:\n"
+	for _, f := range []string{"geojson", "csv", "gpkg", "geotxt", "odm", "mosaic"} {
+		usage += fmt.Sprintf("  %-8s %s\n", f, exportFormats[f])
 	}
+	cli.SetUsage(fs, usage+"Flags:")
 	scanID := fs.String("scan", "", "scan `id` to export")
 	format := fs.String("format", "geojson", "geojson, csv, gpkg, geotxt, odm or mosaic")
 	out := fs.String("out", "", "output `file` (default standard output) or, for odm, folder")
-	fs.StringVar(&c.Data, "data", c.Data, "data `folder` of the embedded setup")
-	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://... or a SQLite file (default DATA/canopy.db)")
-	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "S3 API `URL` for odm's photos and the mosaic (default: the blob folder under --data)")
-	fs.StringVar(&c.S3Region, "s3-region", c.S3Region, "S3 signing region")
-	fs.BoolVar(&c.S3PathStyle, "s3-path-style", c.S3PathStyle, "S3 path-style addressing")
-	fs.StringVar(&c.S3BucketPrefix, "s3-bucket-prefix", c.S3BucketPrefix, "`prefix` of the bucket names")
+	site.StoreFlags(fs, &c) // the blob store: for odm's photos and the mosaic
 	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
@@ -64,16 +56,11 @@ func cmdExport(args []string) error {
 	if (*format == "gpkg" || *format == "odm") && *out == "" {
 		return fmt.Errorf("--format %s needs --out", *format)
 	}
-	if c.DatabaseURL == "" {
-		if _, err := os.Stat(c.DatabaseDSN()); err != nil {
-			return fmt.Errorf("no database at %s (give --data or --database-url): %w", c.DatabaseDSN(), err)
-		}
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d, err := db.Open(ctx, c.DatabaseDSN(), site.Logger("warn"))
+	d, err := site.OpenExisting(ctx, c)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer d.Close()
 	dest := *out

@@ -4,11 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
+	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
@@ -23,10 +21,7 @@ func cmdReconcile(args []string) error {
 	c := config.DefaultServe()
 	var o ingest.ReconcileOptions
 	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-cloud reconcile [--delete] [--dry-run] [flags]\n\nFinds objects in the raw bucket with no database row. An item whose\nmeta.json object is there gets its row again (and its counting job);\nthe others are listed, or removed with --delete (run --delete while no\nreceiver is storing). Then it finds objects of the processed bucket that\nno count names (removed with --delete too) and objects that rows name\nbut the store lacks (listed as missing). Flags:")
-		fs.PrintDefaults()
-	}
+	cli.SetUsage(fs, "usage: canopy-cloud reconcile [--delete] [--dry-run] [flags]\n\nFinds objects in the raw bucket with no database row. An item whose\nmeta.json object is there gets its row again (and its counting job);\nthe others are listed, or removed with --delete (run --delete while no\nreceiver is storing). Then it finds objects of the processed bucket that\nno count names (removed with --delete too) and objects that rows name\nbut the store lacks (listed as missing). Flags:")
 	site.StoreFlags(fs, &c)
 	fs.StringVar(&o.Prefix, "prefix", "", "only objects whose key starts with `prefix` (e.g. DEVICE/2026/)")
 	fs.BoolVar(&o.Delete, "delete", false, "remove the objects of items that cannot be linked")
@@ -34,24 +29,16 @@ func cmdReconcile(args []string) error {
 	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log := site.Logger("warn")
-	d, err := db.Open(ctx, c.DatabaseDSN(), log)
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer d.Close()
-	blobs, err := site.OpenBlobs(ctx, c)
-	if err != nil {
+	var actions []ingest.Action
+	err := site.WithStore(c, func(ctx context.Context, d *db.DB, blobs blob.Store) (err error) {
+		actions, err = ingest.Reconcile(ctx, blobs, d, o)
+		if err == nil {
+			var more []ingest.Action
+			more, err = ingest.CheckStore(ctx, blobs, d, o)
+			actions = append(actions, more...)
+		}
 		return err
-	}
-	actions, err := ingest.Reconcile(ctx, blobs, d, o)
-	if err == nil {
-		var more []ingest.Action
-		more, err = ingest.CheckStore(ctx, blobs, d, o)
-		actions = append(actions, more...)
-	}
+	})
 	counts := map[string]int{}
 	for _, a := range actions {
 		counts[a.Op]++

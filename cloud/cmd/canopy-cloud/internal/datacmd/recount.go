@@ -33,8 +33,7 @@ var Recount = cli.Command{Name: "recount", Summary: "count a scan's images (or t
 func cmdRecount(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("recount", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: canopy-cloud recount --scan ID | --since T [--model FILE | --method M] [flags]
+	cli.SetUsage(fs, `usage: canopy-cloud recount --scan ID | --since T [--model FILE | --method M] [flags]
 
 Queues the count jobs of stored images again; serve's workers (or the
 Lambda function) count them. Each new count records its model's SHA-256
@@ -43,8 +42,6 @@ and becomes the image's newest; the counts it replaces are kept
 --model FILE is stored in the blob store (processed/models/<sha256>.onnx)
 for every worker to fetch. Without --model or --method the workers' own
 counter counts. Flags:`)
-		fs.PrintDefaults()
-	}
 	scanID := fs.String("scan", "", "the images of scan `id`")
 	since := fs.String("since", "", "the images captured at or after `T` (RFC 3339 time or date)")
 	model := fs.String("model", "", "count with this ONNX crown detector `file`")

@@ -114,7 +114,7 @@ serve on the same database sends its waves. Flags:`)
 		if err != nil {
 			return err
 		}
-		return printJSON(stdout, st)
+		return cli.PrintJSON(stdout, st)
 	})
 }
 
@@ -131,7 +131,7 @@ func rolloutList(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return printJSON(stdout, map[string]any{"rollouts": rs})
+		return cli.PrintJSON(stdout, map[string]any{"rollouts": rs})
 	})
 }
 
@@ -189,14 +189,8 @@ func rolloutAct(verb string, args []string, stdout io.Writer) error {
 		if table {
 			return printRolloutTable(stdout, st)
 		}
-		return printJSON(stdout, st)
+		return cli.PrintJSON(stdout, st)
 	})
-}
-
-func printJSON(w io.Writer, v any) error {
-	e := json.NewEncoder(w)
-	e.SetIndent("", "  ")
-	return e.Encode(v)
 }
 
 func printRolloutTable(w io.Writer, st rollout.Status) error {

@@ -2,7 +2,6 @@ package servecmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -69,10 +68,7 @@ var Lambda = cli.Command{Name: "lambda", Summary: "the counting worker as an AWS
 func cmdLambda(args []string) error {
 	var c lambdaConfig
 	fs := flag.NewFlagSet("lambda", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: canopy-cloud lambda [flags]\n\nThe counting worker as an AWS Lambda function (the provided.al2023 runtime:\nthe binary, named bootstrap, runs this). Every flag can also be set as\n%sFLAG (--database-url: %s). Flags:\n", lambdaEnvPrefix, flagfile.EnvName(lambdaEnvPrefix, "database-url"))
-		fs.PrintDefaults()
-	}
+	cli.SetUsage(fs, fmt.Sprintf("usage: canopy-cloud lambda [flags]\n\nThe counting worker as an AWS Lambda function (the provided.al2023 runtime:\nthe binary, named bootstrap, runs this). Every flag can also be set as\n%sFLAG (--database-url: %s). Flags:", lambdaEnvPrefix, flagfile.EnvName(lambdaEnvPrefix, "database-url")))
 	fs.StringVar(&c.databaseURL, "database-url", "", "postgres://... URL of the receivers' database (required)")
 	fs.StringVar(&c.s3Endpoint, "s3-endpoint", "", "S3 API `URL` (default: AWS itself)")
 	fs.StringVar(&c.s3Region, "s3-region", "", "S3 signing region (default $AWS_REGION)")
@@ -144,9 +140,7 @@ func cmdLambda(args []string) error {
 	if payload != nil {
 		out, err := h.Invoke(ctx, payload)
 		if out != nil {
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			if eerr := enc.Encode(out); eerr != nil {
+			if eerr := cli.PrintJSON(os.Stdout, out); eerr != nil {
 				return eerr
 			}
 		}

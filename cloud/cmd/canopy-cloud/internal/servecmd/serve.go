@@ -40,10 +40,7 @@ var Serve = cli.Command{Name: "serve", Summary: "run the receiver: ingest, stora
 func cmdServe(args []string) error {
 	c := config.DefaultServe()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-cloud serve [flags]\n\nWith no flags: the embedded setup (in-process MQTT broker, blob folder and\nSQLite under --data). Flags:")
-		fs.PrintDefaults()
-	}
+	cli.SetUsage(fs, "usage: canopy-cloud serve [flags]\n\nWith no flags: the embedded setup (in-process MQTT broker, blob folder and\nSQLite under --data). Flags:")
 	fs.StringVar(&c.Data, "data", c.Data, "data `folder`: SQLite database and blob folder of the embedded setup")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "HTTP listen `address`")
 	fs.StringVar(&c.HTTPTLSCert, "http-tls-cert", c.HTTPTLSCert, "serve HTTPS with this certificate (PEM `file`, the chain); read again on SIGHUP")

@@ -33,12 +33,22 @@ func StoreFlags(fs *flag.FlagSet, c *config.Serve) {
 	fs.StringVar(&c.S3BucketPrefix, "s3-bucket-prefix", c.S3BucketPrefix, "`prefix` of the bucket names")
 }
 
-// WithDatabase opens the database of c, calls f with it (and a context of
-// a minute) and closes it.
+// WithDatabase opens the database of c (made when it is not there),
+// calls f with it and a context of a minute, and closes it.
 func WithDatabase(c config.Serve, f func(ctx context.Context, d *db.DB) error) error {
+	return withDatabase(c, OpenDatabase, f)
+}
+
+// WithExistingDatabase is WithDatabase for a database that must exist:
+// listing, reading or revoking never makes one.
+func WithExistingDatabase(c config.Serve, f func(ctx context.Context, d *db.DB) error) error {
+	return withDatabase(c, OpenExisting, f)
+}
+
+func withDatabase(c config.Serve, open func(context.Context, config.Serve) (*db.DB, error), f func(ctx context.Context, d *db.DB) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	d, err := OpenDatabase(ctx, c)
+	d, err := open(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -61,21 +71,30 @@ func OpenDatabase(ctx context.Context, c config.Serve) (*db.DB, error) {
 	return d, nil
 }
 
-// WithStore opens the database and the blob store of c, calls f with
-// them and a context that ends on SIGINT or SIGTERM, and closes them. The
-// database must exist: these commands work on a deployment's data, they
-// never start one.
-func WithStore(c config.Serve, f func(ctx context.Context, d *db.DB, blobs blob.Store) error) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// OpenExisting opens the database of c, which must exist: the commands
+// that work on a deployment's data never start one.
+func OpenExisting(ctx context.Context, c config.Serve) (*db.DB, error) {
 	if c.DatabaseURL == "" {
 		if _, err := os.Stat(c.DatabaseDSN()); err != nil {
-			return fmt.Errorf("no database at %s (give --data or --database-url): %w", c.DatabaseDSN(), err)
+			return nil, fmt.Errorf("no database at %s (give the receiver's --data or --database-url): %w", c.DatabaseDSN(), err)
 		}
 	}
 	d, err := db.Open(ctx, c.DatabaseDSN(), Logger("warn"))
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return d, nil
+}
+
+// WithStore opens the database (which must exist) and the blob store of
+// c, calls f with them and a context that ends on SIGINT or SIGTERM, and
+// closes them.
+func WithStore(c config.Serve, f func(ctx context.Context, d *db.DB, blobs blob.Store) error) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, err := OpenExisting(ctx, c)
+	if err != nil {
+		return err
 	}
 	defer d.Close()
 	blobs, err := OpenBlobs(ctx, c)
