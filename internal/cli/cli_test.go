@@ -1,54 +1,41 @@
-package cli
+package cli_test
 
 import (
 	"bytes"
 	"flag"
-	"io"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/canopy-forest/canopy/internal/cli"
+	"github.com/canopy-forest/canopy/internal/cli/clitest"
 )
 
-// stdout runs f with os.Stdout going to a pipe and returns what it wrote.
+// stdout runs f and returns what it printed on os.Stdout.
 func stdout(t *testing.T, f func()) string {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	done := make(chan string)
-	go func() {
-		b, _ := io.ReadAll(r)
-		done <- string(b)
-	}()
-	f()
-	os.Stdout = old
-	w.Close()
-	return <-done
+	return clitest.CaptureStdout(t, func() error { f(); return nil })
 }
 
 // tree is a binary with a leaf, a group and a group in a group; each leaf
 // records its arguments in ran.
-func tree(ran *[]string) *Command {
-	leaf := func(name string) Command {
-		return Command{Name: name, Summary: "the " + name + " leaf", Run: func(args []string) error {
+func tree(ran *[]string) *cli.Command {
+	leaf := func(name string) cli.Command {
+		return cli.Command{Name: name, Summary: "the " + name + " leaf", Run: func(args []string) error {
 			fs := flag.NewFlagSet(name, flag.ContinueOnError)
-			SetUsage(fs, "usage: bin ... "+name+" [--n N]")
+			cli.SetUsage(fs, "usage: bin ... "+name+" [--n N]")
 			fs.Int("n", 0, "a number")
-			if help, err := ParseArgs(fs, args); help || err != nil {
+			if help, err := cli.ParseArgs(fs, args); help || err != nil {
 				return err
 			}
 			*ran = append(*ran, name+" "+strings.Join(args, " "))
 			return nil
 		}}
 	}
-	return &Command{Name: "bin", Sub: []Command{
+	return &cli.Command{Name: "bin", Sub: []cli.Command{
 		leaf("run"),
-		{Name: "dev", Summary: "devices", Usage: "usage: bin dev add|list", Sub: []Command{
+		{Name: "dev", Summary: "devices", Usage: "usage: bin dev add|list", Sub: []cli.Command{
 			leaf("add"),
-			{Name: "keys", Summary: "keys", Sub: []Command{leaf("rotate")}},
+			{Name: "keys", Summary: "keys", Sub: []cli.Command{leaf("rotate")}},
 		}},
 	}}
 }
@@ -135,13 +122,13 @@ func TestParseOutput(t *testing.T) {
 			fs := flag.NewFlagSet("x", flag.ContinueOnError)
 			var errOut bytes.Buffer
 			fs.SetOutput(&errOut)
-			SetUsage(fs, "usage: x [--n N]")
+			cli.SetUsage(fs, "usage: x [--n N]")
 			fs.Int("n", 0, "a number")
 			var help bool
 			var err error
-			out := stdout(t, func() { help, err = Parse(fs, tt.args) })
+			out := stdout(t, func() { help, err = cli.Parse(fs, tt.args) })
 			if help != tt.help || (err != nil) != tt.fail {
-				t.Errorf("Parse(%q) = %v, %v; want help %v, failure %v", tt.args, help, err, tt.help, tt.fail)
+				t.Errorf("cli.Parse(%q) = %v, %v; want help %v, failure %v", tt.args, help, err, tt.help, tt.fail)
 			}
 			if tt.stdout == "" && out != "" || !strings.Contains(out, tt.stdout) {
 				t.Errorf("stdout %q, want %q", out, tt.stdout)
@@ -159,7 +146,7 @@ func TestParseOutput(t *testing.T) {
 func TestParseInterspersed(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	n := fs.Int("n", 0, "a number")
-	pos, help, err := ParseInterspersed(fs, []string{"a", "--n", "2", "b"})
+	pos, help, err := cli.ParseInterspersed(fs, []string{"a", "--n", "2", "b"})
 	if err != nil || help || *n != 2 || strings.Join(pos, ",") != "a,b" {
 		t.Errorf("ParseInterspersed = %q, %v, %v (n %d); want [a b], n 2", pos, help, err, *n)
 	}
@@ -167,8 +154,8 @@ func TestParseInterspersed(t *testing.T) {
 	fs = flag.NewFlagSet("x", flag.ContinueOnError)
 	fs.SetOutput(&errOut)
 	var out string
-	out = stdout(t, func() { pos, help, err = ParseInterspersed(fs, []string{"a", "-h"}) })
+	out = stdout(t, func() { pos, help, err = cli.ParseInterspersed(fs, []string{"a", "-h"}) })
 	if !help || err != nil || !strings.Contains(out, "Usage of x") || errOut.Len() > 0 {
-		t.Errorf("ParseInterspersed(a -h) = %q, %v, %v, stdout %q, stderr %q; want the usage on stdout", pos, help, err, out, errOut.String())
+		t.Errorf("cli.ParseInterspersed(a -h) = %q, %v, %v, stdout %q, stderr %q; want the usage on stdout", pos, help, err, out, errOut.String())
 	}
 }

@@ -1,6 +1,7 @@
-// Package clitest checks a built binary against its command tree: every
-// command answers -h, --help and help with its usage, and an unknown
-// command fails with a message that names it.
+// Package clitest is what the tests of commands share: Help checks a built
+// binary against its command tree (every command answers -h, --help and
+// help with its usage, an unknown command fails with a message that names
+// it), and CaptureStdout takes what a command run in the test prints.
 package clitest
 
 import (

@@ -13,12 +13,13 @@ import (
 	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/datacmd"
 	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/internal/cli/clitest"
 )
 
 // auditEntries reads the trail with canopy-cloud audit --json.
 func auditEntries(t *testing.T, data string, extra ...string) []db.AuditEntry {
 	t.Helper()
-	out := cmdtest.CaptureStdout(t, func() error { return cmdAudit(append([]string{"--json", "--data", data}, extra...)) })
+	out := clitest.CaptureStdout(t, func() error { return cmdAudit(append([]string{"--json", "--data", data}, extra...)) })
 	var es []db.AuditEntry
 	if err := json.Unmarshal([]byte(out), &es); err != nil {
 		t.Fatalf("audit --json printed %q: %v", out, err)
@@ -39,7 +40,7 @@ func TestAuditEachChangeOnce(t *testing.T) {
 		do              func() error
 	}{
 		{db.AuditDeviceAdd, "pi-1", func() error {
-			cmdtest.CaptureStdout(t, func() error { return Device.Exec([]string{"add", "pi-1", "--data", data}) })
+			clitest.CaptureStdout(t, func() error { return Device.Exec([]string{"add", "pi-1", "--data", data}) })
 			return nil
 		}},
 		{db.AuditTokenCreate, "", func() error { secret = tokens.create("--scope", "metrics", "--name", "prom"); return nil }},
@@ -59,13 +60,13 @@ func TestAuditEachChangeOnce(t *testing.T) {
 			return datacmd.Export.Run([]string{"--scan", "scan-a", "--format", "csv", "--out", filepath.Join(t.TempDir(), "t.csv"), "--data", data})
 		}},
 		{db.AuditRecount, "scan-a", func() error {
-			cmdtest.CaptureStdout(t, func() error {
+			clitest.CaptureStdout(t, func() error {
 				return datacmd.Recount.Run([]string{"--scan", "scan-a", "--method", "classical", "--data", data})
 			})
 			return nil
 		}},
 		{db.AuditDevicePurge, "pi-1", func() error {
-			cmdtest.CaptureStdout(t, func() error {
+			clitest.CaptureStdout(t, func() error {
 				return Device.Exec([]string{"purge", "pi-1", "--yes-delete-everything", "--data", data})
 			})
 			return nil
@@ -101,7 +102,7 @@ func TestAuditEachChangeOnce(t *testing.T) {
 	if err := cmdAudit([]string{"--since", "last week", "--data", data}); err == nil || !strings.Contains(err.Error(), "--since") {
 		t.Errorf("audit --since garbage: %v", err)
 	}
-	table := cmdtest.CaptureStdout(t, func() error { return cmdAudit([]string{"--data", data}) })
+	table := clitest.CaptureStdout(t, func() error { return cmdAudit([]string{"--data", data}) })
 	if !strings.Contains(table, "device.add") || !strings.Contains(table, "scan.export") {
 		t.Errorf("audit table:\n%s", table)
 	}
@@ -114,7 +115,7 @@ func TestDeviceAddOut(t *testing.T) {
 	data, out, board := t.TempDir(), filepath.Join(t.TempDir(), "board"), t.TempDir()
 	ca := filepath.Join(t.TempDir(), "broker-ca.pem")
 	cmdtest.WriteCA(t, ca)
-	stdout := cmdtest.CaptureStdout(t, func() error {
+	stdout := clitest.CaptureStdout(t, func() error {
 		return Device.Exec([]string{"add", "pi-5", "--cert", "--out", out, "--broker", "ssl://mq.example.org:8883", "--mqtt-ca", ca,
 			"--board-dir", board, "--data", data})
 	})
@@ -160,7 +161,7 @@ func TestDeviceAddOut(t *testing.T) {
 			t.Errorf("device %q: no error", bad)
 		}
 	}
-	if strings.Contains(cmdtest.CaptureStdout(t, func() error { return Device.Exec([]string{"list", "--data", data}) }), "pi-6") {
+	if strings.Contains(clitest.CaptureStdout(t, func() error { return Device.Exec([]string{"list", "--data", data}) }), "pi-6") {
 		t.Error("a refused device add registered pi-6")
 	}
 }

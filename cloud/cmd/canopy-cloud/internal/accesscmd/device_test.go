@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/cmdtest"
+	"github.com/canopy-forest/canopy/internal/cli/clitest"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -17,7 +17,7 @@ import (
 func TestDeviceCommands(t *testing.T) {
 	data := t.TempDir()
 	out := filepath.Join(t.TempDir(), "creds")
-	stdout := cmdtest.CaptureStdout(t, func() error {
+	stdout := clitest.CaptureStdout(t, func() error {
 		return Device.Exec([]string{"add", "pi-9", "--cert", "--out", out, "--data", data})
 	})
 	var got DeviceAdded
@@ -43,7 +43,7 @@ func TestDeviceCommands(t *testing.T) {
 	}
 	c := tokenCLI{t: t, db: []string{"--data", data}}
 	secret := c.create("--scope", "write", "--device", "pi-9", "--name", "pi-9-http")
-	list := cmdtest.CaptureStdout(t, func() error { return Device.Exec([]string{"list", "--json", "--data", data}) })
+	list := clitest.CaptureStdout(t, func() error { return Device.Exec([]string{"list", "--json", "--data", data}) })
 	if !strings.Contains(list, `"username":"pi-9"`) || strings.Contains(list, got.Password) {
 		t.Errorf("device list --json: %s", list)
 	}

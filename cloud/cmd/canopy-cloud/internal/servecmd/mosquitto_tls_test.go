@@ -24,6 +24,7 @@ import (
 	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/site"
 	"github.com/canopy-forest/canopy/cloud/config"
 	"github.com/canopy-forest/canopy/cloud/db"
+	"github.com/canopy-forest/canopy/internal/cli/clitest"
 	"github.com/canopy-forest/canopy/internal/e2etest"
 	"github.com/canopy-forest/canopy/internal/ulid"
 	"github.com/canopy-forest/canopy/sync/outbox"
@@ -81,7 +82,7 @@ func TestMosquittoClientCertificates(t *testing.T) {
 		{"add", "dev-a", "--cert"},
 		{"add", "dev-b", "--cert"},
 	} {
-		cmdtest.CaptureStdout(t, func() error { return accesscmd.Device.Exec(append(args, "--out", creds, "--data", data)) })
+		clitest.CaptureStdout(t, func() error { return accesscmd.Device.Exec(append(args, "--out", creds, "--data", data)) })
 	}
 	// The broker's own certificate, from a CA of the test's.
 	brokerCA := cmdtest.NewCA(t, "test broker CA")
