@@ -13,25 +13,25 @@ import (
 	"github.com/canopy-forest/canopy/internal/e2etest"
 )
 
-// Request is one way of asking a binary for a command's usage.
-type Request struct {
+// request is one way of asking a binary for a command's usage.
+type request struct {
 	Path []string // the command, from the binary's name on
 	Args []string // the binary's arguments
 }
 
-// Requests lists, for root and every command below it, the three ways of
+// requests lists, for root and every command below it, the three ways of
 // asking for its usage: PATH -h, PATH --help, and help where a
 // sub-command's name is expected (PATH help for a group, PARENT help NAME
 // for a leaf).
-func Requests(root *cli.Command) []Request {
-	var out []Request
+func requests(root *cli.Command) []request {
+	var out []request
 	walk(root, []string{root.Name}, func(c *cli.Command, path []string) {
 		args := path[1:]
-		out = append(out, Request{path, slices.Concat(args, []string{"-h"})}, Request{path, slices.Concat(args, []string{"--help"})})
+		out = append(out, request{path, slices.Concat(args, []string{"-h"})}, request{path, slices.Concat(args, []string{"--help"})})
 		if c.Sub != nil {
-			out = append(out, Request{path, slices.Concat(args, []string{"help"})})
+			out = append(out, request{path, slices.Concat(args, []string{"help"})})
 		} else {
-			out = append(out, Request{path, slices.Concat(args[:len(args)-1], []string{"help", c.Name})})
+			out = append(out, request{path, slices.Concat(args[:len(args)-1], []string{"help", c.Name})})
 		}
 	})
 	return out
@@ -44,10 +44,10 @@ func walk(c *cli.Command, path []string, fn func(*cli.Command, []string)) {
 	}
 }
 
-// IsUsage reports whether out, what a binary printed, is the usage of the
+// isUsage reports whether out, what a binary printed, is the usage of the
 // command at path: a line that starts with "usage:" and names the command,
 // on that line or the next.
-func IsUsage(out string, path []string) bool {
+func isUsage(out string, path []string) bool {
 	p := strings.Join(path, " ")
 	lines := strings.Split(out, "\n")
 	for i, l := range lines {
@@ -65,19 +65,19 @@ func names(line, p string) bool {
 	return i >= 0 && (len(line) == i+len(p) || line[i+len(p)] == ' ')
 }
 
-// Help runs bin, the built binary of root, with every Request: each must
+// Help runs bin, the built binary of root, with every request: each must
 // exit 0 with the command's usage on standard output. Then, for root and
 // every group, with a command name that is not there: each must fail and
 // say so on standard error.
 func Help(t *testing.T, bin string, root *cli.Command) {
-	for _, r := range Requests(root) {
+	for _, r := range requests(root) {
 		t.Run(strings.Join(r.Args, " "), func(t *testing.T) {
 			t.Parallel()
 			stdout, stderr, code := e2etest.Run(t, bin, r.Args...)
 			if code != 0 {
 				t.Errorf("%s %s: exit status %d, want 0; stderr:\n%s", root.Name, strings.Join(r.Args, " "), code, stderr)
 			}
-			if !IsUsage(stdout, r.Path) {
+			if !isUsage(stdout, r.Path) {
 				t.Errorf("%s %s: stdout %q, want the usage of %s", root.Name, strings.Join(r.Args, " "), stdout, strings.Join(r.Path, " "))
 			}
 		})
