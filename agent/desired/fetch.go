@@ -1,15 +1,13 @@
 package desired
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/canopy-forest/canopy/internal/digest"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -155,7 +153,7 @@ func (fe *fetch) finish(dst string) error {
 		return fmt.Errorf("close staging: %w", err)
 	}
 	fe.f = nil
-	sum, err := fileSHA256(fe.part)
+	sum, err := digest.File(fe.part)
 	if err != nil {
 		return err
 	}
@@ -195,18 +193,4 @@ func (fe *fetch) remove() {
 	}
 	_ = os.Remove(fe.part)
 	_ = os.Remove(fe.havePath)
-}
-
-// fileSHA256 streams path through SHA-256.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, f, make([]byte, 64<<10)); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -145,6 +145,17 @@ func (s Serve) DatabaseDSN() string {
 	return filepath.Join(s.Data, "canopy.db")
 }
 
+// CompatTopics are the topics of CompatTopic, in order, without blanks.
+func (s Serve) CompatTopics() []string {
+	var out []string
+	for _, t := range strings.Split(s.CompatTopic, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // BlobDir is the folder of the local blob store.
 func (s Serve) BlobDir() string { return filepath.Join(s.Data, "blobs") }
 

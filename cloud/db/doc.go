@@ -1,6 +1,11 @@
-// Package db is the cloud's database: devices, scans, images, counts, the
-// counting job queue and API tokens, on PostgreSQL (pgx) or on an embedded
-// SQLite file (modernc.org/sqlite, pure Go).
+// Package db is the cloud's database, on PostgreSQL (pgx) or on an
+// embedded SQLite file (modernc.org/sqlite, pure Go). One DB holds every
+// table, each group in a file of its own: images and their counts (with
+// the counts they replaced: history), the counting job queue, scans and
+// their registration, devices, identities (credentials) and API tokens,
+// the audit trail, rollouts and desired state, the chunks of items staged
+// between receivers, retention and purges, and artifacts (the models
+// devices fetch).
 //
 // Open runs the versioned migrations embedded in the binary
 // (migrations/<dialect>/NNNN_name.sql) in one transaction, recorded in

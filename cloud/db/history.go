@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -65,16 +64,8 @@ func (d *DB) GetImageByModel(ctx context.Context, itemID, model string) (Image, 
 		return Image{}, fmt.Errorf("get image %q: %w", itemID, err)
 	}
 	sub, args := modelCounts(model)
-	row := d.sql.QueryRowContext(ctx, d.rebind(`SELECT `+imageCols+` FROM images i LEFT JOIN `+sub+` c ON c.item_id = i.item_id
-		WHERE i.item_id = ? ORDER BY c.counted_at DESC LIMIT 1`), append(args, itemID)...)
-	img, err := scanImage(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Image{}, fmt.Errorf("get image %q: %w", itemID, ErrNotFound)
-	}
-	if err != nil {
-		return Image{}, fmt.Errorf("get image %q: %w", itemID, err)
-	}
-	return img, nil
+	return getImage(d.sql.QueryRowContext(ctx, d.rebind(`SELECT `+imageCols+` FROM images i LEFT JOIN `+sub+` c ON c.item_id = i.item_id
+		WHERE i.item_id = ? ORDER BY c.counted_at DESC LIMIT 1`), append(args, itemID)...), itemID)
 }
 
 // EachScanImageByModel is EachScanImage with each image's newest count

@@ -7,8 +7,92 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+)
+
+// Image states.
+const (
+	StateStored   = "stored"   // raw objects and row written, count job queued
+	StateCounting = "counting" // a worker holds its job
+	StateCounted  = "counted"  // a count is recorded
+	StateFailed   = "failed"   // counting failed for good
+	// StateImageEvicted: the device's outbox dropped the image bytes to stay
+	// within its byte bound before the item was sent. The row, its metadata
+	// and the device's mask are kept; there is no image and no count job, so
+	// it is never counted (and never counted as zero trees).
+	StateImageEvicted = "image_evicted"
+)
+
+// Image origins.
+const (
+	OriginDevice = "device" // sent by a field device over MQTT
+	OriginUpload = "upload" // POST /v1/images
+	OriginCompat = "compat" // the earlier pipeline's JSON message
+)
+
+// Image is one stored image and what is known of it.
+type Image struct {
+	ItemID        string    `json:"item_id"`
+	Device        string    `json:"device,omitempty"`
+	Seq           uint64    `json:"seq"`
+	CapturedAt    time.Time `json:"captured_at"`
+	ClockSynced   bool      `json:"clock_synced"`
+	Lat           *float64  `json:"lat,omitempty"`
+	Lon           *float64  `json:"lon,omitempty"`
+	Width         int       `json:"width"`
+	Height        int       `json:"height"`
+	ForestShare   float64   `json:"forest_share"`
+	Segmenter     string    `json:"segmenter,omitempty"`
+	Model         string    `json:"model,omitempty"`
+	ModelSHA256   string    `json:"model_sha256,omitempty"`
+	ScanID        string    `json:"scan_id,omitempty"`
+	AddressID     string    `json:"address_id,omitempty"`
+	TreeType      string    `json:"tree_type,omitempty"`
+	Source        string    `json:"source,omitempty"`
+	Origin        string    `json:"origin"`             // OriginDevice, OriginUpload, OriginCompat; "" = device
+	RawKey        string    `json:"raw_key"`            // in bucket "raw"
+	MaskKey       string    `json:"mask_key,omitempty"` // the device's mask, in bucket "raw"
+	ContentSHA256 string    `json:"content_sha256,omitempty"`
+	State         string    `json:"state"`       // set by the database; PutImage takes StateImageEvicted, else stores StateStored
+	ReceivedAt    time.Time `json:"received_at"` // zero in PutImage: now
+	// RawDeletedAt is when retention deleted the raw image (zero: kept);
+	// its count, boxes, masks and annotated image stay.
+	RawDeletedAt time.Time `json:"raw_deleted_at,omitzero"`
+	// Where the image lies on the ground, as the device or upload said.
+	Ground
+
+	// Count is the image's count once it has one.
+	Count *CountRecord `json:"count,omitempty"`
+}
+
+// CountRecord is the result of counting one image.
+type CountRecord struct {
+	ItemID       string    `json:"item_id"`
+	Count        int       `json:"count"`
+	Boxes        []Box     `json:"boxes"`
+	Method       string    `json:"method"`
+	Model        string    `json:"model,omitempty"`
+	ModelSHA256  string    `json:"model_sha256,omitempty"`
+	AnnotatedKey string    `json:"annotated_key,omitempty"` // in bucket "processed"
+	MaskKey      string    `json:"mask_key,omitempty"`      // in bucket "processed"
+	CountedAt    time.Time `json:"counted_at"`              // zero: now
+	// Where the trees lie: the GSD counted at, and how boxes were placed.
+	Placement
+}
+
+// ImageQuery selects images for ListImages. Zero fields do not filter.
+type ImageQuery struct {
+	Device string
+	ScanID string
+	Since  time.Time // captured at or after
+	Limit  int       // 0: 50; at most 500
+	Cursor string    // from the previous page; "" for the first
+}
+
+// Page sizes of ListImages.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
 )
 
 // PutImage stores img unless an image with its item id exists: in one
@@ -109,22 +193,6 @@ func (d *DB) PutImage(ctx context.Context, img Image) (created bool, err error) 
 
 var errDuplicate = errors.New("duplicate")
 
-// inTx runs f in a transaction, committed if f returns nil.
-func (d *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := d.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := f(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
 // imageCols are the columns of an image joined with its count (alias i, c).
 const imageCols = `i.item_id, i.device, i.seq, i.captured_at, i.clock_synced, i.lat, i.lon,
 	i.width, i.height, i.forest_share, i.segmenter, i.model, i.model_sha256, i.scan_id,
@@ -205,7 +273,11 @@ func scanImage(r scanner) (Image, error) {
 
 // GetImage returns the image with its count, if counted; ErrNotFound.
 func (d *DB) GetImage(ctx context.Context, itemID string) (Image, error) {
-	row := d.sql.QueryRowContext(ctx, d.rebind(`SELECT `+imageCols+imageFrom+` WHERE i.item_id = ?`), itemID)
+	return getImage(d.sql.QueryRowContext(ctx, d.rebind(`SELECT `+imageCols+imageFrom+` WHERE i.item_id = ?`), itemID), itemID)
+}
+
+// getImage scans the image itemID from row; ErrNotFound when there is none.
+func getImage(row *sql.Row, itemID string) (Image, error) {
 	img, err := scanImage(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Image{}, fmt.Errorf("get image %q: %w", itemID, ErrNotFound)
@@ -216,7 +288,19 @@ func (d *DB) GetImage(ctx context.Context, itemID string) (Image, error) {
 	return img, nil
 }
 
-// cursor is the position after the last image of a page.
+// scanOrSince adds to f the images of scan scanID and those captured at
+// or after since, where given.
+func (d *DB) scanOrSince(f *filter, scanID string, since time.Time) {
+	if scanID != "" {
+		f.add("i.scan_id = ?", scanID)
+	}
+	if !since.IsZero() {
+		f.add("i.captured_at >= ?", d.ts(since))
+	}
+}
+
+// cursor is the position after the last image of a page (decodeCursor
+// with key "i").
 type cursor struct {
 	T  string `json:"t"` // captured_at, timeLayout
 	ID string `json:"i"`
@@ -227,55 +311,26 @@ func encodeCursor(img Image) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
-	}
-	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.ID == "" {
-		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
-	}
-	t, err := time.Parse(timeLayout, c.T)
-	if err != nil {
-		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
-	}
-	return t, c.ID, nil
-}
-
 // ListImages returns a page of images, newest capture first (ties by item
 // id, descending), and the cursor of the next page ("" after the last). A
 // cursor not made by ListImages is an ErrInvalid error.
 func (d *DB) ListImages(ctx context.Context, q ImageQuery) ([]Image, string, error) {
 	limit := pageLimit(q.Limit)
-	var where []string
-	var args []any
+	var f filter
 	if q.Device != "" {
-		where = append(where, "i.device = ?")
-		args = append(args, q.Device)
+		f.add("i.device = ?", q.Device)
 	}
-	if q.ScanID != "" {
-		where = append(where, "i.scan_id = ?")
-		args = append(args, q.ScanID)
-	}
-	if !q.Since.IsZero() {
-		where = append(where, "i.captured_at >= ?")
-		args = append(args, d.ts(q.Since))
-	}
+	d.scanOrSince(&f, q.ScanID, q.Since)
 	if q.Cursor != "" {
-		t, id, err := decodeCursor(q.Cursor)
+		t, id, err := decodeCursor(q.Cursor, "i")
 		if err != nil {
 			return nil, "", fmt.Errorf("list images: %w", err)
 		}
-		where = append(where, "(i.captured_at < ? OR (i.captured_at = ? AND i.item_id < ?))")
-		args = append(args, d.ts(t), d.ts(t), id)
+		f.add("(i.captured_at < ? OR (i.captured_at = ? AND i.item_id < ?))", d.ts(t), d.ts(t), id)
 	}
-	query := `SELECT ` + imageCols + imageFrom
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += fmt.Sprintf(" ORDER BY i.captured_at DESC, i.item_id DESC LIMIT %d", limit+1)
-	imgs, err := d.queryImages(ctx, query, args...)
+	query := `SELECT ` + imageCols + imageFrom + f.where() +
+		fmt.Sprintf(" ORDER BY i.captured_at DESC, i.item_id DESC LIMIT %d", limit+1)
+	imgs, err := d.queryImages(ctx, query, f.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list images: %w", err)
 	}
@@ -314,39 +369,6 @@ func (d *DB) queryImages(ctx context.Context, query string, args ...any) ([]Imag
 		imgs = append(imgs, img)
 	}
 	return imgs, rows.Err()
-}
-
-// MaxScanImages bounds the images that GetScan returns (the newest); the
-// totals always cover them all.
-const MaxScanImages = 1000
-
-// GetScan returns a scan with its images (newest first, at most
-// MaxScanImages) and the total of trees counted on them; ErrNotFound.
-func (d *DB) GetScan(ctx context.Context, scanID string) (Scan, error) {
-	s := Scan{ScanID: scanID}
-	err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT address_id, tree_type, created_at, started_at, ended_at FROM scans WHERE scan_id = ?`), scanID).
-		Scan(&s.AddressID, &s.TreeType, timeCol{&s.CreatedAt}, timeCol{&s.StartedAt}, timeCol{&s.EndedAt})
-	if errors.Is(err, sql.ErrNoRows) {
-		return Scan{}, fmt.Errorf("get scan %q: %w", scanID, ErrNotFound)
-	}
-	if err != nil {
-		return Scan{}, fmt.Errorf("get scan %q: %w", scanID, err)
-	}
-	var total, evicted sql.NullInt64
-	if err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT COUNT(*), COUNT(c.item_id), SUM(c.count),
-		SUM(CASE WHEN i.state = 'image_evicted' THEN 1 ELSE 0 END)
-		FROM images i LEFT JOIN counts c ON c.item_id = i.item_id WHERE i.scan_id = ?`), scanID).
-		Scan(&s.ImageCount, &s.Counted, &total, &evicted); err != nil {
-		return Scan{}, fmt.Errorf("get scan %q: totals: %w", scanID, err)
-	}
-	s.TotalTrees = int(total.Int64)
-	s.Evicted = int(evicted.Int64)
-	s.Images, err = d.queryImages(ctx, `SELECT `+imageCols+imageFrom+` WHERE i.scan_id = ?
-		ORDER BY i.captured_at DESC, i.item_id DESC LIMIT `+fmt.Sprint(MaxScanImages), scanID)
-	if err != nil {
-		return Scan{}, fmt.Errorf("get scan %q: images: %w", scanID, err)
-	}
-	return s, nil
 }
 
 // HasRawKey reports whether an image row names key as its raw key or its

@@ -9,6 +9,40 @@ import (
 	"time"
 )
 
+// Job states.
+const (
+	JobQueued  = "queued"
+	JobRunning = "running"
+	JobDone    = "done"
+	JobFailed  = "failed"
+)
+
+// Job is one counting job: count the image ItemID.
+type Job struct {
+	ID         int64
+	ItemID     string
+	State      string
+	Attempts   int // claims so far, this one included
+	LeaseUntil time.Time
+	Worker     string
+	LastError  string
+	CreatedAt  time.Time
+	// Method and ModelSHA256 name the counter a recount asks for (the
+	// model stored at processed/models/<sha256>.onnx); "" = the worker's own.
+	Method      string
+	ModelSHA256 string
+}
+
+// JobPolicy says how failed jobs are retried.
+type JobPolicy struct {
+	MaxAttempts int           // after this many failed attempts a job fails for good; 0: 5
+	Backoff     time.Duration // delay after the first failure, doubled each time; 0: none
+	MaxBackoff  time.Duration // 0: 10 minutes
+}
+
+// DefaultJobPolicy is the policy of a new DB.
+var DefaultJobPolicy = JobPolicy{MaxAttempts: 5, Backoff: 10 * time.Second, MaxBackoff: 10 * time.Minute}
+
 const jobCols = `id, item_id, state, attempts, lease_until, worker, last_error, created_at, method, model_sha256`
 
 func scanJob(r scanner) (Job, error) {

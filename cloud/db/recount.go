@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -39,17 +38,9 @@ func (d *DB) QueueRecount(ctx context.Context, q RecountQuery) (Recounted, error
 	if q.ScanID == "" && q.Since.IsZero() {
 		return Recounted{}, fmt.Errorf("recount: %w: give a scan or a time", ErrInvalid)
 	}
-	var where []string
-	var args []any
-	if q.ScanID != "" {
-		where = append(where, "i.scan_id = ?")
-		args = append(args, q.ScanID)
-	}
-	if !q.Since.IsZero() {
-		where = append(where, "i.captured_at >= ?")
-		args = append(args, d.ts(q.Since))
-	}
-	sel := strings.Join(where, " AND ")
+	var f filter
+	d.scanOrSince(&f, q.ScanID, q.Since)
+	sel, args := f.and(), f.args
 	var r Recounted
 	t := now()
 	err := d.inTx(ctx, func(tx *sql.Tx) error {

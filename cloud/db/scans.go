@@ -5,11 +5,60 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"time"
 )
+
+// Scan is a survey: the images sent under one scan id, and their trees.
+type Scan struct {
+	ScanID     string    `json:"scan_id"`
+	AddressID  string    `json:"address_id,omitempty"`
+	TreeType   string    `json:"tree_type,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	StartedAt  time.Time `json:"started_at"`  // its first capture time
+	EndedAt    time.Time `json:"ended_at"`    // its last
+	Images     []Image   `json:"images"`      // newest first, with counts (at most MaxScanImages)
+	ImageCount int       `json:"image_count"` // all images of the scan
+	Counted    int       `json:"counted"`     // images with a count
+	Evicted    int       `json:"evicted"`     // images evicted on the device (metadata only, never counted)
+	TotalTrees int       `json:"total_trees"` // sum of their counts (cloud/api replaces it by the trees merged by position)
+}
+
+// MaxScanImages bounds the images that GetScan returns (the newest); the
+// totals always cover them all.
+const MaxScanImages = 1000
+
+// GetScan returns a scan with its images (newest first, at most
+// MaxScanImages) and the total of trees counted on them; ErrNotFound.
+func (d *DB) GetScan(ctx context.Context, scanID string) (Scan, error) {
+	s := Scan{ScanID: scanID}
+	err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT address_id, tree_type, created_at, started_at, ended_at FROM scans WHERE scan_id = ?`), scanID).
+		Scan(&s.AddressID, &s.TreeType, timeCol{&s.CreatedAt}, timeCol{&s.StartedAt}, timeCol{&s.EndedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return Scan{}, fmt.Errorf("get scan %q: %w", scanID, ErrNotFound)
+	}
+	if err != nil {
+		return Scan{}, fmt.Errorf("get scan %q: %w", scanID, err)
+	}
+	var total, evicted sql.NullInt64
+	if err := d.sql.QueryRowContext(ctx, d.rebind(`SELECT COUNT(*), COUNT(c.item_id), SUM(c.count),
+		SUM(CASE WHEN i.state = 'image_evicted' THEN 1 ELSE 0 END)
+		FROM images i LEFT JOIN counts c ON c.item_id = i.item_id WHERE i.scan_id = ?`), scanID).
+		Scan(&s.ImageCount, &s.Counted, &total, &evicted); err != nil {
+		return Scan{}, fmt.Errorf("get scan %q: totals: %w", scanID, err)
+	}
+	s.TotalTrees = int(total.Int64)
+	s.Evicted = int(evicted.Int64)
+	s.Images, err = d.queryImages(ctx, `SELECT `+imageCols+imageFrom+` WHERE i.scan_id = ?
+		ORDER BY i.captured_at DESC, i.item_id DESC LIMIT `+fmt.Sprint(MaxScanImages), scanID)
+	if err != nil {
+		return Scan{}, fmt.Errorf("get scan %q: images: %w", scanID, err)
+	}
+	return s, nil
+}
 
 // BBox is a WGS 84 box: west, south, east, north, in degrees.
 type BBox [4]float64
@@ -72,71 +121,46 @@ type scanCursor struct {
 	ID string `json:"s"`
 }
 
-func decodeScanCursor(s string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	var c scanCursor
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err != nil || c.ID == "" {
-		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
-	}
-	t, err := time.Parse(timeLayout, c.T)
-	if err != nil {
-		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
-	}
-	return t, c.ID, nil
-}
-
 // ListScans returns a page of scans, newest first by their first capture
 // time (ties by scan id), or oldest first with q.Oldest, and the cursor of
 // the next page ("" after the last). A cursor not made by ListScans, or a
 // bad box, is an ErrInvalid error.
 func (d *DB) ListScans(ctx context.Context, q ScanQuery) ([]ScanSummary, string, error) {
 	limit := pageLimit(q.Limit)
-	var where []string
-	var args []any
+	var f filter
 	if q.AddressID != "" {
-		where = append(where, "s.address_id = ?")
-		args = append(args, q.AddressID)
+		f.add("s.address_id = ?", q.AddressID)
 	}
 	if q.BBox != nil {
 		if err := q.BBox.Valid(); err != nil {
 			return nil, "", fmt.Errorf("list scans: %w", err)
 		}
-		where = append(where, "s.max_lon >= ? AND s.min_lon <= ? AND s.max_lat >= ? AND s.min_lat <= ?")
-		args = append(args, q.BBox[0], q.BBox[2], q.BBox[1], q.BBox[3])
+		f.add("s.max_lon >= ? AND s.min_lon <= ? AND s.max_lat >= ? AND s.min_lat <= ?", q.BBox[0], q.BBox[2], q.BBox[1], q.BBox[3])
 	}
 	if !q.Since.IsZero() {
-		where = append(where, "s.started_at >= ?")
-		args = append(args, d.ts(q.Since))
+		f.add("s.started_at >= ?", d.ts(q.Since))
 	}
 	if !q.Until.IsZero() {
-		where = append(where, "s.started_at < ?")
-		args = append(args, d.ts(q.Until))
+		f.add("s.started_at < ?", d.ts(q.Until))
 	}
 	order, after := "DESC", "<"
 	if q.Oldest {
 		order, after = "ASC", ">"
 	}
 	if q.Cursor != "" {
-		t, id, err := decodeScanCursor(q.Cursor)
+		t, id, err := decodeCursor(q.Cursor, "s")
 		if err != nil {
 			return nil, "", fmt.Errorf("list scans: %w", err)
 		}
-		where = append(where, fmt.Sprintf("(s.started_at %s ? OR (s.started_at = ? AND s.scan_id %s ?))", after, after))
-		args = append(args, d.ts(t), d.ts(t), id)
+		f.add(fmt.Sprintf("(s.started_at %s ? OR (s.started_at = ? AND s.scan_id %s ?))", after, after), d.ts(t), d.ts(t), id)
 	}
 	query := `SELECT s.scan_id, s.address_id, s.tree_type, s.created_at, s.started_at, s.ended_at,
 		s.min_lon, s.min_lat, s.max_lon, s.max_lat,
 		COUNT(i.item_id), COUNT(c.item_id), COALESCE(SUM(c.count), 0),
 		COALESCE(SUM(CASE WHEN i.state = 'image_evicted' THEN 1 ELSE 0 END), 0)
-		FROM scans s LEFT JOIN images i ON i.scan_id = s.scan_id LEFT JOIN counts c ON c.item_id = i.item_id`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += fmt.Sprintf(" GROUP BY s.scan_id ORDER BY s.started_at %s, s.scan_id %s LIMIT %d", order, order, limit+1)
-	rows, err := d.sql.QueryContext(ctx, d.rebind(query), args...)
+		FROM scans s LEFT JOIN images i ON i.scan_id = s.scan_id LEFT JOIN counts c ON c.item_id = i.item_id` + f.where() +
+		fmt.Sprintf(" GROUP BY s.scan_id ORDER BY s.started_at %s, s.scan_id %s LIMIT %d", order, order, limit+1)
+	rows, err := d.sql.QueryContext(ctx, d.rebind(query), f.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list scans: %w", err)
 	}

@@ -1,6 +1,10 @@
 package db
 
 import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -74,4 +78,63 @@ func (c timeCol) parse(s string) error {
 	}
 	*c.t = t.UTC()
 	return nil
+}
+
+// inTx runs f in a transaction, committed if f returns nil.
+func (d *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// filter is a WHERE clause in the making: conditions joined by AND, and
+// the arguments of their placeholders.
+type filter struct {
+	conds []string
+	args  []any
+}
+
+// add adds the condition cond, whose placeholders take args.
+func (f *filter) add(cond string, args ...any) {
+	f.conds = append(f.conds, cond)
+	f.args = append(f.args, args...)
+}
+
+// and is the conditions joined by AND.
+func (f filter) and() string { return strings.Join(f.conds, " AND ") }
+
+// where is " WHERE " and the conditions, or "" when there are none.
+func (f filter) where() string {
+	if len(f.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + f.and()
+}
+
+// decodeCursor reads the cursor of a page (ListImages, ListScans): base64
+// of a JSON object with the time of the last row under "t" and its id
+// under key. Anything else is an ErrInvalid error.
+func decodeCursor(s, key string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	var c map[string]string
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c[key] == "" {
+		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
+	}
+	t, err := time.Parse(timeLayout, c["t"])
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("%w: bad cursor", ErrInvalid)
+	}
+	return t, c[key], nil
 }

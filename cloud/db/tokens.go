@@ -9,6 +9,44 @@ import (
 	"time"
 )
 
+// Token scopes.
+const (
+	ScopeRead    = "read"
+	ScopeWrite   = "write"   // includes read
+	ScopeMetrics = "metrics" // GET /metrics only
+	ScopeAdmin   = "admin"   // everything: write, metrics and the audit trail
+)
+
+// ValidScope reports whether s is one of the token scopes.
+func ValidScope(s string) bool {
+	switch s {
+	case ScopeRead, ScopeWrite, ScopeMetrics, ScopeAdmin:
+		return true
+	}
+	return false
+}
+
+// Token states, as Token.State reports them.
+const (
+	TokenActive  = "active"
+	TokenExpired = "expired"
+	TokenRevoked = "revoked"
+)
+
+// Token is an API token, stored as the hash of its secret.
+type Token struct {
+	Hash  string `json:"hash"`
+	Scope string `json:"scope"`
+	Name  string `json:"name,omitempty"`
+	// Device binds the token to one device: it may upload only for that
+	// device. "": not bound.
+	Device     string    `json:"device,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`   // zero: never expires
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`   // zero: not revoked
+	LastUsedAt time.Time `json:"last_used_at,omitzero"` // zero: never used (recorded at most once a minute)
+}
+
 // TokenIDLen is the length of a token's id: the first hex digits of its hash.
 const TokenIDLen = 12
 

@@ -2,11 +2,8 @@ package recount
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,26 +12,13 @@ import (
 	"github.com/canopy-forest/canopy/cloud/blob"
 	"github.com/canopy-forest/canopy/cloud/count"
 	"github.com/canopy-forest/canopy/cloud/count/auto"
+	"github.com/canopy-forest/canopy/internal/digest"
 )
-
-// FileSHA256 is the hex SHA-256 of the file at path.
-func FileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
 
 // PutModel stores the ONNX model at path in the blob store, under its
 // SHA-256, unless it is there, and returns the SHA-256.
 func PutModel(ctx context.Context, blobs blob.Store, path string) (string, error) {
-	sha, err := FileSHA256(path)
+	sha, err := digest.File(path)
 	if err != nil {
 		return "", fmt.Errorf("model: %w", err)
 	}
@@ -123,7 +107,7 @@ func (c *Counters) Counter(ctx context.Context, method, sha string) (count.Count
 // checks its SHA-256.
 func (c *Counters) fetch(ctx context.Context, sha string) (string, error) {
 	path := filepath.Join(c.dir, sha+".onnx")
-	if got, err := FileSHA256(path); err == nil && got == sha {
+	if got, err := digest.File(path); err == nil && got == sha {
 		return path, nil
 	}
 	if err := os.MkdirAll(c.dir, 0o750); err != nil {
@@ -134,7 +118,7 @@ func (c *Counters) fetch(ctx context.Context, sha string) (string, error) {
 		os.Remove(tmp)
 		return "", fmt.Errorf("fetch model %s: %w", sha, err)
 	}
-	if got, err := FileSHA256(tmp); err != nil || got != sha {
+	if got, err := digest.File(tmp); err != nil || got != sha {
 		os.Remove(tmp)
 		return "", fmt.Errorf("fetch model %s: the object's SHA-256 is %s (%v)", sha, got, err)
 	}

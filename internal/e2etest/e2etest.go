@@ -1,10 +1,13 @@
 // Package e2etest holds what the end-to-end tests share: finding the built
-// binaries and picking free loopback ports.
+// binaries, running them and picking free loopback ports.
 package e2etest
 
 import (
+	"bytes"
+	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -34,4 +37,22 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// Run runs the binary bin with args and returns what it printed and its
+// exit status; a binary that cannot be started fails the test.
+func Run(t testing.TB, bin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
 }

@@ -51,33 +51,21 @@ func (s *Score) Add(pred, truth, valid *image.Gray) error {
 
 // IoU is the intersection over union of the tree class (0 when both are
 // empty).
-func (s Score) IoU() float64 {
-	if s.Union == 0 {
-		return 0
-	}
-	return float64(s.Inter) / float64(s.Union)
-}
+func (s Score) IoU() float64 { return ratio(s.Inter, s.Union) }
 
 // Precision is the share of predicted tree pixels that are tree.
-func (s Score) Precision() float64 {
-	if s.Pred == 0 {
-		return 0
-	}
-	return float64(s.Inter) / float64(s.Pred)
-}
+func (s Score) Precision() float64 { return ratio(s.Inter, s.Pred) }
 
 // Recall is the share of tree pixels predicted tree.
-func (s Score) Recall() float64 {
-	if s.Truth == 0 {
-		return 0
-	}
-	return float64(s.Inter) / float64(s.Truth)
-}
+func (s Score) Recall() float64 { return ratio(s.Inter, s.Truth) }
 
 // PredShare is the share of counted pixels predicted tree.
-func (s Score) PredShare() float64 {
-	if s.Pixels == 0 {
+func (s Score) PredShare() float64 { return ratio(s.Pred, s.Pixels) }
+
+// ratio is n/d, or 0 when d is 0.
+func ratio(n, d int64) float64 {
+	if d == 0 {
 		return 0
 	}
-	return float64(s.Pred) / float64(s.Pixels)
+	return float64(n) / float64(d)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/canopy-forest/canopy/boards"
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
 // cmdBoards lists the board profiles and marks the detected one; with a
@@ -18,11 +18,9 @@ import (
 func cmdBoards(args []string) error {
 	fs := flag.NewFlagSet("boards", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-agent boards [--json] [NAME]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	cli.SetUsage(fs, "usage: canopy-agent boards [--json] [NAME]\n\n"+
+		"Lists the board profiles and marks the one detected here; with a NAME, prints that profile. Flags:")
+	if help, err := cli.Parse(fs, args); help || err != nil {
 		return err
 	}
 	detected, found := boards.Detect()
@@ -34,7 +32,7 @@ func cmdBoards(args []string) error {
 			return err
 		}
 		if *asJSON {
-			return printJSON(p)
+			return cli.PrintJSON(os.Stdout, p)
 		}
 		return yaml.NewEncoder(os.Stdout).Encode(p)
 	default:
@@ -53,7 +51,7 @@ func cmdBoards(args []string) error {
 		for i, p := range all {
 			rows[i] = row{p, found && p.Name == detected.Name}
 		}
-		return printJSON(rows)
+		return cli.PrintJSON(os.Stdout, rows)
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "\tNAME\tPROVIDER\tCAMERA\tDESCRIPTION")
@@ -95,10 +93,4 @@ func detectedFrom() string {
 		return fmt.Sprintf("%s: %q", boards.DeviceTreeModel, boards.Model(b))
 	}
 	return "default for this architecture"
-}
-
-func printJSON(v any) error {
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

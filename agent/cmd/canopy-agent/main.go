@@ -7,54 +7,31 @@
 //	canopy-agent telemetry replay FILE.tlog --to udp://HOST:PORT | show
 //	canopy-agent boards
 //	canopy-agent version
+//
+// Every command answers -h, --help and help (canopy-agent help COMMAND)
+// with its usage.
 package main
 
 import (
-	"fmt"
 	"os"
-	"sort"
+
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
-// command is one subcommand: it parses its own flags from args.
-type command struct {
-	summary string
-	run     func(args []string) error
-}
-
-var commands = map[string]command{
-	"run":       {"capture, segment, select, encode and sync", cmdRun},
-	"segment":   {"segment image files and print one JSON line each", cmdSegment},
-	"outbox":    {"inspect the outbox of a stopped agent (stats, dead-letters)", cmdOutbox},
-	"boards":    {"list the board profiles", cmdBoards},
-	"telemetry": {"replay a flight's telemetry log, or show the vehicle's state", cmdTelemetry},
-	"version":   {"print versions and architecture", cmdVersion},
+// commands is canopy-agent's command tree.
+var commands = cli.Command{
+	Name:  "canopy-agent",
+	Usage: "usage: canopy-agent COMMAND [flags]",
+	Sub: []cli.Command{
+		{Name: "run", Summary: "capture, segment, select, encode and sync", Run: cmdRun},
+		{Name: "segment", Summary: "segment image files and print one JSON line each", Run: cmdSegment},
+		outboxCommand,
+		{Name: "boards", Summary: "list the board profiles", Run: cmdBoards},
+		telemetryCommand,
+		{Name: "version", Summary: "print versions and architecture", Run: cmdVersion},
+	},
 }
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		usage()
-		os.Exit(2)
-	}
-	cmd, ok := commands[os.Args[1]]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "canopy-agent: unknown command %q\n", os.Args[1])
-		usage()
-		os.Exit(2)
-	}
-	if err := cmd.run(os.Args[2:]); err != nil {
-		fmt.Fprintf(os.Stderr, "canopy-agent %s: %v\n", os.Args[1], err)
-		os.Exit(1)
-	}
-}
-
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: canopy-agent COMMAND [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-9s %s\n", n, commands[n].summary)
-	}
+	os.Exit(cli.Main(&commands, os.Args[1:]))
 }

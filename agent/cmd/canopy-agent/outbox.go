@@ -17,6 +17,7 @@ import (
 	"github.com/canopy-forest/canopy/agent"
 	"github.com/canopy-forest/canopy/agent/config"
 	"github.com/canopy-forest/canopy/agent/desired"
+	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/internal/version"
 	"github.com/canopy-forest/canopy/sync/outbox"
 	"github.com/canopy-forest/canopy/sync/publish"
@@ -140,62 +141,80 @@ func waitDrained(ctx context.Context, p *publish.Publisher, ob *outbox.Outbox, l
 	}
 }
 
-// cmdOutbox inspects the outbox of a stopped agent (bbolt allows one
+// outboxCommand inspects the outbox of a stopped agent (bbolt allows one
 // process at a time: a running agent holds the file locked).
-//
-//	canopy-agent outbox stats --data DIR [--json]
-//	canopy-agent outbox dead-letters --data DIR [--json] [--replay ID]
-func cmdOutbox(args []string) error {
-	if len(args) == 0 {
-		return errors.New("want a subcommand: stats or dead-letters")
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("outbox "+sub, flag.ContinueOnError)
-	data := fs.String("data", "", "the agent's data folder (holds "+outboxFile+")")
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	var replay *string
-	switch sub {
-	case "stats":
-	case "dead-letters":
-		replay = fs.String("replay", "", "move the dead letter with this item id back into the outbox, to be sent again")
-	default:
-		return fmt.Errorf("unknown subcommand %q: want stats or dead-letters", sub)
-	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *data == "" {
-		return errors.New("--data DIR is required")
-	}
-	path := filepath.Join(*data, outboxFile)
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no outbox at %s: %w", path, err)
-	}
-	ob, err := openOutboxReadonly(path)
-	if err != nil {
+var outboxCommand = cli.Command{
+	Name:    "outbox",
+	Summary: "inspect the outbox of a stopped agent (stats, dead-letters)",
+	Usage: "usage: canopy-agent outbox stats --data DIR [--json]\n" +
+		"       canopy-agent outbox dead-letters --data DIR [--json] [--replay ID]\n\n" +
+		"A running agent holds its outbox locked: stop it first.",
+	Sub: []cli.Command{
+		{Name: "stats", Summary: "what waits in the outbox, its bytes, its oldest item, evictions and dead letters", Run: outboxStats},
+		{Name: "dead-letters", Summary: "list the items the cloud refused, or move one back to be sent again (--replay)", Run: outboxDeadLetters},
+	},
+}
+
+// outboxStats: canopy-agent outbox stats --data DIR [--json].
+func outboxStats(args []string) error {
+	fs := flag.NewFlagSet("outbox stats", flag.ContinueOnError)
+	cli.SetUsage(fs, "usage: canopy-agent outbox stats --data DIR [--json]\n\nPrints what waits in the outbox of a stopped agent. Flags:")
+	ob, asJSON, err := openOutboxFlags(fs, args)
+	if ob == nil {
 		return err
 	}
 	defer ob.Close()
-	switch {
-	case sub == "stats":
-		st, err := ob.Stats()
-		if err != nil {
-			return fmt.Errorf("outbox stats: %w", err)
-		}
-		return printStats(os.Stdout, st, *asJSON, time.Now())
-	case *replay != "":
+	st, err := ob.Stats()
+	if err != nil {
+		return fmt.Errorf("outbox stats: %w", err)
+	}
+	return printStats(os.Stdout, st, asJSON, time.Now())
+}
+
+// outboxDeadLetters: canopy-agent outbox dead-letters --data DIR [--json]
+// [--replay ID].
+func outboxDeadLetters(args []string) error {
+	fs := flag.NewFlagSet("outbox dead-letters", flag.ContinueOnError)
+	cli.SetUsage(fs, "usage: canopy-agent outbox dead-letters --data DIR [--json] [--replay ID]\n\n"+
+		"Lists the items of a stopped agent that the cloud refused, or moves one back into the outbox. Flags:")
+	replay := fs.String("replay", "", "move the dead letter with this item id back into the outbox, to be sent again")
+	ob, asJSON, err := openOutboxFlags(fs, args)
+	if ob == nil {
+		return err
+	}
+	defer ob.Close()
+	if *replay != "" {
 		if err := ob.Replay(*replay); err != nil {
 			return fmt.Errorf("replay %s: %w", *replay, err)
 		}
 		fmt.Fprintf(os.Stderr, "item %s is back in the outbox; it is sent when the agent runs\n", *replay)
 		return nil
-	default:
-		dl, err := ob.DeadLetters()
-		if err != nil {
-			return fmt.Errorf("list dead letters: %w", err)
-		}
-		return printDeadLetters(os.Stdout, dl, *asJSON)
 	}
+	dl, err := ob.DeadLetters()
+	if err != nil {
+		return fmt.Errorf("list dead letters: %w", err)
+	}
+	return printDeadLetters(os.Stdout, dl, asJSON)
+}
+
+// openOutboxFlags adds --data and --json to fs, parses args and opens the
+// outbox under --data. ob is nil when only the usage was asked for, or on
+// an error.
+func openOutboxFlags(fs *flag.FlagSet, args []string) (ob *outbox.Outbox, asJSON bool, err error) {
+	data := fs.String("data", "", "the agent's data folder (holds "+outboxFile+")")
+	fs.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
+		return nil, false, err
+	}
+	if *data == "" {
+		return nil, false, errors.New("--data DIR is required")
+	}
+	path := filepath.Join(*data, outboxFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, false, fmt.Errorf("no outbox at %s: %w", path, err)
+	}
+	ob, err = openOutboxReadonly(path)
+	return ob, asJSON, err
 }
 
 // openOutboxReadonly opens the outbox, failing fast (not waiting for the
@@ -272,9 +291,7 @@ func printDeadLetters(w io.Writer, dl []outbox.DeadLetter, asJSON bool) error {
 			Source: m.Source, Size: d.Size, Reason: d.Reason, RejectedAt: d.RejectedAt}
 	}
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return cli.PrintJSON(w, rows)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ITEM\tSEQ\tCAPTURED\tSOURCE\tBYTES\tREJECTED\tREASON")

@@ -83,7 +83,7 @@ func TestOutboxCommand(t *testing.T) {
 		{"dead-letters", "--data", dir},
 		{"dead-letters", "--data", dir, "--replay", "01ITEM"},
 	} {
-		if err := cmdOutbox(args); err != nil {
+		if err := outboxCommand.Exec(args); err != nil {
 			t.Errorf("outbox %v: %v", args, err)
 		}
 	}
@@ -95,10 +95,10 @@ func TestOutboxCommand(t *testing.T) {
 	if st, _ := ob.Stats(); st.Depth != 1 || st.DeadLetters != 0 {
 		t.Errorf("after replay: got %+v, want 1 waiting, no dead letters", st)
 	}
-	if err := cmdOutbox([]string{"stats"}); err == nil {
+	if err := outboxCommand.Exec([]string{"stats"}); err == nil {
 		t.Errorf("stats without --data: got nil error")
 	}
-	if err := cmdOutbox([]string{"stats", "--data", t.TempDir()}); err == nil {
+	if err := outboxCommand.Exec([]string{"stats", "--data", t.TempDir()}); err == nil {
 		t.Errorf("stats of a folder with no outbox: got nil error")
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/canopy-forest/canopy/agent/config"
 	"github.com/canopy-forest/canopy/agent/desired"
 	"github.com/canopy-forest/canopy/agent/encode"
+	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/internal/photo"
 	"github.com/canopy-forest/canopy/internal/sdnotify"
 	"github.com/canopy-forest/canopy/internal/version"
@@ -28,10 +29,7 @@ import (
 
 func cmdRun(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-agent run [--config FILE] [flags]\n\nFlags override the config file.")
-		fs.PrintDefaults()
-	}
+	cli.SetUsage(fs, "usage: canopy-agent run [--config FILE] [flags]\n\nFlags override the config file.")
 	var (
 		path      = fs.String("config", "", "YAML config `file` (see agent/canopy-agent.example.yaml)")
 		board     = fs.String("board", "", "board profile `name` (\"\" = detect; see canopy-agent boards)")
@@ -52,14 +50,8 @@ func cmdRun(args []string) error {
 		selectAll = fs.String("select", "", "auto (all with --telemetry, else policy) | policy (the config's select section) | all (every frame becomes an item: a survey's photos); default: select.mode")
 		telemetry = fs.String("telemetry", "", "flight controller telemetry `spec` that places each frame: udp://HOST:PORT, tcp://HOST:PORT, serial:DEVICE[:BAUD] or tlog:FILE")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

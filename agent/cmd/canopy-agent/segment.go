@@ -17,6 +17,7 @@ import (
 	"github.com/canopy-forest/canopy/agent"
 	"github.com/canopy-forest/canopy/agent/capture"
 	"github.com/canopy-forest/canopy/agent/config"
+	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/segment"
 )
 
@@ -34,10 +35,7 @@ type segmentLine struct {
 
 func cmdSegment(args []string) error {
 	fs := flag.NewFlagSet("segment", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-agent segment [--model FILE] [--segmenter classical|onnx] [--out DIR] IMAGE...")
-		fs.PrintDefaults()
-	}
+	cli.SetUsage(fs, "usage: canopy-agent segment [--model FILE] [--segmenter classical|onnx] [--out DIR] IMAGE...")
 	var (
 		model     = fs.String("model", "", "ONNX model `file` (default: the shipped model, when found)")
 		kind      = fs.String("segmenter", "", "classical | onnx (default: onnx with the shipped model when found, else classical)")
@@ -47,10 +45,7 @@ func cmdSegment(args []string) error {
 		threshold = fs.Float64("threshold", 0, "forest threshold (0 = from the model / automatic)")
 		logLevel  = fs.String("log-level", "warn", "debug | info | warn | error")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := cli.Parse(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {

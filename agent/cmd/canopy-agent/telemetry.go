@@ -20,7 +20,7 @@ import (
 	"github.com/canopy-forest/canopy/agent/capture"
 	"github.com/canopy-forest/canopy/agent/config"
 	"github.com/canopy-forest/canopy/agent/telemetry"
-	"github.com/canopy-forest/canopy/internal/flagfile"
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
 // droneParts are a run's telemetry input and capture gates (both nil
@@ -70,21 +70,26 @@ func (d droneParts) close() {
 	}
 }
 
-func cmdTelemetry(args []string) error {
-	usage := "usage: canopy-agent telemetry replay FILE.tlog --to udp://HOST:PORT [--speed X] [--skip D] [--loop]\n" +
-		"       canopy-agent telemetry show [--telemetry SPEC | --config FILE] [--count N] [--json]"
-	if len(args) == 0 {
-		return errors.New(usage)
+// telemetryCommand replays a flight's telemetry log, or shows the
+// vehicle's state.
+var telemetryCommand = cli.Command{
+	Name:    "telemetry",
+	Summary: "replay a flight's telemetry log, or show the vehicle's state",
+	Usage: "usage: canopy-agent telemetry replay FILE.tlog --to udp://HOST:PORT [--speed X] [--skip D] [--loop]\n" +
+		"       canopy-agent telemetry show [--telemetry SPEC | --config FILE] [--count N] [--json]",
+	Sub: []cli.Command{
+		{Name: "replay", Summary: "send a recorded telemetry log as a flight controller would", Run: untilSignal(telemetryReplay)},
+		{Name: "show", Summary: "print the vehicle's state once a second", Run: untilSignal(telemetryShow)},
+	},
+}
+
+// untilSignal runs f with a context that ends on SIGINT or SIGTERM.
+func untilSignal(f func(ctx context.Context, args []string) error) func([]string) error {
+	return func(args []string) error {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return f(ctx, args)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	switch args[0] {
-	case "replay":
-		return telemetryReplay(ctx, args[1:])
-	case "show":
-		return telemetryShow(ctx, args[1:])
-	}
-	return fmt.Errorf("unknown telemetry command %q\n%s", args[0], usage)
 }
 
 func telemetryReplay(ctx context.Context, args []string) error {
@@ -93,16 +98,10 @@ func telemetryReplay(ctx context.Context, args []string) error {
 	speed := fs.Float64("speed", 1, "replay `factor` (2 = twice as fast)")
 	skip := fs.Duration("skip", 0, "leave out the first `duration` of the log")
 	loop := fs.Bool("loop", false, "start again at the end of the log, until stopped")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-agent telemetry replay FILE.tlog [--to udp://HOST:PORT] [--speed X] [--skip D] [--loop]\n\n"+
-			"Sends a recorded telemetry log as a flight controller would, paced by its record times.")
-		fs.PrintDefaults()
-	}
-	pos, err := flagfile.Parse(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
+	cli.SetUsage(fs, "usage: canopy-agent telemetry replay FILE.tlog [--to udp://HOST:PORT] [--speed X] [--skip D] [--loop]\n\n"+
+		"Sends a recorded telemetry log as a flight controller would, paced by its record times.")
+	pos, help, err := cli.ParseInterspersed(fs, args)
+	if help || err != nil {
 		return err
 	}
 	if len(pos) != 1 {
@@ -180,15 +179,9 @@ func telemetryShow(ctx context.Context, args []string) error {
 	path := fs.String("config", "", "agent config `file` whose capture.telemetry to show")
 	count := fs.Int("count", 0, "stop after `n` lines (0: until stopped, or the end of a log)")
 	asJSON := fs.Bool("json", false, "one JSON object a line")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: canopy-agent telemetry show [--telemetry SPEC | --config FILE] [--count N] [--json]\n\n"+
-			"Prints the vehicle's state once a second (a log: each second of it).")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	cli.SetUsage(fs, "usage: canopy-agent telemetry show [--telemetry SPEC | --config FILE] [--count N] [--json]\n\n"+
+		"Prints the vehicle's state once a second (a log: each second of it).")
+	if help, err := cli.Parse(fs, args); help || err != nil {
 		return err
 	}
 	if *spec == "" {

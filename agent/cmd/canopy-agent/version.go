@@ -1,13 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"runtime"
 
 	"github.com/canopy-forest/canopy/boards"
+	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/internal/ortenv"
 	"github.com/canopy-forest/canopy/internal/version"
 )
@@ -29,11 +29,10 @@ func cmdVersion(args []string) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime library (default: $CANOPY_ORT_LIB, beside the binary, /usr/lib/canopy)")
-	if err := fs.Parse(args); err != nil {
+	cli.SetUsage(fs, "usage: canopy-agent version [--json] [--ort-lib FILE]\n\n"+
+		"Prints the version, the commit, the versions of Go, OpenCV and ONNX Runtime, the platform and the board detected. Flags:")
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	v := versionInfo{
 		Version: version.Version,
@@ -49,9 +48,7 @@ func cmdVersion(args []string) error {
 		v.Board = p.Name
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return cli.PrintJSON(os.Stdout, v)
 	}
 	ort := v.ONNXRuntime
 	if v.ORTLibrary != "" {

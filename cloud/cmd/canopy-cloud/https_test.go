@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/cmdtest"
 	"github.com/canopy-forest/canopy/internal/e2etest"
 )
 
@@ -26,10 +27,10 @@ func TestServeHTTPSReloadAndMetrics(t *testing.T) {
 	bin := e2etest.Bin(t, "canopy-cloud")
 	dir := t.TempDir()
 	data, certFile, keyFile := filepath.Join(dir, "data"), filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	ca := newTestCA(t, "test HTTPS CA")
+	ca := cmdtest.NewCA(t, "test HTTPS CA")
 	renew := func(serial int64) {
-		c, k := ca.issue(t, "127.0.0.1", serial, true)
-		writeFiles(t, map[string][]byte{certFile: c, keyFile: k})
+		c, k := ca.Issue(t, "127.0.0.1", serial, true)
+		cmdtest.WriteFiles(t, map[string][]byte{certFile: c, keyFile: k})
 	}
 	renew(100)
 	out, err := exec.Command(bin, "token", "create", "--scope", "metrics", "--name", "prometheus", "--data", data).Output()
@@ -66,7 +67,7 @@ func TestServeHTTPSReloadAndMetrics(t *testing.T) {
 	}()
 
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca.pem)
+	pool.AppendCertsFromPEM(ca.PEM)
 	// A new connection each time, so that each sees the certificate served now.
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true}}
 	get := func(url, token string) (*http.Response, error) {

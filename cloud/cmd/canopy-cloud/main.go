@@ -19,69 +19,51 @@
 //	canopy-cloud lambda [flags]
 //	canopy-cloud version
 //
+// Every command answers -h, --help and help (canopy-cloud help COMMAND)
+// with its usage.
+//
 // Named bootstrap and started with no arguments (AWS Lambda's
 // provided.al2023 runtime), it runs `lambda`.
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/accesscmd"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/countcmd"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/datacmd"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/rolloutcmd"
+	"github.com/canopy-forest/canopy/cloud/cmd/canopy-cloud/internal/servecmd"
+	"github.com/canopy-forest/canopy/internal/cli"
 )
 
-// command is one subcommand: it parses its own flags from args.
-type command struct {
-	summary string
-	run     func(args []string) error
-}
-
-var commands = map[string]command{
-	"serve":         {"run the receiver: ingest, storage, counting workers, HTTP", cmdServe},
-	"count":         {"count the trees in image files", cmdCount},
-	"eval":          {"score the counter against ground-truth boxes", cmdEval},
-	"export":        {"export a scan's trees (GeoJSON, CSV, GeoPackage), photos (OpenDroneMap) or mosaic (JPEG, GeoTIFF)", cmdExport},
-	"token":         {"create, list and revoke API tokens (token create|list|revoke)", cmdToken},
-	"device":        {"register, list, revoke and purge devices (and receivers, producers): device add|list|revoke|purge", cmdDevice},
-	"audit":         {"the audit trail: who added or revoked devices and tokens, uploaded, exported (audit [--since] [--json])", cmdAudit},
-	"broker-config": {"write Mosquitto's password and ACL files from the device registry", cmdBrokerConfig},
-	"rollout":       {"roll a model or config out to devices in waves: rollout create|status|list|pause|resume|abort", cmdRollout},
-	"reconcile":     {"find stored objects with no database row and remove or link them", cmdReconcile},
-	"recount":       {"count a scan's images (or those since a time) again, with another model or method", cmdRecount},
-	"backup":        {"copy the database and every stored object into a folder", cmdBackup},
-	"restore":       {"restore a backup folder into a new database and blob store", cmdRestore},
-	"lambda":        {"the counting worker as an AWS Lambda function (S3 object-created events)", cmdLambda},
-	"version":       {"print versions", cmdVersion},
+// commands is canopy-cloud's command tree.
+var commands = cli.Command{
+	Name:  "canopy-cloud",
+	Usage: "usage: canopy-cloud COMMAND [flags]",
+	Sub: []cli.Command{
+		servecmd.Serve,
+		countcmd.Count,
+		countcmd.Eval,
+		datacmd.Export,
+		accesscmd.Token,
+		accesscmd.Device,
+		accesscmd.Audit,
+		accesscmd.BrokerConfig,
+		rolloutcmd.Rollout,
+		datacmd.Reconcile,
+		datacmd.Recount,
+		datacmd.Backup,
+		datacmd.Restore,
+		servecmd.Lambda,
+		{Name: "version", Summary: "print versions", Run: cmdVersion},
+	},
 }
 
 func main() {
 	if len(os.Args) == 1 && filepath.Base(os.Args[0]) == "bootstrap" {
 		os.Args = append(os.Args, "lambda")
 	}
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		usage()
-		os.Exit(2)
-	}
-	cmd, ok := commands[os.Args[1]]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "canopy-cloud: unknown command %q\n", os.Args[1])
-		usage()
-		os.Exit(2)
-	}
-	if err := cmd.run(os.Args[2:]); err != nil {
-		fmt.Fprintf(os.Stderr, "canopy-cloud %s: %v\n", os.Args[1], err)
-		os.Exit(1)
-	}
-}
-
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: canopy-cloud COMMAND [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-14s %s\n", n, commands[n].summary)
-	}
+	os.Exit(cli.Main(&commands, os.Args[1:]))
 }

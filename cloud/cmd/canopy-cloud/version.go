@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"runtime"
 
+	"github.com/canopy-forest/canopy/internal/cli"
 	"github.com/canopy-forest/canopy/internal/version"
 )
 
@@ -22,19 +22,15 @@ type versionInfo struct {
 
 func cmdVersion(args []string) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	cli.SetUsage(fs, "usage: canopy-cloud version [--json]\n\nPrints the version, the commit, and the versions of Go and OpenCV it was built with. Flags:")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
+	if help, err := cli.ParseArgs(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	v := versionInfo{Version: version.Version, Commit: version.Commit, Go: runtime.Version(),
 		OpenCV: cloudOpenCVVersion(), OS: runtime.GOOS, Arch: runtime.GOARCH}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return cli.PrintJSON(os.Stdout, v)
 	}
 	fmt.Printf("canopy-cloud %s (commit %s)\n", v.Version, v.Commit)
 	fmt.Printf("  go        %s\n", v.Go)

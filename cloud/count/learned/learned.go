@@ -4,13 +4,9 @@ package learned
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"image"
-	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +15,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/canopy-forest/canopy/cloud/count"
+	"github.com/canopy-forest/canopy/internal/digest"
 	"github.com/canopy-forest/canopy/internal/ortenv"
 	"github.com/canopy-forest/canopy/internal/rgba"
 )
@@ -56,7 +53,7 @@ func New(c Config, log *slog.Logger) (*Counter, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("learned counter config: %w", err)
 	}
-	sum, err := fileSHA256(c.ModelPath)
+	sum, err := digest.File(c.ModelPath)
 	if err != nil {
 		return nil, fmt.Errorf("learned counter: %w", err)
 	}
@@ -351,17 +348,4 @@ func metaFloat(m map[string]string, key string, def float64) float64 {
 		return v
 	}
 	return def
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %q: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
