@@ -97,14 +97,7 @@ func TestCheck(t *testing.T) {
 	write("README.md", "# Canopy\n[guide](docs/guide.md#set-up) [top](#canopy) [dir](docs/) [web](https://example.org/x)\n")
 	write("CONTRIBUTING.md", "[gone](docs/gone.md) [bad](docs/guide.md#nowhere) [up](../x) [self](#nope)\n")
 	write("docs/guide.md", "## Set-up\n[back](../README.md#canopy)\n```sh\nmake\n```\n```sh run hardware\nx\n```\n```sh hardware\nok\n```\n")
-	names, err := files(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	problems, err := check(root, names)
-	if err != nil {
-		t.Fatal(err)
-	}
+	problems := checkRoot(t, root)
 	got := strings.Join(problems, "\n")
 	for _, want := range []string{
 		"CONTRIBUTING.md:1: link docs/gone.md: no such file",
@@ -126,7 +119,14 @@ func TestCheck(t *testing.T) {
 // TestRepo checks the repository's own documentation (links, anchors and
 // block classes); `go run ./scripts/docs run` in make test runs its blocks.
 func TestRepo(t *testing.T) {
-	root := filepath.Join("..", "..")
+	for _, p := range checkRoot(t, filepath.Join("..", "..")) {
+		t.Error(p)
+	}
+}
+
+// checkRoot is check over the files of the repository at root.
+func checkRoot(t *testing.T, root string) []string {
+	t.Helper()
 	names, err := files(root)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,5 @@ func TestRepo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range problems {
-		t.Error(p)
-	}
+	return problems
 }
