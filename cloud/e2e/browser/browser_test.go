@@ -277,6 +277,11 @@ func TestDashboard(t *testing.T) {
 	if reg, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("mosaicStats").textContent`)); !strings.Contains(reg, "registration") {
 		t.Errorf("registration line %q", reg)
 	}
+	mapShot, err := chromedp.Run(bctx, chromedp.Screenshot(chromedp.CSS("section:has(#scanMap)")))
+	if err != nil {
+		t.Fatalf("scan map screenshot: %v", err)
+	}
+	keepShot(t, "scan-map.png", mapShot)
 	if placed > 0 { // the optional basemap: tiles from a URL template, here a local tile server
 		var tiles atomic.Int32
 		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -303,10 +308,18 @@ func TestDashboard(t *testing.T) {
 	if err != nil || violations != "[]" {
 		t.Errorf("Content-Security-Policy violations: %s %v", violations, err)
 	}
-	p := filepath.Join(t.TempDir(), "dashboard.png")
-	if d := os.Getenv("CANOPY_SCREENSHOT"); d != "" {
-		p = d
+	keepShot(t, "dashboard.jpg", shot)
+}
+
+// keepShot writes a screenshot as name under $CANOPY_SCREENSHOT_DIR when it
+// is set (docs/img/scan-map.png, the README's picture, is taken so: see
+// CONTRIBUTING.md), else under the test's temporary folder.
+func keepShot(t *testing.T, name string, shot []byte) {
+	dir := os.Getenv("CANOPY_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
 	}
+	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}

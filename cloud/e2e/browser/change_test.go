@@ -140,4 +140,9 @@ func TestDashboardChange(t *testing.T) {
 			lost, stroke, added, stats, order)
 	}
 	t.Logf("scan map: %s", stats)
+	shot, err := chromedp.Run(bctx, chromedp.Screenshot(chromedp.CSS("section:has(#scanMap)")))
+	if err != nil {
+		t.Fatalf("scan map screenshot: %v", err)
+	}
+	keepShot(t, "scan-map-change.png", shot)
 }
