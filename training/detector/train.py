@@ -299,6 +299,15 @@ class MobileCrownNet(nn.Module):
         self.off = nn.Conv2d(d, 2, 1)
         nn.init.constant_(self.hm.bias, -2.19)
 
+    def freeze_bn(self):
+        """The backbone's batch norms stay as they were loaded (their running statistics are the identity,
+        the TFLite folding): batches of 8 crops would otherwise replace them with noisy batch statistics.
+        Their scale and shift still learn. Called after every net.train()."""
+        for m in (self.b1, self.b2, self.b3):
+            for bn in m.modules():
+                if isinstance(bn, nn.BatchNorm2d):
+                    bn.eval()
+
     def backbone_parameters(self):
         return [p for m in (self.b1, self.b2, self.b3) for p in m.parameters()]
 
@@ -548,6 +557,8 @@ def main():
     ap.add_argument("--input-pool", type=int, default=1, choices=[1, 2],
                     help="mobilenet_v2: 2 average-pools the 0.1 m input to 0.2 m first (a quarter of the compute)")
     ap.add_argument("--backbone-lr", type=float, default=1.0, help="mobilenet_v2: the backbone's learning rate, times --lr")
+    ap.add_argument("--freeze-bn", type=int, default=1,
+                    help="mobilenet_v2: 1 keeps the backbone's batch-norm statistics as loaded (0: learn them from the batches)")
     ap.add_argument("--scales", default="0.8,1.25", help="scale jitter range of the training crops (multi-scale training)")
     args = ap.parse_args()
     global SCALES
@@ -622,6 +633,8 @@ def main():
         nrng = np.random.RandomState(args.seed)
         for epoch in range(1, args.epochs + 1):
             net.train()
+            if args.freeze_bn and hasattr(net, "freeze_bn"):
+                net.freeze_bn()
             # every plain image once, and a fresh random share of the augmented ones
             order = base + rng.sample(aug, int(round(args.augmented_share * len(aug))))
             rng.shuffle(order)
@@ -834,7 +847,7 @@ def write_card(path, rep, args):
         "make model    # or: /usr/bin/python3 training/detector/train.py --data ../shared/data --out models/crown-detector.onnx",
         "```",
         "",
-        f"Arguments: `{' '.join(f'--{k.replace(chr(95), chr(45))} {v}' for k, v in rep['args'].items() if k in ('epochs', 'batch', 'crop', 'lr', 'width', 'seed', 'val_sites', 'threads', 'max_minutes', 'preprocess', 'shrink_augmented', 'augmented_share', 'backbone', 'input_pool', 'backbone_lr', 'scales') or (k == 'down' and v != 'avgpool'))}`.",
+        f"Arguments: `{' '.join(f'--{k.replace(chr(95), chr(45))} {v}' for k, v in rep['args'].items() if k in ('epochs', 'batch', 'crop', 'lr', 'width', 'seed', 'val_sites', 'threads', 'max_minutes', 'preprocess', 'shrink_augmented', 'augmented_share', 'backbone', 'input_pool', 'backbone_lr', 'scales', 'freeze_bn') or (k == 'down' and v != 'avgpool'))}`.",
         f"Training took {rep['train_minutes']:.0f} minutes on 2 shared CPU cores (Debian python3-torch 1.13).",
         "Seeded, with torch's deterministic algorithms requested. The learning rate follows a cosine over the",
         "epochs or over the `--max-minutes` budget, whichever is further along, so that a run on a busy",
