@@ -15,7 +15,8 @@ const MaxOffNadirDeg = 10
 // image's top edge heading YawDeg (clockwise from north). The principal
 // point is the image centre; lens distortion, the tilt of the camera and
 // the height of what is seen (a crown's top is nearer the camera than the
-// ground) are not modelled: see the README for what that costs.
+// ground) are not modelled: see docs/drone.md ("Positions: where each
+// tree is") and docs/accuracy.md ("Positions") for what that costs.
 type Nadir struct {
 	Position      LonLat
 	GSD           float64

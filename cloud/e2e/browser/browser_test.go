@@ -254,7 +254,13 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("page shows count %q, scan total %q; want %s and %s (status %q)", count, total, want, wantTotal, status)
 	}
 	// The scan map: one circle per placed tree, a scale bar, a north arrow
-	// and the trees per hectare.
+	// and the trees per hectare. It is drawn after the cards, from two more
+	// requests, and the registration line under it last: wait for that line.
+	if _, err := chromedp.Run(bctx, chromedp.Poll[chromedp.Void](
+		`document.getElementById("mosaicStats").textContent.includes("registration")`,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Errorf("scan map not drawn: %v", err)
+	}
 	circles, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#scanMap circle.tree").length`))
 	if err != nil {
 		t.Fatal(err)
