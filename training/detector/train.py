@@ -41,8 +41,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mobilenet  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # mobilenet.py, for --backbone mobilenet_v2
 
 _EQ_PROB = 1.0  # 0 when every image is equalised already (--preprocess equalize)
 STRIDE = 8  # output stride in input pixels
@@ -283,6 +282,7 @@ class MobileCrownNet(nn.Module):
     def __init__(self, pretrained="", input_pool=1, d=64):
         super().__init__()
         if pretrained:
+            import mobilenet  # needs python3-flatbuffers
             feats = mobilenet.load_mobilenet_v2(pretrained)
         else:
             import torchvision
