@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""Train Canopy's tree-crown detector from scratch and export it as ONNX.
+"""Train Canopy's tree-crown detector and export it as ONNX.
 
 A small CenterNet-style single-stage detector: the 0.1 m input is average-pooled
 to 0.2 m inside the network (a quarter of the compute, so that it trains on a
 CPU in an hour), a plain convolutional backbone down to stride 32, a
 feature-pyramid decoder back up to stride 8 (input pixels), and three heads --
 the crown-centre heatmap (focal loss), the box width and height (L1 on log
-size), and the sub-cell centre offset.
+size), and the sub-cell centre offset. --backbone mobilenet_v2 puts the same
+decoder and heads on an ImageNet-pretrained MobileNet V2 instead (mobilenet.py
+reads its weights from ../shared/data/pretrained; --input-pool, --freeze-bn,
+--backbone-lr).
 
 Data: ../shared/data/train/neon_hist, neon_ttv and neon_ttv_train (NEON AOP
 plots with hand-drawn crown boxes, CC BY 4.0, NeonTreeEvaluation, Weinstein et
