@@ -65,7 +65,7 @@ run() {
 			read -r _ lk _ < <(run "$tmp/canopy-cloud-lambda" "$m" "$photo")
 			photo_cell="$fs s, $(mb "$fk") MB, $fn" lambda_cell="$(mb "$lk") MB"
 		fi
-		echo "| \`$(basename "$m")\` ($(sha256sum "$m" | cut -c1-8)) | $ps s, $(mb "$pk") MB, $pn | $photo_cell | $lambda_cell |"
+		echo "| \`$m\` ($(sha256sum "$m" | cut -c1-8)) | $ps s, $(mb "$pk") MB, $pn | $photo_cell | $lambda_cell |"
 	done
 	echo
 	echo "Plot: \`$(basename "$plot")\`; photo: \`$(basename "${photo:-none}")\` (counted at the 0.1 m of the model:"
