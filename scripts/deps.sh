@@ -8,7 +8,7 @@
 # npm package into .cache/onnxruntime/ (no npm install script runs).
 #
 #   scripts/deps.sh            build dependencies
-#   scripts/deps.sh python     also python3-torch, torchvision, onnx (make model)
+#   scripts/deps.sh python     also python3-torch, torchvision, onnx, flatbuffers (make model)
 #   scripts/deps.sh chromium   also chromium and chromium-driver (browser tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ ORT_VERSION=${ORT_VERSION:-1.24.3}
 pkgs=(libopencv-dev pkg-config gstreamer1.0-plugins-base libproj-dev gdal-bin)
 for extra in "$@"; do
 	case "$extra" in
-	python) pkgs+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-pil) ;;
+	python) pkgs+=(python3-torch python3-torchvision python3-onnx python3-flatbuffers python3-numpy python3-pil) ;;
 	chromium) pkgs+=(chromium chromium-driver) ;;
 	*) die "deps.sh: unknown extra $extra (want python or chromium)" ;;
 	esac

@@ -13,8 +13,8 @@ DATA=${DATA:-../shared/data}
 PY=${PYTHON:-/usr/bin/python3}
 what=${1:-all}
 [[ -d $DATA/train ]] || die "training data $DATA/train is missing (set DATA=...)"
-$PY -c 'import torch, torchvision, onnx' 2>/dev/null ||
-	apt_install python3-torch python3-torchvision python3-onnx
+$PY -c 'import torch, torchvision, onnx, flatbuffers' 2>/dev/null ||
+	apt_install python3-torch python3-torchvision python3-onnx python3-flatbuffers
 $PY -c 'import torch, onnx' || die "$PY cannot import torch and onnx"
 mkdir -p models .cache/detector
 if [[ $what == all || $what == detector ]]; then

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""Train Canopy's tree-crown detector from scratch and export it as ONNX.
+"""Train Canopy's tree-crown detector and export it as ONNX.
 
 A small CenterNet-style single-stage detector: the 0.1 m input is average-pooled
 to 0.2 m inside the network (a quarter of the compute, so that it trains on a
 CPU in an hour), a plain convolutional backbone down to stride 32, a
 feature-pyramid decoder back up to stride 8 (input pixels), and three heads --
 the crown-centre heatmap (focal loss), the box width and height (L1 on log
-size), and the sub-cell centre offset.
+size), and the sub-cell centre offset. --backbone mobilenet_v2 puts the same
+decoder and heads on an ImageNet-pretrained MobileNet V2 instead (mobilenet.py
+reads its weights from ../shared/data/pretrained; --input-pool, --freeze-bn,
+--backbone-lr).
 
 Data: ../shared/data/train/neon_hist, neon_ttv and neon_ttv_train (NEON AOP
 plots with hand-drawn crown boxes, CC BY 4.0, NeonTreeEvaluation, Weinstein et
@@ -40,6 +43,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageOps
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # mobilenet.py, for --backbone mobilenet_v2
 
 _EQ_PROB = 1.0  # 0 when every image is equalised already (--preprocess equalize)
 STRIDE = 8  # output stride in input pixels
@@ -128,11 +133,15 @@ def colour_jitter(img, rng):
     return np.clip(img, 0, 1).astype(np.float32)
 
 
+SCALES = (0.8, 1.25)  # --scales
+
+
 def random_sample(rec, crop, rng):
-    """A random crop of crop x crop pixels with scale jitter, flips and 90-degree rotations."""
+    """A random crop of crop x crop pixels with scale jitter (log-uniform in SCALES), flips and
+    90-degree rotations."""
     img = rec["img"]
     boxes = rec["boxes"].copy()
-    s = math.exp(rng.uniform(math.log(0.8), math.log(1.25)))
+    s = math.exp(rng.uniform(math.log(SCALES[0]), math.log(SCALES[1])))
     h, w = img.shape[:2]
     nh, nw = max(int(round(h * s)), crop), max(int(round(w * s)), crop)
     pil = Image.fromarray(img).resize((nw, nh), Image.BILINEAR)
@@ -262,6 +271,75 @@ class CrownNet(nn.Module):
         # wh predicted in log space around 40 px (a typical crown), in input pixels
         wh = torch.exp(self.wh(h).clamp(-4.0, 4.0)) * 40.0
         return self.hm(h), wh, self.off(h)
+
+
+class MobileCrownNet(nn.Module):
+    """The same three heads on an ImageNet-pretrained MobileNet V2 (read from the TFLite file by
+    mobilenet.py): a feature pyramid over its stride 8, 16 and 32 stages, output stride 8 input pixels.
+    input_pool 2 average-pools the 0.1 m input to 0.2 m first (a quarter of the compute) and taps the
+    stride 4, 8 and 16 stages instead, so that the output stays at stride 8 input pixels."""
+
+    TAPS = {1: (6, 13, 17), 2: (3, 6, 13)}  # last feature stage of each tap
+    CHANNELS = {3: 24, 6: 32, 13: 96, 17: 320}
+
+    def __init__(self, pretrained="", input_pool=1, d=64):
+        super().__init__()
+        if pretrained:
+            import mobilenet  # needs python3-flatbuffers
+            feats = mobilenet.load_mobilenet_v2(pretrained)
+        else:
+            import torchvision
+            feats = torchvision.models.mobilenet_v2().features
+        self.input_pool = input_pool
+        t = self.TAPS[input_pool]
+        self.b1, self.b2, self.b3 = feats[:t[0] + 1], feats[t[0] + 1:t[1] + 1], feats[t[1] + 1:t[2] + 1]
+        c = [self.CHANNELS[i] for i in t]
+        self.l3, self.l2, self.l1 = nn.Conv2d(c[2], d, 1), nn.Conv2d(c[1], d, 1), nn.Conv2d(c[0], d, 1)
+        self.f2, self.f1 = cbr(d, d), cbr(d, d)
+        self.head = cbr(d, d)
+        self.hm = nn.Conv2d(d, 1, 1)
+        self.wh = nn.Conv2d(d, 2, 1)
+        self.off = nn.Conv2d(d, 2, 1)
+        nn.init.constant_(self.hm.bias, -2.19)
+
+    def freeze_bn(self):
+        """The backbone's batch norms stay as they were loaded (their running statistics are the identity,
+        the TFLite folding): batches of 8 crops would otherwise replace them with noisy batch statistics.
+        Their scale and shift still learn. Called after every net.train()."""
+        for m in (self.b1, self.b2, self.b3):
+            for bn in m.modules():
+                if isinstance(bn, nn.BatchNorm2d):
+                    bn.eval()
+
+    def backbone_parameters(self):
+        return [p for m in (self.b1, self.b2, self.b3) for p in m.parameters()]
+
+    def forward(self, x):
+        x = x * 2.0 - 1.0  # the TFLite MobileNet's input scale: RGB in -1..1
+        if self.input_pool == 2:
+            x = F.avg_pool2d(x, 2)
+        x1 = self.b1(x)
+        x2 = self.b2(x1)
+        x3 = self.b3(x2)
+        p = self.l3(x3)
+        p = self.f2(self.l2(x2) + F.interpolate(p, scale_factor=2.0, mode="nearest"))
+        p = self.f1(self.l1(x1) + F.interpolate(p, scale_factor=2.0, mode="nearest"))
+        h = self.head(p)
+        wh = torch.exp(self.wh(h).clamp(-4.0, 4.0)) * 40.0
+        return self.hm(h), wh, self.off(h)
+
+
+def build_net(args):
+    if args.backbone == "mobilenet_v2":
+        return MobileCrownNet(args.pretrained, args.input_pool)
+    return CrownNet(args.width, args.down)
+
+
+def input_norm(args):
+    """The mean and std the graph applies (recorded in the metadata and the card)."""
+    if args.backbone == "mobilenet_v2":
+        return [0.5] * 3, [0.5] * 3
+    return MEAN, STD
 
 
 class Exported(nn.Module):
@@ -474,7 +552,24 @@ def main():
     ap.add_argument("--preprocess", default="equalize", choices=["none", "equalize"],
                     help="equalize: histogram-equalise every image (per channel, PIL's ImageOps.equalize) before "
                          "training and inference, so that raw and CLAHE imagery look alike (recorded as canopy.preprocess)")
+    ap.add_argument("--backbone", default="crownnet", choices=["crownnet", "mobilenet_v2"],
+                    help="crownnet: the small net from random weights; mobilenet_v2: ImageNet-pretrained MobileNet V2")
+    ap.add_argument("--pretrained", default="",
+                    help="the MobileNet V2 TFLite file (default DATA/pretrained/mobilenet_v2_imagenet/"
+                         "mobilenet_v2_1.0_224_quant.tflite; 'none' for random weights)")
+    ap.add_argument("--input-pool", type=int, default=1, choices=[1, 2],
+                    help="mobilenet_v2: 2 average-pools the 0.1 m input to 0.2 m first (a quarter of the compute)")
+    ap.add_argument("--backbone-lr", type=float, default=1.0, help="mobilenet_v2: the backbone's learning rate, times --lr")
+    ap.add_argument("--freeze-bn", type=int, default=1,
+                    help="mobilenet_v2: 1 keeps the backbone's batch-norm statistics as loaded (0: learn them from the batches)")
+    ap.add_argument("--scales", default="0.8,1.25", help="scale jitter range of the training crops (multi-scale training)")
     args = ap.parse_args()
+    global SCALES
+    SCALES = tuple(float(v) for v in args.scales.split(","))
+    if args.backbone == "mobilenet_v2" and not args.pretrained:
+        args.pretrained = os.path.join(args.data, "pretrained", "mobilenet_v2_imagenet", "mobilenet_v2_1.0_224_quant.tflite")
+    if args.pretrained == "none":
+        args.pretrained = ""
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -508,13 +603,18 @@ def main():
         f"{sum(len(r['boxes']) for r in train)} boxes, val {len(val)} images {sum(len(r['boxes']) for r in val)} boxes "
         f"(sites {sorted(val_sites)})")
 
-    net = CrownNet(args.width, args.down)
+    net = build_net(args)
     nparams = sum(p.numel() for p in net.parameters())
     log(f"model: {nparams} parameters")
     state = dict(best_f1=-1.0, epoch=0)
     t_train = time.time()
     if not args.export_only:
-        opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+        groups = [dict(params=list(net.parameters()))]
+        if args.backbone == "mobilenet_v2":
+            bb = {id(p) for p in net.backbone_parameters()}
+            groups = [dict(params=[p for p in net.parameters() if id(p) in bb], lr=args.lr * args.backbone_lr),
+                      dict(params=[p for p in net.parameters() if id(p) not in bb])]
+        opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
         base = [i for i, r in enumerate(train) if r["folder"] != "neon_ttv_train"]
         aug = [i for i, r in enumerate(train) if r["folder"] == "neon_ttv_train"]
         per_epoch = len(base) + int(round(args.augmented_share * len(aug)))
@@ -536,6 +636,8 @@ def main():
         nrng = np.random.RandomState(args.seed)
         for epoch in range(1, args.epochs + 1):
             net.train()
+            if args.freeze_bn and hasattr(net, "freeze_bn"):
+                net.freeze_bn()
             # every plain image once, and a fresh random share of the augmented ones
             order = base + rng.sample(aug, int(round(args.augmented_share * len(aug))))
             rng.shuffle(order)
@@ -655,8 +757,9 @@ def export(net, args, state, out):
         "canopy.input_size": str(TILE),
         "canopy.input_multiple": "32",
         "canopy.input": "RGB float32 N,3,H,W in 0..1 (normalisation is inside the graph)",
-        "canopy.mean": ",".join(str(v) for v in MEAN),
-        "canopy.std": ",".join(str(v) for v in STD),
+        "canopy.mean": ",".join(str(v) for v in input_norm(args)[0]),
+        "canopy.std": ",".join(str(v) for v in input_norm(args)[1]),
+        "canopy.backbone": args.backbone + (" (ImageNet-pretrained)" if args.pretrained else ""),
         "canopy.normalized_inside": "true",
         "canopy.score_threshold": str(state["thr"]),
         "canopy.nms_iou": str(state["nms_iou"]),
@@ -682,12 +785,17 @@ def write_card(path, rep, args):
     lines = [
         "# crown-detector.onnx: Canopy's tree-crown detector",
         "",
-        "A small CenterNet-style single-stage detector trained from scratch (no pretrained weights) on",
-        "NEON aerial RGB plots at 0.1 m per pixel. It finds one box per tree crown.",
+        *(["A CenterNet-style single-stage detector on an ImageNet-pretrained MobileNet V2 backbone (weights",
+           "from `../shared/data/pretrained/mobilenet_v2_imagenet`, Apache-2.0), fine-tuned on NEON aerial RGB",
+           "plots at 0.1 m per pixel. It finds one box per tree crown."]
+          if args.backbone == "mobilenet_v2" and args.pretrained else
+          ["A small CenterNet-style single-stage detector trained from scratch (no pretrained weights) on",
+           "NEON aerial RGB plots at 0.1 m per pixel. It finds one box per tree crown."]),
         "",
         f"- SHA-256: `{rep['sha256']}`",
         f"- Parameters: {rep['params']:,}; ONNX opset {args.opset}.",
-        "- Input `image`: float32 N,3,H,W, RGB in 0..1 (ImageNet mean/std normalisation is inside the graph);",
+        "- Input `image`: float32 N,3,H,W, RGB in 0..1 (" + ("the scaling to -1..1" if args.backbone == "mobilenet_v2"
+                                                            else "ImageNet mean/std normalisation") + " is inside the graph);",
         "  H and W multiples of 32 (Canopy feeds 416x416 tiles). Imagery must be at about 0.1 m per pixel:",
         "  Canopy resizes other ground sample distances to it.",
         "- Outputs at stride 8: `heatmap` (N,1,H/8,W/8, sigmoid crown-centre score), `heatmap_max` (its 3x3",
@@ -742,7 +850,7 @@ def write_card(path, rep, args):
         "make model    # or: /usr/bin/python3 training/detector/train.py --data ../shared/data --out models/crown-detector.onnx",
         "```",
         "",
-        f"Arguments: `{' '.join(f'--{k.replace(chr(95), chr(45))} {v}' for k, v in rep['args'].items() if k in ('epochs', 'batch', 'crop', 'lr', 'width', 'seed', 'val_sites', 'threads', 'max_minutes', 'preprocess', 'shrink_augmented', 'augmented_share') or (k == 'down' and v != 'avgpool'))}`.",
+        f"Arguments: `{' '.join(f'--{k.replace(chr(95), chr(45))} {v}' for k, v in rep['args'].items() if k in ('epochs', 'batch', 'crop', 'lr', 'width', 'seed', 'val_sites', 'threads', 'max_minutes', 'preprocess', 'shrink_augmented', 'augmented_share', 'backbone', 'input_pool', 'backbone_lr', 'scales', 'freeze_bn') or (k == 'down' and v != 'avgpool'))}`.",
         f"Training took {rep['train_minutes']:.0f} minutes on 2 shared CPU cores (Debian python3-torch 1.13).",
         "Seeded, with torch's deterministic algorithms requested. The learning rate follows a cosine over the",
         "epochs or over the `--max-minutes` budget, whichever is further along, so that a run on a busy",
@@ -758,8 +866,10 @@ def write_card(path, rep, args):
         "  sites are in `docs/accuracy.md`.",
         "- Dense, touching crowns (closed canopy) are split or merged; small crowns under about 1.5 m are",
         "  often missed. Standing dead trees are boxed in the labels and found less reliably.",
-        "- It is small and was trained for about an hour on a CPU: a GPU-trained, pretrained detector",
-        "  would do better.",
+        *(["- It was fine-tuned for about an hour on a CPU; longer training on a GPU may do better."]
+          if args.backbone == "mobilenet_v2" else
+          ["- It is small and was trained for about an hour on a CPU: a GPU-trained, pretrained detector",
+           "  would do better."]),
         "",
         "## Licence and attribution",
         "",
@@ -773,8 +883,40 @@ def write_card(path, rep, args):
         "Do not report NeonTreeEvaluation benchmark scores for this model: its plots were used for training.",
         "",
     ]
+    text = keep_written_sections("\n".join(lines), path)
     with open(path, "w") as f:
-        f.write("\n".join(lines))
+        f.write(text)
+
+
+GENERATED = ("# ", "## Data", "## Validation scores", "## Training", "## Limits", "## Licence and attribution")
+
+
+def sections(text):
+    """Splits a markdown text at its second-level headings: [(heading line or "", text)]."""
+    out, cur, head = [], [], ""
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            out.append((head, "".join(cur)))
+            cur, head = [], line.rstrip("\n")
+        cur.append(line)
+    out.append((head, "".join(cur)))
+    return out
+
+
+def keep_written_sections(generated, path):
+    """The card's hand-written sections (scores by domain, history: any second-level section train.py
+    does not write) are carried from the card at path into the new one, before the licence."""
+    if not os.path.exists(path):
+        return generated
+    kept = [t for h, t in sections(open(path).read()) if h and not h.startswith(GENERATED)]
+    if not kept:
+        return generated
+    out = []
+    for h, t in sections(generated):
+        if h.startswith("## Licence"):
+            out += [k if k.endswith("\n\n") else k.rstrip("\n") + "\n\n" for k in kept]
+        out.append(t)
+    return "".join(out)
 
 
 if __name__ == "__main__":
