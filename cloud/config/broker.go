@@ -2,11 +2,11 @@ package config
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
+
+	"github.com/canopy-forest/canopy/internal/tlsfiles"
 )
 
 // BrokerTLS is how a canopy-cloud command (a receiver, a compat input, a
@@ -50,13 +50,9 @@ func (b BrokerTLS) Config() (*tls.Config, error) {
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if b.CA != "" {
-		pem, err := os.ReadFile(b.CA)
+		pool, err := tlsfiles.CertPool(b.CA)
 		if err != nil {
 			return nil, fmt.Errorf("--mqtt-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--mqtt-ca %s: no PEM certificate in it", b.CA)
 		}
 		tc.RootCAs = pool
 	}

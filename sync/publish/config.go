@@ -3,7 +3,6 @@ package publish
 import (
 	"crypto/ed25519"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/canopy-forest/canopy/internal/tlsfiles"
 	"github.com/canopy-forest/canopy/sync/wire"
 )
 
@@ -258,13 +258,9 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName}
 	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
+		pool, err := tlsfiles.CertPool(c.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("read ca file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca file %q: no PEM certificates", c.CAFile)
+			return nil, fmt.Errorf("ca file: %w", err)
 		}
 		tc.RootCAs = pool
 	}
